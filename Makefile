@@ -1,0 +1,25 @@
+# The two commands: `make run` and `make test`. Everything they need is installed by them.
+.PHONY: run test lint format bench screenshots
+
+VENV := .venv
+PY := $(VENV)/bin/python
+NEONCTL_DIR := tests/emulator/npm
+
+run:
+	@scripts/bootstrap requirements.txt
+	@$(PY) scripts/run.py
+
+test:
+	@scripts/bootstrap requirements-dev.txt
+	@if [ -f $(NEONCTL_DIR)/package-lock.json ]; then npm ci --silent --no-audit --no-fund --prefix $(NEONCTL_DIR); fi
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format:
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .

@@ -1,0 +1,101 @@
+"""Writing the audit log. Services wrap each Neon write (and each secret reveal) in `audited`."""
+
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from audit.models import AuditEvent
+
+REDACTED = "[redacted]"
+SECRET_MARKERS = ("password", "secret", "token", "key", "uri", "dsn")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Actor:
+    """Who is acting: the SSO identity and where the request came from."""
+
+    username: str
+    subject: str = ""
+    client_ip: str | None = None
+
+    @classmethod
+    def from_request(cls, request) -> "Actor":
+        user = request.user
+        return cls(
+            username=user.get_username(),
+            subject=getattr(user, "oidc_subject", "") or "",
+            client_ip=getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR"),
+        )
+
+
+@dataclass(kw_only=True)
+class AuditEntry:
+    """Filled in by the service while it works; recorded when the `audited` block ends."""
+
+    project_id: str = ""
+    project_name: str = ""
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Sent to Neon as X-Request-ID, so our record and Neon's logs name the same request.
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    status: int | None = None
+
+
+def redact(value: Any) -> Any:
+    """A copy of `value` with every secret-looking key's value replaced."""
+    if isinstance(value, Mapping):
+        return {
+            k: REDACTED if any(m in str(k).lower() for m in SECRET_MARKERS) else redact(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    return value
+
+
+@contextmanager
+def audited(
+    *,
+    actor: Actor,
+    action: str,
+    project_id: str = "",
+    project_name: str = "",
+    request_data: Mapping[str, Any] | None = None,
+) -> Iterator[AuditEntry]:
+    """Record exactly one audit event for the block: success, or failure with Neon's details.
+
+    The exception, if any, is re-raised after it is recorded.
+    """
+    entry = AuditEntry(project_id=project_id, project_name=project_name)
+    fields = {
+        "actor": actor.username,
+        "actor_subject": actor.subject,
+        "client_ip": actor.client_ip,
+        "action": action,
+        "request_data": redact(dict(request_data or {})),
+    }
+    try:
+        yield entry
+    except Exception as exc:
+        AuditEvent.objects.create(
+            **fields,
+            project_id=entry.project_id,
+            project_name=entry.project_name,
+            changes=redact(entry.changes),
+            outcome=AuditEvent.Outcome.FAILURE,
+            status=getattr(exc, "status", None),
+            neon_code=getattr(exc, "code", "") or "",
+            neon_message=getattr(exc, "message", "") or str(exc)[:2000],
+            request_id=getattr(exc, "request_id", "") or entry.request_id,
+        )
+        raise
+    AuditEvent.objects.create(
+        **fields,
+        project_id=entry.project_id,
+        project_name=entry.project_name,
+        changes=redact(entry.changes),
+        outcome=AuditEvent.Outcome.SUCCESS,
+        status=entry.status,
+        request_id=entry.request_id,
+    )

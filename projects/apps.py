@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class ProjectsConfig(AppConfig):
+    name = "projects"
+
+    def ready(self) -> None:
+        from django.core.signals import setting_changed
+
+        from projects.neon import reset_client
+
+        # Tests point the dashboard at a fresh emulator by overriding settings.
+        setting_changed.connect(reset_client)

@@ -1,0 +1,24 @@
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+from django_htmx.middleware import HtmxDetails
+
+from neonadmin.roles import Role, role_required
+from projects import selectors
+from projects.forms import ProjectListFilterForm
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def project_list(request):
+    htmx: HtmxDetails = request.htmx
+    form = ProjectListFilterForm(request.GET, organizations=selectors.organization_list())
+    filters = form.filters()
+    page = selectors.project_page(**filters)
+    context = {"form": form, "filters": filters, "page": page}
+    if htmx and filters["cursor"]:
+        template = "projects/project_list.html#rows"  # "Load more": append the next rows
+    elif htmx:
+        template = "projects/project_list.html#results"  # search or filter changed
+    else:
+        template = "projects/project_list.html"
+    return render(request, template, context)

@@ -1,0 +1,83 @@
+"""`make run`: the dashboard on its embedded defaults.
+
+Without NEON_API_KEY this is demo mode: start the Neon emulator with seeded projects, point the
+dashboard at it, and create the local `demo` login. With NEON_API_KEY it talks to Neon itself.
+"""
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_SEED = int(os.environ.get("DEMO_SEED", "300"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_emulator(env: dict) -> subprocess.Popen:
+    port = int(os.environ.get("EMULATOR_PORT") or free_port())
+    key = f"demo-key-{secrets.token_hex(8)}"
+    proc = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "neon_emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--seed",
+            str(DEMO_SEED),
+            "--api-key",
+            key,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline()
+    if proc.poll() is not None or "listening" not in line:
+        sys.exit(f"The Neon emulator did not start: {line.strip()}")
+    print(line.strip(), flush=True)
+    env.update(
+        NEON_API_URL=f"http://127.0.0.1:{port}/api/v2",
+        NEON_API_KEY=key,
+        NEONADMIN_DEMO="true",
+        DEBUG="true",
+    )
+    return proc
+
+
+def main() -> None:
+    env = dict(os.environ)
+    emulator = None
+    if not env.get("NEON_API_KEY"):
+        emulator = start_emulator(env)
+    manage = [sys.executable, "manage.py"]
+    try:
+        subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True)  # noqa: S603
+        if emulator:
+            subprocess.run([*manage, "demo_user"], cwd=ROOT, env=env, check=True)  # noqa: S603
+        port = os.environ.get("PORT", "8000")
+        print(f"Neon Admin at http://127.0.0.1:{port}/", flush=True)
+        subprocess.run(  # noqa: S603
+            [*manage, "runserver", f"127.0.0.1:{port}"], cwd=ROOT, env=env, check=False
+        )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if emulator:
+            emulator.send_signal(signal.SIGTERM)
+            emulator.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

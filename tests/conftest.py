@@ -1,0 +1,108 @@
+"""Fixtures shared by the whole suite: the emulator, signed-in users, and a browser."""
+
+import os
+import shutil
+
+import pytest
+from django.core.cache import cache
+
+from neon_emulator.testing import run_emulator
+from neonadmin.roles import Role, user_role_set
+
+TEST_NEON_KEY = "test-neon-key-not-real"
+SEED_PROJECTS = 25
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    """One emulator for the session; `neon` resets it before each test that uses it."""
+    with run_emulator(seed=SEED_PROJECTS, api_keys=[TEST_NEON_KEY], op_seconds=0.5) as emu:
+        yield emu
+
+
+@pytest.fixture
+def neon(emulator, settings):
+    """The dashboard pointed at a freshly seeded emulator with no faults."""
+    emulator.reset(seed=SEED_PROJECTS)
+    settings.NEON_API_URL = emulator.base_url
+    settings.NEON_API_KEY = TEST_NEON_KEY
+    cache.clear()
+    yield emulator
+    emulator.clear_faults()
+    cache.clear()
+
+
+def _user_with_role(django_user_model, role: Role | None, username: str):
+    user = django_user_model.objects.create_user(username=username, password="not-a-real-pass")
+    if role is not None:
+        user_role_set(user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def viewer(django_user_model):
+    return _user_with_role(django_user_model, Role.VIEWER, "vera.viewer@example.test")
+
+
+@pytest.fixture
+def operator(django_user_model):
+    return _user_with_role(django_user_model, Role.OPERATOR, "otto.operator@example.test")
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    return _user_with_role(django_user_model, Role.ADMIN, "ada.admin@example.test")
+
+
+@pytest.fixture
+def viewer_client(client, viewer):
+    client.force_login(viewer)
+    return client
+
+
+@pytest.fixture
+def operator_client(client, operator):
+    client.force_login(operator)
+    return client
+
+
+@pytest.fixture
+def admin_client_(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+# --- Browser ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM) or shutil.which("chromium") is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests, but {CHROMIUM} is missing.")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium).")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def signed_in_page(browser, live_server, neon, admin_user, client):
+    """A Chromium page signed in as an admin, on the live server, talking to the emulator."""
+    client.force_login(admin_user)
+    session_cookie = client.cookies["sessionid"]
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.add_cookies(
+        [{"name": "sessionid", "value": session_cookie.value, "url": live_server.url}]
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()

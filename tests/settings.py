@@ -1,0 +1,24 @@
+"""Test settings: the real settings module, fed an environment the way production feeds it."""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("NEONADMIN_DEMO", "true")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-real")
+os.environ.setdefault("NEON_API_KEY", "test-neon-key-not-real")
+# Replaced by the emulator's address in every test that talks to Neon (tests/conftest.py).
+os.environ.setdefault("NEON_API_URL", "http://127.0.0.1:9/api/v2")
+# Playwright's sync API runs an event loop in the test thread; Django's ORM calls from that
+# thread are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from neonadmin.settings import *  # noqa: F403
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Fast retries in tests; the client tests set their own budgets where they measure retries.
+NEON_RETRY_BUDGET = 3.0
+NEON_READ_TIMEOUT = 5.0
