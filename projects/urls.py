@@ -1,9 +1,9 @@
 from django.urls import path
 
-from projects import views
+from projects.views import listing
 
 app_name = "projects"
 
 urlpatterns = [
-    path("", views.project_list, name="list"),
+    path("", listing.project_list, name="list"),
 ]

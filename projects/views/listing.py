@@ -4,7 +4,7 @@ from django_htmx.middleware import HtmxDetails
 
 from neonadmin.roles import Role, role_required
 from projects import selectors
-from projects.forms import ProjectListFilterForm
+from projects.forms.listing import ProjectListFilterForm
 
 
 @require_GET
