@@ -1,0 +1,66 @@
+"""``python -m neon_emulator --host 127.0.0.1 --port 4010 --seed 20``"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from neon_emulator.app import EmulatorApp
+from neon_emulator.server import build_server
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m neon_emulator", description="Local emulator of the Neon API v2."
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4010, help="0 picks a free port")
+    parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed N projects")
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        default=[],
+        metavar="KEY",
+        help="accept only these bearer keys (repeatable); default: any non-empty key",
+    )
+    parser.add_argument(
+        "--op-seconds",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="how long operations take to finish (default 2)",
+    )
+    parser.add_argument(
+        "--latency-ms", type=int, default=0, metavar="MS", help="added to every API request"
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    args = parser.parse_args(argv)
+    if args.seed < 0 or args.op_seconds < 0 or args.latency_ms < 0:
+        parser.error("--seed, --op-seconds and --latency-ms must not be negative")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    app = EmulatorApp(
+        seed_count=args.seed,
+        api_keys=args.api_keys,
+        op_seconds=args.op_seconds,
+        latency_ms=args.latency_ms,
+    )
+    server = build_server(app, args.host, args.port, verbose=args.verbose)
+    host, port = server.server_address[:2]
+    print(f"neon emulator listening on http://{host}:{port}/api/v2", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        app.closing.set()
+        server.server_close()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,606 @@
+"""Handlers of the emulated /api/v2 routes. Each returns ``(status, body)`` or raises ApiError.
+
+Handlers run with ``Store.lock`` held, so each request sees and leaves a consistent state.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import re
+import time
+from dataclasses import dataclass
+
+from neon_emulator import render
+from neon_emulator import validation as v
+from neon_emulator.errors import RUNNING_OPERATIONS, ApiError
+from neon_emulator.store import (
+    DEFAULT_REGION,
+    DEFAULT_USER_EMAIL,
+    PRELOAD_LIBRARIES,
+    REGION_IDS,
+    REGIONS,
+    Branch,
+    Endpoint,
+    Project,
+    Store,
+    iso,
+    iso_us,
+    parse_iso_us,
+)
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+DEFAULT_MIN_CU = 0.25
+DEFAULT_MAX_CU = 2
+USER_ID = "8f2e0c5a-4b7d-4c1e-9a3f-2d6b1e7c9a10"
+
+
+@dataclass
+class Ctx:
+    store: Store
+    args: object  # werkzeug MultiDict of the query string
+    body: object  # parsed JSON body, or None
+    api_key: str
+
+
+# ---- lookups ------------------------------------------------------------------------------
+
+
+def _project(ctx: Ctx, project_id: str) -> Project:
+    project = ctx.store.projects.get(project_id)
+    if project is None:
+        raise ApiError(404, f"project {project_id} not found")
+    return project
+
+
+def _branch(project: Project, branch_id: str) -> Branch:
+    branch = project.branches.get(branch_id)
+    if branch is None:
+        raise ApiError(404, f"branch {branch_id} not found")
+    return branch
+
+
+def _ensure_unlocked(store: Store, project: Project) -> None:
+    if store.has_running_operations(project):
+        raise ApiError(423, RUNNING_OPERATIONS)
+
+
+def _org_filter(ctx: Ctx) -> str | None:
+    org_id = v.query_id(ctx.args, "org_id")
+    if org_id is not None and org_id not in ctx.store.organizations:
+        raise ApiError(404, f"organization {org_id} not found")
+    return org_id
+
+
+# ---- projects -----------------------------------------------------------------------------
+
+
+def _list_page(ctx: Ctx, *, shared: bool) -> dict:
+    store = ctx.store
+    limit = v.query_int(ctx.args, "limit", 1, 400, default=10)
+    timeout_ms = v.query_int(ctx.args, "timeout", 100, 30000)
+    search = ctx.args.get("search") or None
+    raw_cursor = ctx.args.get("cursor")
+    before = None
+    if raw_cursor:
+        before = parse_iso_us(raw_cursor)
+        if before is None:
+            raise v.bad("query parameter cursor: not a cursor returned by this API")
+    if shared:
+        # Nobody shares projects with the emulated user.
+        return {"projects": []}
+    org_id = _org_filter(ctx)
+    recoverable = v.query_bool(ctx.args, "recoverable")
+    deadline = time.monotonic() + timeout_ms / 1000 if timeout_ms else None
+    projects, _ = store.page(
+        deleted=recoverable,
+        before_us=before,
+        limit=limit,
+        search=search,
+        org_id=org_id,
+        deadline=deadline,
+    )
+    body: dict = {
+        "projects": [render.project_list_item(store, p) for p in projects],
+        "applications": {p.id: [] for p in projects},
+        "integrations": {p.id: [] for p in projects},
+    }
+    if projects:
+        body["pagination"] = {"cursor": iso_us(projects[-1].created_us)}
+    elif raw_cursor:
+        body["pagination"] = {"cursor": raw_cursor}
+    return body
+
+
+def list_projects(ctx: Ctx):
+    return 200, _list_page(ctx, shared=False)
+
+
+def list_shared_projects(ctx: Ctx):
+    return 200, _list_page(ctx, shared=True)
+
+
+def _merge_settings(current: dict, update: dict) -> dict:
+    merged = copy.deepcopy(current)
+    for key, value in update.items():
+        if key in ("quota", "allowed_ips", "preload_libraries") and isinstance(
+            merged.get(key), dict
+        ):
+            merged[key] = {**merged[key], **copy.deepcopy(value)}
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def default_settings(rng) -> dict:
+    return {
+        "allowed_ips": {"ips": [], "protected_branches_only": False},
+        "enable_logical_replication": False,
+        "maintenance_window": {
+            "weekdays": [rng.randint(1, 7)],
+            "start_time": f"{rng.randrange(0, 23):02d}:00",
+            "end_time": None,  # filled by the caller: one hour after start
+        },
+        "block_public_connections": False,
+        "block_vpc_connections": False,
+        "hipaa": False,
+    }
+
+
+def _fill_window(settings: dict) -> dict:
+    window = settings["maintenance_window"]
+    if window.get("end_time") is None:
+        hour = int(window["start_time"][:2])
+        window["end_time"] = f"{hour + 1:02d}:00"
+    return settings
+
+
+def build_project(
+    store: Store,
+    spec: dict,
+    *,
+    at_us: int,
+    rng,
+    ops_done: bool = False,
+    creation_source: str = "console",
+) -> tuple[Project, str]:
+    """Create a project with its default branch, role, database and read-write endpoint.
+
+    Returns the project and the default role's password. ``spec`` has been validated.
+    """
+    des = copy.deepcopy(spec.get("default_endpoint_settings") or {})
+    min_cu = des.get("autoscaling_limit_min_cu", spec.get("autoscaling_limit_min_cu"))
+    max_cu = des.get("autoscaling_limit_max_cu", spec.get("autoscaling_limit_max_cu"))
+    min_cu = DEFAULT_MIN_CU if min_cu is None else min_cu
+    max_cu = max(DEFAULT_MAX_CU, min_cu) if max_cu is None else max_cu
+    des["autoscaling_limit_min_cu"] = min_cu
+    des["autoscaling_limit_max_cu"] = max_cu
+    des.setdefault("suspend_timeout_seconds", 0)
+
+    project_id = store.new_id(rng=rng)
+    settings = _fill_window(default_settings(rng))
+    settings = _merge_settings(settings, spec.get("settings") or {})
+    if not settings.get("hipaa"):
+        settings["hipaa"] = False
+    project = Project(
+        id=project_id,
+        name=spec.get("name", project_id),
+        region_id=spec.get("region_id", DEFAULT_REGION),
+        pg_version=spec.get("pg_version", 17),
+        provisioner=spec.get("provisioner", "k8s-neonvm"),
+        created_us=at_us,
+        updated_us=at_us,
+        store_passwords=spec.get("store_passwords", True),
+        history_retention_seconds=spec.get("history_retention_seconds", 86400),
+        org_id=spec.get("org_id"),
+        settings=settings,
+        default_endpoint_settings=des,
+        creation_source=creation_source,
+    )
+    branch_spec = spec.get("branch") or {}
+    database_name = branch_spec.get("database_name", "neondb")
+    role_name = branch_spec.get("role_name", f"{database_name}_owner")
+    branch = Branch(
+        id=store.new_id("br-", rng=rng),
+        name=branch_spec.get("name", "main"),
+        created_us=at_us,
+        updated_us=at_us,
+        default=True,
+        logical_size=30 * 1024 * 1024,
+        annotations=copy.deepcopy(branch_spec.get("annotations") or {}),
+    )
+    password = store.new_password(rng)
+    branch.roles[role_name] = (password, at_us)
+    branch.databases[database_name] = (store.next_db_id(), role_name, at_us)
+    project.branches[branch.id] = branch
+    endpoint = Endpoint(
+        id=store.new_id("ep-", rng=rng),
+        branch_id=branch.id,
+        type="read_write",
+        created_us=at_us,
+        min_cu=min_cu,
+        max_cu=max_cu,
+        suspend_timeout_seconds=des["suspend_timeout_seconds"],
+        last_active_us=at_us,
+        idle=ops_done,
+    )
+    project.endpoints[endpoint.id] = endpoint
+    store.add_operation(project, "create_timeline", at_us=at_us, branch_id=branch.id, done=ops_done)
+    store.add_operation(
+        project,
+        "start_compute",
+        at_us=at_us + 1,
+        branch_id=branch.id,
+        endpoint_id=endpoint.id,
+        done=ops_done,
+    )
+    return project, password
+
+
+def create_project(ctx: Ctx):
+    store = ctx.store
+    spec = v.project_create(ctx.body)
+    if "region_id" in spec and spec["region_id"] not in REGION_IDS:
+        raise v.bad(
+            f"project.region_id: unsupported region {spec['region_id']!r}; see GET /regions"
+        )
+    if "org_id" in spec and spec["org_id"] not in store.organizations:
+        raise ApiError(404, f"organization {spec['org_id']} not found")
+    project, password = build_project(store, spec, at_us=store.tick(), rng=store.rng)
+    store.insert(project)
+    branch = project.default_branch
+    endpoint = next(iter(project.endpoints.values()))
+    role_name, database_name = next(iter(branch.roles)), next(iter(branch.databases))
+    host = render.endpoint(store, project, endpoint)["host"]
+    pooler_host = host.replace(endpoint.id, f"{endpoint.id}-pooler", 1)
+    return 201, {
+        "project": render.project(store, project),
+        "connection_uris": [
+            {
+                "connection_uri": render.connection_uri(
+                    project, endpoint, role_name, password, database_name, pooled=False
+                ),
+                "connection_parameters": {
+                    "database": database_name,
+                    "password": password,
+                    "role": role_name,
+                    "host": host,
+                    "pooler_host": pooler_host,
+                },
+            }
+        ],
+        "roles": [render.role(branch, role_name, with_password=True)],
+        "databases": [render.database(branch, database_name)],
+        "operations": [render.operation(store, op) for op in project.operations],
+        "branch": render.branch(store, project, branch),
+        "endpoints": [render.endpoint(store, project, endpoint)],
+    }
+
+
+def get_project(ctx: Ctx, project_id: str):
+    return 200, {"project": render.project(ctx.store, _project(ctx, project_id))}
+
+
+def update_project(ctx: Ctx, project_id: str):
+    store = ctx.store
+    project = _project(ctx, project_id)
+    spec = v.project_update(ctx.body, project.default_endpoint_settings)
+    settings = spec.get("settings") or {}
+    if (
+        project.settings.get("enable_logical_replication")
+        and settings.get("enable_logical_replication") is False
+    ):
+        raise v.bad(
+            "project.settings.enable_logical_replication: logical replication cannot be "
+            "disabled once it has been enabled"
+        )
+    _ensure_unlocked(store, project)
+    touches_computes = (
+        "default_endpoint_settings" in spec
+        or "preload_libraries" in settings
+        or (
+            settings.get("enable_logical_replication")
+            and not project.settings.get("enable_logical_replication")
+        )
+    )
+    now = store.tick()
+    if "name" in spec:
+        project.name = spec["name"]
+    if "history_retention_seconds" in spec:
+        project.history_retention_seconds = spec["history_retention_seconds"]
+    if settings:
+        project.settings = _merge_settings(project.settings, settings)
+    if "default_endpoint_settings" in spec:
+        des = {**project.default_endpoint_settings, **spec["default_endpoint_settings"]}
+        project.default_endpoint_settings = copy.deepcopy(des)
+        for endpoint in project.endpoints.values():
+            endpoint.min_cu = des["autoscaling_limit_min_cu"]
+            endpoint.max_cu = des["autoscaling_limit_max_cu"]
+            endpoint.suspend_timeout_seconds = des.get("suspend_timeout_seconds", 0)
+    project.updated_us = now
+    operations = []
+    if touches_computes:
+        for endpoint in project.endpoints.values():
+            op = store.add_operation(
+                project,
+                "apply_config",
+                at_us=store.tick(),
+                branch_id=endpoint.branch_id,
+                endpoint_id=endpoint.id,
+            )
+            operations.append(render.operation(store, op))
+    return 200, {"project": render.project(store, project), "operations": operations}
+
+
+def delete_project(ctx: Ctx, project_id: str):
+    store = ctx.store
+    project = _project(ctx, project_id)
+    _ensure_unlocked(store, project)
+    store.soft_delete(project, store.tick())
+    return 200, {"project": render.project(store, project)}
+
+
+def recover_project(ctx: Ctx, project_id: str):
+    store = ctx.store
+    if project_id in store.projects:
+        raise v.bad(f"project {project_id} is not deleted")
+    project = store.recoverable(project_id)
+    if project is None:
+        raise ApiError(404, f"project {project_id} not found")
+    store.recover(project)
+    project.updated_us = store.tick()
+    return 200, {
+        "project": render.project(store, project),
+        "branches": [render.branch(store, project, b) for b in project.branches.values()],
+    }
+
+
+def connection_uri(ctx: Ctx, project_id: str):
+    project = _project(ctx, project_id)
+    args = ctx.args
+    for key in ("database_name", "role_name"):
+        if not args.get(key):
+            raise v.bad(f"query parameter {key} is required")
+    branch_id = v.query_id(args, "branch_id")
+    endpoint_id = v.query_id(args, "endpoint_id")
+    pooled = v.query_bool(args, "pooled")
+    if endpoint_id is not None:
+        endpoint = project.endpoints.get(endpoint_id)
+        if endpoint is None or (branch_id is not None and endpoint.branch_id != branch_id):
+            raise ApiError(404, f"endpoint {endpoint_id} not found")
+        branch = _branch(project, endpoint.branch_id)
+    else:
+        branch = _branch(project, branch_id) if branch_id else project.default_branch
+        endpoint = next(
+            (
+                e
+                for e in project.endpoints.values()
+                if e.branch_id == branch.id and e.type == "read_write"
+            ),
+            None,
+        )
+        if endpoint is None:
+            raise ApiError(404, f"branch {branch.id} has no read-write endpoint")
+    role_name, database_name = args["role_name"], args["database_name"]
+    if role_name not in branch.roles:
+        raise ApiError(404, f"role {role_name} not found")
+    if database_name not in branch.databases:
+        raise ApiError(404, f"database {database_name} not found")
+    password = branch.roles[role_name][0]
+    uri = render.connection_uri(
+        project, endpoint, role_name, password, database_name, pooled=pooled
+    )
+    return 200, {"uri": uri}
+
+
+def available_preload_libraries(ctx: Ctx, project_id: str):
+    _project(ctx, project_id)
+    return 200, {
+        "libraries": [
+            {
+                "library_name": name,
+                "description": description,
+                "is_default": is_default,
+                "is_experimental": experimental,
+                "version": version,
+            }
+            for name, description, is_default, experimental, version in PRELOAD_LIBRARIES
+        ]
+    }
+
+
+# ---- branches, roles, databases, endpoints ------------------------------------------------
+
+
+def _encode_cursor(value, item_id: str) -> str:
+    raw = json.dumps([value, item_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(text: str):
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        value, item_id = json.loads(raw)
+    except (ValueError, TypeError):
+        raise v.bad("query parameter cursor: not a cursor returned by this API") from None
+    if not isinstance(item_id, str) or not isinstance(value, (str, int)):
+        raise v.bad("query parameter cursor: not a cursor returned by this API")
+    return value, item_id
+
+
+def _annotation(branch: Branch) -> dict:
+    return {
+        "object": {"type": "console/branch", "id": branch.id},
+        "value": dict(branch.annotations),
+        "created_at": iso(branch.created_us),
+        "updated_at": iso(branch.updated_us),
+    }
+
+
+def list_branches(ctx: Ctx, project_id: str):
+    store = ctx.store
+    project = _project(ctx, project_id)
+    args = ctx.args
+    sort_by = v.query_enum(args, "sort_by", ("name", "created_at", "updated_at"), "updated_at")
+    sort_order = v.query_enum(args, "sort_order", ("asc", "desc"), "desc")
+    limit = v.query_int(args, "limit", 1, 10000)
+    v.query_bool(args, "include_deleted")
+    search = (args.get("search") or "").lower()
+
+    def key(b: Branch):
+        value = {"name": b.name, "created_at": b.created_us, "updated_at": b.updated_us}[sort_by]
+        return (value, b.id)
+
+    branches = [
+        b
+        for b in project.branches.values()
+        if not search or search in b.name.lower() or search in b.id
+    ]
+    branches.sort(key=key, reverse=sort_order == "desc")
+    if args.get("cursor"):
+        after = tuple(_decode_cursor(args["cursor"]))
+        if sort_order == "desc":
+            branches = [b for b in branches if key(b) < after]
+        else:
+            branches = [b for b in branches if key(b) > after]
+    more = limit is not None and len(branches) > limit
+    page = branches[:limit] if limit is not None else branches
+    pagination: dict = {"sort_by": sort_by, "sort_order": sort_order}
+    if more:
+        pagination["next"] = _encode_cursor(*key(page[-1]))
+    return 200, {
+        "branches": [render.branch(store, project, b) for b in page],
+        "annotations": {b.id: _annotation(b) for b in page if b.annotations},
+        "pagination": pagination,
+    }
+
+
+def get_branch(ctx: Ctx, project_id: str, branch_id: str):
+    project = _project(ctx, project_id)
+    branch = _branch(project, branch_id)
+    return 200, {
+        "branch": render.branch(ctx.store, project, branch),
+        "annotation": _annotation(branch),
+    }
+
+
+def list_databases(ctx: Ctx, project_id: str, branch_id: str):
+    branch = _branch(_project(ctx, project_id), branch_id)
+    return 200, {"databases": [render.database(branch, name) for name in branch.databases]}
+
+
+def list_roles(ctx: Ctx, project_id: str, branch_id: str):
+    branch = _branch(_project(ctx, project_id), branch_id)
+    return 200, {"roles": [render.role(branch, name) for name in branch.roles]}
+
+
+def reveal_password(ctx: Ctx, project_id: str, branch_id: str, role_name: str):
+    project = _project(ctx, project_id)
+    branch = _branch(project, branch_id)
+    if role_name not in branch.roles:
+        raise ApiError(404, f"role {role_name} not found")
+    if not project.store_passwords:
+        raise ApiError(412, "this project does not store role passwords")
+    return 200, {"password": branch.roles[role_name][0]}
+
+
+def list_endpoints(ctx: Ctx, project_id: str):
+    project = _project(ctx, project_id)
+    return 200, {
+        "endpoints": [render.endpoint(ctx.store, project, e) for e in project.endpoints.values()]
+    }
+
+
+def list_branch_endpoints(ctx: Ctx, project_id: str, branch_id: str):
+    project = _project(ctx, project_id)
+    _branch(project, branch_id)
+    endpoints = [e for e in project.endpoints.values() if e.branch_id == branch_id]
+    return 200, {"endpoints": [render.endpoint(ctx.store, project, e) for e in endpoints]}
+
+
+# ---- operations ---------------------------------------------------------------------------
+
+
+def list_operations(ctx: Ctx, project_id: str):
+    store = ctx.store
+    project = _project(ctx, project_id)
+    limit = v.query_int(ctx.args, "limit", 1, 1000, default=10)
+    raw_cursor = ctx.args.get("cursor")
+    ops = project.operations
+    end = len(ops)
+    if raw_cursor:
+        before = parse_iso_us(raw_cursor)
+        if before is None:
+            raise v.bad("query parameter cursor: not a cursor returned by this API")
+        end = next((i for i in range(len(ops) - 1, -1, -1) if ops[i].created_us < before), -1) + 1
+    page = ops[max(0, end - limit) : end][::-1]
+    body: dict = {"operations": [render.operation(store, op) for op in page]}
+    if page:
+        body["pagination"] = {"cursor": iso_us(page[-1].created_us)}
+    return 200, body
+
+
+def get_operation(ctx: Ctx, project_id: str, operation_id: str):
+    project = _project(ctx, project_id)
+    if not UUID_RE.match(operation_id):
+        raise v.bad("operation_id: must be a UUID")
+    for op in project.operations:
+        if op.id == operation_id:
+            return 200, {"operation": render.operation(ctx.store, op)}
+    raise ApiError(404, f"operation {operation_id} not found")
+
+
+# ---- account ------------------------------------------------------------------------------
+
+
+def list_regions(ctx: Ctx):
+    _org_filter(ctx)
+    return 200, {
+        "regions": [
+            {"region_id": rid, "name": name, "default": default, "geo_lat": lat, "geo_long": long}
+            for rid, name, default, lat, long in REGIONS
+        ]
+    }
+
+
+def current_user(ctx: Ctx):
+    return 200, {
+        "id": USER_ID,
+        "email": DEFAULT_USER_EMAIL,
+        "login": "ada",
+        "name": "Ada",
+        "last_name": "Lovelace",
+        "image": "",
+        "active_seconds_limit": 0,
+        "projects_limit": 0,
+        "branches_limit": 5000,
+        "max_autoscaling_limit": 16,
+        "compute_seconds_limit": 0,
+        "auth_accounts": [
+            {
+                "provider": "github",
+                "email": DEFAULT_USER_EMAIL,
+                "name": "Ada Lovelace",
+                "login": "ada",
+                "image": "",
+            }
+        ],
+        "plan": "launch",
+    }
+
+
+def current_user_organizations(ctx: Ctx):
+    orgs = sorted(ctx.store.organizations.values(), key=lambda o: o.created_us)
+    return 200, {"organizations": [render.organization(o) for o in orgs]}
+
+
+def get_organization(ctx: Ctx, org_id: str):
+    org = ctx.store.organizations.get(org_id)
+    if org is None:
+        raise ApiError(404, f"organization {org_id} not found")
+    return 200, render.organization(org)
+
+
+def auth_details(ctx: Ctx):
+    return 200, {"account_id": USER_ID, "auth_method": "api_key_user"}

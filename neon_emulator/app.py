@@ -1,0 +1,340 @@
+"""The WSGI application: routing, auth, errors, fault injection, request counting."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import socket
+import threading
+import uuid
+from collections import Counter
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from neon_emulator import api, seed
+from neon_emulator.errors import CODES, ApiError
+from neon_emulator.faults import Fault, parse_faults
+from neon_emulator.store import Store
+from neon_emulator.validation import ID_PATTERN
+
+API_PREFIX = "/api/v2"
+MAX_BODY_BYTES = 1024 * 1024
+CONTROL_PREFIX = "/_emulator/"
+
+# (method, path template as written in the spec, handler)
+ROUTES = [
+    ("GET", "/projects", api.list_projects),
+    ("POST", "/projects", api.create_project),
+    ("GET", "/projects/shared", api.list_shared_projects),
+    ("GET", "/projects/{project_id}", api.get_project),
+    ("PATCH", "/projects/{project_id}", api.update_project),
+    ("DELETE", "/projects/{project_id}", api.delete_project),
+    ("POST", "/projects/{project_id}/recover", api.recover_project),
+    ("GET", "/projects/{project_id}/connection_uri", api.connection_uri),
+    (
+        "GET",
+        "/projects/{project_id}/available_preload_libraries",
+        api.available_preload_libraries,
+    ),
+    ("GET", "/projects/{project_id}/branches", api.list_branches),
+    ("GET", "/projects/{project_id}/branches/{branch_id}", api.get_branch),
+    ("GET", "/projects/{project_id}/branches/{branch_id}/databases", api.list_databases),
+    ("GET", "/projects/{project_id}/branches/{branch_id}/roles", api.list_roles),
+    (
+        "GET",
+        "/projects/{project_id}/branches/{branch_id}/roles/{role_name}/reveal_password",
+        api.reveal_password,
+    ),
+    ("GET", "/projects/{project_id}/branches/{branch_id}/endpoints", api.list_branch_endpoints),
+    ("GET", "/projects/{project_id}/endpoints", api.list_endpoints),
+    ("GET", "/projects/{project_id}/operations", api.list_operations),
+    ("GET", "/projects/{project_id}/operations/{operation_id}", api.get_operation),
+    ("GET", "/regions", api.list_regions),
+    ("GET", "/users/me", api.current_user),
+    ("GET", "/users/me/organizations", api.current_user_organizations),
+    ("GET", "/organizations/{org_id}", api.get_organization),
+    ("GET", "/auth", api.auth_details),
+]
+ID_PARAMS = ("project_id", "branch_id", "org_id")
+
+HTML_ERROR = (
+    "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+    "<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+NON_JSON = "upstream connect error or disconnect/reset before headers. reset reason: overflow"
+CANNED_JSON = '{"projects":[{"id":"shiny-wind-02883412","platform_id":"aws","region_id":"aws-'
+
+
+def _werkzeug_rule(template: str) -> str:
+    return API_PREFIX + template.replace("{", "<").replace("}", ">")
+
+
+class EmulatorApp:
+    """One emulated Neon account. Instances share nothing."""
+
+    def __init__(
+        self,
+        *,
+        seed_count: int = 0,
+        api_keys: list[str] | None = None,
+        op_seconds: float = 2.0,
+        latency_ms: int = 0,
+    ) -> None:
+        self.store = Store(op_seconds=op_seconds)
+        self.api_keys = set(api_keys or [])
+        self.latency_ms = latency_ms
+        self.seed_count = seed_count
+        self.faults: list[Fault] = []
+        self.fault_rng = random.Random(0)
+        self.fault_lock = threading.Lock()
+        self.stats: Counter[str] = Counter()
+        self.stats_lock = threading.Lock()
+        self.closing = threading.Event()
+        by_template: dict[str, dict[str, object]] = {}
+        for method, template, handler in ROUTES:
+            by_template.setdefault(template, {})[method] = handler
+        self.handlers = by_template
+        self.url_map = Map(
+            [
+                Rule(_werkzeug_rule(t), endpoint=t, methods=list(m), strict_slashes=False)
+                for t, m in by_template.items()
+            ]
+        )
+        with self.store.lock:
+            seed.seed_store(self.store, seed_count)
+
+    # ---- WSGI ----------------------------------------------------------------------------
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        request.max_content_length = MAX_BODY_BYTES
+        request_id = request.headers.get("X-Request-ID", "")[:200] or str(uuid.uuid4())
+        path = request.path
+        if path.startswith(CONTROL_PREFIX):
+            response = self._control(request, request_id)
+        elif path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+            response = self._api(request, request_id, environ)
+        else:
+            response = self._error(ApiError(404, f"no route for {path}"), request_id)
+        return response(environ, start_response)
+
+    def _json(self, status: int, body, request_id: str) -> Response:
+        response = Response(
+            json.dumps(body, separators=(",", ":")), status=status, mimetype="application/json"
+        )
+        response.headers["X-Request-ID"] = request_id
+        return response
+
+    def _error(self, error: ApiError, request_id: str, headers: dict | None = None) -> Response:
+        body = {"code": error.code, "message": error.message, "request_id": request_id}
+        response = self._json(error.status, body, request_id)
+        for key, value in (headers or {}).items():
+            response.headers[key] = value
+        return response
+
+    # ---- /api/v2 -------------------------------------------------------------------------
+
+    def _api(self, request: Request, request_id: str, environ) -> Response:
+        method = request.method
+        adapter = self.url_map.bind_to_environ(environ)
+        template, path_args, route_error = None, {}, None
+        try:
+            template, path_args = adapter.match(method=method)
+        except MethodNotAllowed as exc:
+            route_error = ApiError(405, f"method {method} not allowed for {request.path}")
+            route_error.allowed = exc.valid_methods
+            template = self._template_for(adapter, request.path)
+        except NotFound:
+            route_error = ApiError(404, f"no route for {method} {request.path}")
+        with self.stats_lock:
+            self.stats[f"{method} {API_PREFIX + template if template else request.path}"] += 1
+
+        fault = self._pick_fault(method, request.path)
+        if fault is not None and not fault.after_apply:
+            return self._fault_response(fault, request_id, environ, None)
+        try:
+            self._authenticate(request)
+            if route_error is not None:
+                raise route_error
+            for key in ID_PARAMS:
+                if key in path_args and not ID_PATTERN.match(path_args[key]):
+                    raise ApiError(400, f"{key}: must match ^[a-z0-9-]{{1,60}}$")
+            body = self._body(request) if method in ("POST", "PATCH", "PUT") else None
+            handler = self.handlers[template][method]
+            ctx = api.Ctx(
+                store=self.store, args=request.args, body=body, api_key=self._key(request)
+            )
+            with self.store.lock:
+                status, payload = handler(ctx, **path_args)
+            response = self._json(status, payload, request_id)
+        except ApiError as error:
+            headers = {}
+            if error.status == 405:
+                headers["Allow"] = ", ".join(sorted(getattr(error, "allowed", []) or []))
+            response = self._error(error, request_id, headers)
+        except Exception as exc:
+            response = self._error(
+                ApiError(500, f"internal error: {type(exc).__name__}"), request_id
+            )
+        if fault is not None:
+            return self._fault_response(fault, request_id, environ, response)
+        return response
+
+    def _template_for(self, adapter, path: str) -> str | None:
+        for method in ("GET", "POST", "PATCH", "DELETE"):
+            try:
+                return adapter.match(path, method=method)[0]
+            except (NotFound, MethodNotAllowed):
+                continue
+        return None
+
+    @staticmethod
+    def _key(request: Request) -> str:
+        header = request.headers.get("Authorization", "")
+        scheme, _, key = header.partition(" ")
+        return key.strip() if scheme.lower() == "bearer" else ""
+
+    def _authenticate(self, request: Request) -> None:
+        if "Authorization" not in request.headers:
+            raise ApiError(401, "authorization header is missing")
+        key = self._key(request)
+        if not key:
+            raise ApiError(401, "authorization header must be 'Bearer <api key>'")
+        if self.api_keys and key not in self.api_keys:
+            raise ApiError(401, "the API key is invalid")
+
+    @staticmethod
+    def _body(request: Request):
+        try:
+            raw = request.get_data(cache=True)
+        except RequestEntityTooLarge:
+            raise ApiError(413, f"request body exceeds {MAX_BODY_BYTES} bytes") from None
+        if not raw:
+            raise ApiError(400, "request body is required")
+        try:
+            return json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+
+    # ---- faults --------------------------------------------------------------------------
+
+    def _pick_fault(self, method: str, path: str) -> Fault | None:
+        delay_ms = self.latency_ms
+        chosen = None
+        with self.fault_lock:
+            for fault in self.faults:
+                if not fault.matches(method, path):
+                    continue
+                if fault.latency_ms is not None:
+                    if fault.fires(self.fault_rng):
+                        delay_ms += fault.latency_ms
+                elif chosen is None and fault.fires(self.fault_rng):
+                    chosen = fault
+        if delay_ms:
+            self.closing.wait(delay_ms / 1000)
+        return chosen
+
+    def _fault_response(
+        self, fault: Fault, request_id: str, environ, applied: Response | None
+    ) -> Response:
+        if fault.hang:
+            self.closing.wait(fault.hang_seconds)
+            sock = environ.get("werkzeug.socket")
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                # werkzeug treats this as a dropped connection and sends nothing.
+                raise ConnectionAbortedError("injected hang")
+            return self._error(ApiError(504, "injected hang ended"), request_id)
+        if fault.malformed is not None:
+            return self._malformed(fault, request_id, applied)
+        message = fault.message or {
+            423: "resource is temporarily locked, retry later",
+            429: "too many requests",
+            503: "service temporarily unavailable",
+        }.get(fault.status, f"injected {fault.status} error")
+        headers = {}
+        if fault.retry_after is not None:
+            headers["Retry-After"] = str(fault.retry_after)
+        return self._error(ApiError(fault.status, message), request_id, headers)
+
+    def _malformed(self, fault: Fault, request_id: str, applied: Response | None) -> Response:
+        if fault.malformed == "html":
+            status = fault.status or 502
+            reason = Response(status=status).status.split(" ", 1)[1]
+            body = HTML_ERROR.format(status=status, reason=reason)
+            response = Response(body, status=status, mimetype="text/html")
+        else:
+            status = fault.status or 200
+            if fault.malformed == "non_json":
+                body = NON_JSON
+            else:
+                full = applied.get_data(as_text=True) if applied is not None else CANNED_JSON
+                body = full[: max(1, len(full) // 2)]
+            response = Response(body, status=status, mimetype="application/json")
+        response.headers["X-Request-ID"] = request_id
+        return response
+
+    # ---- control routes ------------------------------------------------------------------
+
+    def _control(self, request: Request, request_id: str) -> Response:
+        route = (request.method, request.path.rstrip("/"))
+        try:
+            if route == ("GET", "/_emulator/faults"):
+                return self._json(200, self._faults_json(), request_id)
+            if route == ("POST", "/_emulator/faults"):
+                faults, fault_seed = parse_faults(self._body(request))
+                with self.fault_lock:
+                    self.faults = faults
+                    if fault_seed is not None:
+                        self.fault_rng = random.Random(fault_seed)
+                return self._json(200, self._faults_json(), request_id)
+            if route == ("DELETE", "/_emulator/faults"):
+                with self.fault_lock:
+                    self.faults = []
+                return self._json(200, self._faults_json(), request_id)
+            if route == ("POST", "/_emulator/reset"):
+                body = self._body(request) if request.get_data(cache=True).strip() else {}
+                count = body.get("seed", self.seed_count) if isinstance(body, dict) else None
+                if type(count) is not int or count < 0:
+                    raise ApiError(400, 'expected {"seed": N} with N a non-negative integer')
+                self.reset(count)
+                return self._json(200, {"seed": count, "projects": count}, request_id)
+            if route == ("GET", "/_emulator/stats"):
+                with self.stats_lock:
+                    return self._json(200, dict(self.stats), request_id)
+            if route == ("DELETE", "/_emulator/stats"):
+                with self.stats_lock:
+                    self.stats.clear()
+                return self._json(200, {}, request_id)
+        except ApiError as error:
+            return self._error(error, request_id)
+        known = {"/_emulator/faults", "/_emulator/reset", "/_emulator/stats"}
+        if route[1] in known:
+            return self._error(ApiError(405, f"method {request.method} not allowed"), request_id)
+        return self._error(ApiError(404, f"no route for {request.path}"), request_id)
+
+    def _faults_json(self) -> dict:
+        with self.fault_lock:
+            return {"faults": [f.as_json() for f in self.faults]}
+
+    def reset(self, seed_count: int) -> None:
+        with self.store.lock:
+            self.store.reset()
+            seed.seed_store(self.store, seed_count)
+        with self.fault_lock:
+            self.faults = []
+        with self.stats_lock:
+            self.stats.clear()
+        self.seed_count = seed_count
+
+
+def create_app(**kwargs) -> EmulatorApp:
+    return EmulatorApp(**kwargs)
+
+
+__all__ = ["CODES", "EmulatorApp", "create_app"]

@@ -1,0 +1,318 @@
+"""In-memory state of one emulated Neon account.
+
+Every public method expects the caller to hold ``Store.lock``; the WSGI app takes it once per
+request so that a request sees and leaves a consistent state.
+
+Projects are kept in ``_order``, a list sorted by ``created_us`` (creation time in integer
+microseconds, unique per store). Listing walks it newest first from a cursor that is the
+creation time of the last project returned, so paging stays correct while projects are added
+or removed between pages, and a page costs O(limit), not a sort of everything.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from neon_emulator import ids
+
+RECOVERY_WINDOW_SECONDS = 7 * 24 * 3600
+DEFAULT_OWNER_ID = "1232111"
+DEFAULT_USER_EMAIL = "ada@example.com"
+
+REGIONS = [
+    # region_id, name, default, geo_lat, geo_long
+    ("aws-us-east-1", "AWS US East (N. Virginia)", False, "38.9940541", "-77.4524237"),
+    ("aws-us-east-2", "AWS US East (Ohio)", True, "39.9612", "-82.9988"),
+    ("aws-us-west-2", "AWS US West (Oregon)", False, "45.5152", "-122.6784"),
+    ("aws-eu-central-1", "AWS Europe (Frankfurt)", False, "50.1109", "8.6821"),
+    ("aws-eu-west-2", "AWS Europe (London)", False, "51.5072", "-0.1276"),
+    ("aws-ap-southeast-1", "AWS Asia Pacific (Singapore)", False, "1.3521", "103.8198"),
+    ("aws-ap-southeast-2", "AWS Asia Pacific (Sydney)", False, "-33.8688", "151.2093"),
+    ("aws-sa-east-1", "AWS South America (São Paulo)", False, "-23.5558", "-46.6396"),
+    ("azure-eastus2", "Azure East US 2 (Virginia)", False, "36.6681", "-78.3889"),
+    ("azure-westus3", "Azure West US 3 (Arizona)", False, "33.4484", "-112.0740"),
+    ("azure-gwc", "Azure Germany West Central (Frankfurt)", False, "50.1109", "8.6821"),
+]
+REGION_IDS = {r[0] for r in REGIONS}
+DEFAULT_REGION = next(r[0] for r in REGIONS if r[2])
+
+PRELOAD_LIBRARIES = [
+    ("timescaledb", "Time-series data", False, False, "2.17.1"),
+    ("pg_cron", "Job scheduler", False, False, "1.6"),
+    ("pg_partman_bgw", "Partition maintenance worker", False, False, "5.1.0"),
+    ("rag_bge_small_en_v15", "Embeddings in Postgres", False, True, "0.0.1"),
+    ("pg_stat_statements", "Query statistics", True, False, "1.11"),
+    ("neon", "Neon storage extension", True, False, "1.5"),
+]
+
+
+def iso(us: int) -> str:
+    """Neon's timestamp format: RFC 3339, UTC, whole seconds."""
+    return datetime.fromtimestamp(us // 1_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_us(us: int) -> str:
+    """Timestamp with microseconds, the shape of the spec's pagination cursor example."""
+    return datetime.fromtimestamp(us / 1_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso_us(text: str) -> int | None:
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
+        try:
+            dt = datetime.strptime(text, fmt).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+        return int(dt.timestamp()) * 1_000_000 + dt.microsecond
+    return None
+
+
+def region_host(region_id: str) -> str:
+    cloud, _, rest = region_id.partition("-")
+    return f"{rest}.{cloud}.neon.tech"
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+@dataclass
+class Operation:
+    id: str
+    project_id: str
+    action: str
+    created_us: int
+    branch_id: str | None = None
+    endpoint_id: str | None = None
+    # Seeded history is finished whatever the clock says.
+    done: bool = False
+
+
+@dataclass
+class Branch:
+    id: str
+    name: str
+    created_us: int
+    updated_us: int
+    default: bool = False
+    protected: bool = False
+    parent_id: str | None = None
+    logical_size: int = 0
+    written_data_bytes: int = 0
+    # role name -> (password, created_us); insertion-ordered
+    roles: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # database name -> (id, owner, created_us)
+    databases: dict[str, tuple[int, str, int]] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Endpoint:
+    id: str
+    branch_id: str
+    type: str
+    created_us: int
+    min_cu: float
+    max_cu: float
+    suspend_timeout_seconds: int = 0
+    last_active_us: int | None = None
+    idle: bool = True
+
+
+@dataclass
+class Project:
+    id: str
+    name: str
+    region_id: str
+    pg_version: int
+    provisioner: str
+    created_us: int
+    updated_us: int
+    store_passwords: bool = True
+    history_retention_seconds: int = 86400
+    org_id: str | None = None
+    settings: dict = field(default_factory=dict)
+    default_endpoint_settings: dict = field(default_factory=dict)
+    creation_source: str = "console"
+    synthetic_storage_size: int = 0
+    active_time: int = 0
+    compute_time_seconds: int = 0
+    written_data_bytes: int = 0
+    data_transfer_bytes: int = 0
+    compute_last_active_us: int | None = None
+    deleted_us: int | None = None
+    branches: dict[str, Branch] = field(default_factory=dict)
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)
+    operations: list[Operation] = field(default_factory=list)
+
+    @property
+    def default_branch(self) -> Branch:
+        return next(b for b in self.branches.values() if b.default)
+
+
+@dataclass
+class Organization:
+    id: str
+    name: str
+    handle: str
+    plan: str
+    created_us: int
+
+
+class Store:
+    def __init__(self, *, op_seconds: float = 2.0, rng_seed: int | None = None) -> None:
+        self.lock = threading.RLock()
+        self.op_seconds = op_seconds
+        self.rng = random.Random(rng_seed if rng_seed is not None else secrets.randbits(64))
+        self.reset()
+
+    def reset(self) -> None:
+        self.projects: dict[str, Project] = {}
+        self.deleted: dict[str, Project] = {}
+        self._order: list[tuple[int, str]] = []  # (created_us, id) ascending, live projects
+        self._deleted_order: list[tuple[int, str]] = []
+        self._last_us = 0
+        self._db_id = 1000
+        self.used_ids: set[str] = set()
+        self.organizations: dict[str, Organization] = {}
+
+    # ---- clock and ids -------------------------------------------------------------------
+
+    def tick(self, at_us: int | None = None) -> int:
+        """A creation time later than every earlier one, so cursors never tie."""
+        t = now_us() if at_us is None else at_us
+        self._last_us = max(t, self._last_us + 1)
+        return self._last_us
+
+    def new_id(self, prefix: str = "", rng: random.Random | None = None) -> str:
+        rng = rng or self.rng
+        while True:
+            candidate = prefix + ids.project_like(rng)
+            if candidate not in self.used_ids:
+                self.used_ids.add(candidate)
+                return candidate
+
+    def next_db_id(self) -> int:
+        self._db_id += 1
+        return self._db_id
+
+    @staticmethod
+    def new_password(rng: random.Random) -> str:
+        alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+        return "npg_" + "".join(rng.choice(alphabet) for _ in range(12))
+
+    # ---- operations ----------------------------------------------------------------------
+
+    def op_status(self, op: Operation, now: int) -> str:
+        if op.done:
+            return "finished"
+        elapsed = (now - op.created_us) / 1_000_000
+        if elapsed >= self.op_seconds:
+            return "finished"
+        if elapsed < self.op_seconds / 4:
+            return "scheduling"
+        return "running"
+
+    def has_running_operations(self, project: Project) -> bool:
+        # Every operation lasts op_seconds and they are appended in order, so the newest one
+        # finishes last.
+        return bool(project.operations) and (
+            self.op_status(project.operations[-1], now_us()) != "finished"
+        )
+
+    def add_operation(
+        self,
+        project: Project,
+        action: str,
+        *,
+        at_us: int,
+        branch_id: str | None = None,
+        endpoint_id: str | None = None,
+        done: bool = False,
+    ) -> Operation:
+        op = Operation(
+            id=str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
+            project_id=project.id,
+            action=action,
+            created_us=at_us,
+            branch_id=branch_id,
+            endpoint_id=endpoint_id,
+            done=done,
+        )
+        project.operations.append(op)
+        return op
+
+    # ---- projects ------------------------------------------------------------------------
+
+    def insert(self, project: Project) -> None:
+        self.projects[project.id] = project
+        key = (project.created_us, project.id)
+        if not self._order or self._order[-1] < key:
+            self._order.append(key)
+        else:
+            bisect.insort(self._order, key)
+
+    def soft_delete(self, project: Project, at_us: int) -> None:
+        key = (project.created_us, project.id)
+        i = bisect.bisect_left(self._order, key)
+        if i < len(self._order) and self._order[i] == key:
+            del self._order[i]
+        del self.projects[project.id]
+        project.deleted_us = at_us
+        self.deleted[project.id] = project
+        bisect.insort(self._deleted_order, key)
+
+    def recover(self, project: Project) -> None:
+        key = (project.created_us, project.id)
+        i = bisect.bisect_left(self._deleted_order, key)
+        if i < len(self._deleted_order) and self._deleted_order[i] == key:
+            del self._deleted_order[i]
+        del self.deleted[project.id]
+        project.deleted_us = None
+        self.insert(project)
+
+    def recoverable(self, project_id: str) -> Project | None:
+        project = self.deleted.get(project_id)
+        if project is None or project.deleted_us is None:
+            return None
+        if now_us() - project.deleted_us > RECOVERY_WINDOW_SECONDS * 1_000_000:
+            return None
+        return project
+
+    def page(
+        self,
+        *,
+        deleted: bool,
+        before_us: int | None,
+        limit: int,
+        search: str | None,
+        org_id: str | None,
+        deadline: float | None = None,
+    ) -> tuple[list[Project], bool]:
+        """Projects newest first, strictly older than ``before_us``; (items, more_may_follow)."""
+        order = self._deleted_order if deleted else self._order
+        pool = self.deleted if deleted else self.projects
+        end = len(order) if before_us is None else bisect.bisect_left(order, (before_us, ""))
+        needle = search.lower() if search else None
+        out: list[Project] = []
+        i = end - 1
+        now = now_us()
+        while i >= 0 and len(out) < limit:
+            project = pool[order[i][1]]
+            i -= 1
+            if deleted and now - project.deleted_us > RECOVERY_WINDOW_SECONDS * 1_000_000:
+                continue
+            if org_id is not None and project.org_id != org_id:
+                continue
+            if needle and needle not in project.name.lower() and needle not in project.id:
+                continue
+            out.append(project)
+            if deadline is not None and time.monotonic() > deadline:
+                break
+        return out, i >= 0

@@ -1,0 +1,116 @@
+"""Run the emulator inside a test process.
+
+    from neon_emulator.testing import run_emulator
+
+    with run_emulator(seed=20, api_keys=["test-key"], op_seconds=0.2) as emu:
+        requests.get(emu.base_url + "/projects", headers={"Authorization": "Bearer test-key"})
+        emu.set_faults({"status": 503, "count": 1, "method": "POST"})
+        emu.stats()  # {"POST /api/v2/projects": 1, ...}
+
+Each call starts its own server on a free port with its own state.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from contextlib import contextmanager
+from typing import Self
+
+from neon_emulator.app import EmulatorApp
+from neon_emulator.server import build_server
+
+
+class RunningEmulator:
+    def __init__(self, app: EmulatorApp, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self._server = build_server(app, host, port)
+        bound_host, bound_port = self._server.server_address[:2]
+        self.root_url = f"http://{bound_host}:{bound_port}"
+        self.base_url = f"{self.root_url}/api/v2"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    # ---- lifecycle ---------------------------------------------------------------------
+
+    def stop(self) -> None:
+        self.app.closing.set()  # releases injected hangs and latencies
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ---- control routes, over HTTP like any other client -------------------------------
+
+    def _control(self, method: str, path: str, body=None):
+        host, port = self._server.server_address[:2]
+        connection = http.client.HTTPConnection(host, port, timeout=10)
+        try:
+            data = None if body is None else json.dumps(body)
+            connection.request(
+                method, path, body=data, headers={"Content-Type": "application/json"}
+            )
+            response = connection.getresponse()
+            payload = json.loads(response.read())
+        finally:
+            connection.close()
+        if response.status != 200:
+            raise RuntimeError(f"{method} {path}: {response.status} {payload}")
+        return payload
+
+    def set_faults(self, *faults: dict, seed: int | None = None) -> list[dict]:
+        """Replace the active faults; returns them as the emulator understood them."""
+        body: dict = {"faults": list(faults)}
+        if seed is not None:
+            body["seed"] = seed
+        return self._control("POST", "/_emulator/faults", body)["faults"]
+
+    def faults(self) -> list[dict]:
+        return self._control("GET", "/_emulator/faults")["faults"]
+
+    def clear_faults(self) -> None:
+        self._control("DELETE", "/_emulator/faults")
+
+    def reset(self, seed: int | None = None) -> None:
+        """Forget everything (projects, faults, stats) and seed again."""
+        self._control("POST", "/_emulator/reset", {} if seed is None else {"seed": seed})
+
+    def stats(self) -> dict[str, int]:
+        return self._control("GET", "/_emulator/stats")
+
+    def clear_stats(self) -> None:
+        self._control("DELETE", "/_emulator/stats")
+
+
+def start_emulator(
+    *,
+    seed: int = 0,
+    api_keys: list[str] | None = None,
+    op_seconds: float = 2.0,
+    latency_ms: int = 0,
+    host: str = "127.0.0.1",
+    port: int = 0,
+) -> RunningEmulator:
+    """Start an emulator in a background thread; call ``.stop()`` when done."""
+    app = EmulatorApp(
+        seed_count=seed, api_keys=api_keys, op_seconds=op_seconds, latency_ms=latency_ms
+    )
+    return RunningEmulator(app, host, port)
+
+
+@contextmanager
+def run_emulator(**kwargs):
+    """Context manager around :func:`start_emulator`, same keyword arguments."""
+    emulator = start_emulator(**kwargs)
+    try:
+        yield emulator
+    finally:
+        emulator.stop()

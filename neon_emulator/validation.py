@@ -1,0 +1,371 @@
+"""Strict checks of request bodies and query parameters against the published spec.
+
+Types are never coerced: ``"17"`` is not a pg_version, ``true`` is not an integer and ``1`` is not
+a boolean. Fields the spec does not define are refused, so a client that sends a typo or a
+create-only field in an update learns about it instead of seeing it silently dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+
+from neon_emulator.errors import ApiError
+
+ID_PATTERN = re.compile(r"^[a-z0-9-]{1,60}$")
+HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+PROVISIONERS = ("k8s-pod", "k8s-neonvm", "serverless-platform")
+AUDIT_LOG_LEVELS = ("base", "extended", "full")
+CREATE_ONLY_FIELDS = ("pg_version", "region_id", "provisioner", "store_passwords", "org_id")
+MAX_RETENTION = 2_592_000
+MAX_SUSPEND = 604_800
+INT64_MAX = 2**63 - 1
+
+
+def bad(message: str) -> ApiError:
+    return ApiError(400, message)
+
+
+def _type_name(value) -> str:
+    if value is None:
+        return "null"
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}.get(
+        type(value), "object"
+    )
+
+
+def want_object(value, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise bad(f"{where}: expected object, got {_type_name(value)}")
+    return value
+
+
+def want_bool(value, where: str) -> bool:
+    if type(value) is not bool:
+        raise bad(f"{where}: expected boolean, got {_type_name(value)}")
+    return value
+
+
+def want_int(value, where: str, lo: int | None = None, hi: int | None = None) -> int:
+    if type(value) is not int:
+        raise bad(f"{where}: expected integer, got {_type_name(value)}")
+    if lo is not None and value < lo:
+        raise bad(f"{where}: must be greater than or equal to {lo}")
+    if hi is not None and value > hi:
+        raise bad(f"{where}: must be less than or equal to {hi}")
+    return value
+
+
+def want_number(value, where: str, lo: float | None = None) -> float:
+    if type(value) not in (int, float):
+        raise bad(f"{where}: expected number, got {_type_name(value)}")
+    if not math.isfinite(value):
+        raise bad(f"{where}: must be a finite number")
+    if lo is not None and value < lo:
+        raise bad(f"{where}: must be greater than or equal to {lo}")
+    return value
+
+
+def want_str(value, where: str, min_len: int | None = None, max_len: int | None = None) -> str:
+    if type(value) is not str:
+        raise bad(f"{where}: expected string, got {_type_name(value)}")
+    if min_len is not None and len(value) < min_len:
+        raise bad(f"{where}: must be at least {min_len} characters long")
+    if max_len is not None and len(value) > max_len:
+        raise bad(f"{where}: must be at most {max_len} characters long")
+    return value
+
+
+def want_str_map(value, where: str, max_props: int | None = None) -> dict:
+    want_object(value, where)
+    if max_props is not None and len(value) > max_props:
+        raise bad(f"{where}: must have at most {max_props} properties")
+    for key, item in value.items():
+        want_str(item, f"{where}.{key}")
+    return value
+
+
+def no_unknown(obj: dict, allowed, where: str) -> None:
+    for key in obj:
+        if key not in allowed:
+            raise bad(f"{where}: unknown field {key!r}")
+
+
+def check_fields(obj: dict, spec: dict[str, Callable], where: str) -> None:
+    no_unknown(obj, spec, where)
+    for key, check in spec.items():
+        if key in obj:
+            check(obj[key], f"{where}.{key}")
+
+
+# ---- schema pieces ------------------------------------------------------------------------
+
+
+def compute_unit(value, where: str) -> float:
+    return want_number(value, where, lo=0.25)
+
+
+def suspend_timeout(value, where: str) -> int:
+    want_int(value, where, lo=-1, hi=MAX_SUSPEND)
+    if 0 < value < 60:
+        raise bad(f"{where}: must be -1 (never), 0 (default) or between 60 and {MAX_SUSPEND}")
+    return value
+
+
+def quota(value, where: str) -> None:
+    want_object(value, where)
+    fields = (
+        "active_time_seconds",
+        "compute_time_seconds",
+        "written_data_bytes",
+        "data_transfer_bytes",
+        "logical_size_bytes",
+    )
+    check_fields(value, {f: lambda v, w: want_int(v, w, lo=0, hi=INT64_MAX) for f in fields}, where)
+
+
+def allowed_ips(value, where: str) -> None:
+    want_object(value, where)
+
+    def ips(v, w):
+        if not isinstance(v, list):
+            raise bad(f"{w}: expected array, got {_type_name(v)}")
+        for i, item in enumerate(v):
+            want_str(item, f"{w}[{i}]", min_len=1)
+
+    check_fields(value, {"ips": ips, "protected_branches_only": want_bool}, where)
+
+
+def maintenance_window(value, where: str) -> None:
+    want_object(value, where)
+    no_unknown(value, ("weekdays", "start_time", "end_time"), where)
+    for key in ("weekdays", "start_time", "end_time"):
+        if key not in value:
+            raise bad(f"{where}.{key}: required")
+    days = value["weekdays"]
+    if not isinstance(days, list):
+        raise bad(f"{where}.weekdays: expected array, got {_type_name(days)}")
+    if not days:
+        raise bad(f"{where}.weekdays: must contain at least one day")
+    for i, day in enumerate(days):
+        want_int(day, f"{where}.weekdays[{i}]", lo=1, hi=7)
+    for key in ("start_time", "end_time"):
+        want_str(value[key], f"{where}.{key}")
+        if not HH_MM.match(value[key]):
+            raise bad(f"{where}.{key}: must be a UTC time in HH:MM format")
+
+
+def audit_log_level(value, where: str) -> None:
+    want_str(value, where)
+    if value not in AUDIT_LOG_LEVELS:
+        raise bad(f"{where}: must be one of {', '.join(AUDIT_LOG_LEVELS)}")
+
+
+def preload_libraries(value, where: str) -> None:
+    want_object(value, where)
+
+    def libs(v, w):
+        if not isinstance(v, list):
+            raise bad(f"{w}: expected array, got {_type_name(v)}")
+        for i, item in enumerate(v):
+            want_str(item, f"{w}[{i}]", min_len=1)
+
+    check_fields(value, {"use_defaults": want_bool, "enabled_libraries": libs}, where)
+
+
+def project_settings(value, where: str) -> None:
+    want_object(value, where)
+    check_fields(
+        value,
+        {
+            "quota": quota,
+            "allowed_ips": allowed_ips,
+            "enable_logical_replication": want_bool,
+            "maintenance_window": maintenance_window,
+            "block_public_connections": want_bool,
+            "block_vpc_connections": want_bool,
+            "audit_log_level": audit_log_level,
+            "hipaa": want_bool,
+            "preload_libraries": preload_libraries,
+        },
+        where,
+    )
+
+
+def default_endpoint_settings(value, where: str) -> None:
+    want_object(value, where)
+    check_fields(
+        value,
+        {
+            "pg_settings": want_str_map,
+            "pgbouncer_settings": want_str_map,
+            "autoscaling_limit_min_cu": compute_unit,
+            "autoscaling_limit_max_cu": compute_unit,
+            "suspend_timeout_seconds": suspend_timeout,
+        },
+        where,
+    )
+
+
+def name(value, where: str) -> str:
+    return want_str(value, where, min_len=1, max_len=256)
+
+
+def pg_version(value, where: str) -> int:
+    return want_int(value, where, lo=14, hi=18)
+
+
+def provisioner(value, where: str) -> str:
+    want_str(value, where)
+    if value not in PROVISIONERS:
+        raise bad(f"{where}: must be one of {', '.join(PROVISIONERS)}")
+    return value
+
+
+def retention(value, where: str) -> int:
+    return want_int(value, where, lo=0, hi=MAX_RETENTION)
+
+
+def org_id(value, where: str) -> str:
+    want_str(value, where)
+    if not ID_PATTERN.match(value):
+        raise bad(f"{where}: must match ^[a-z0-9-]{{1,60}}$")
+    return value
+
+
+def role_name(value, where: str) -> str:
+    want_str(value, where, min_len=1)
+    if len(value.encode()) > 63:
+        raise bad(f"{where}: must be at most 63 bytes long")
+    return value
+
+
+def database_name(value, where: str) -> str:
+    want_str(value, where, min_len=1)
+    if len(value.encode()) > 63:
+        raise bad(f"{where}: must be at most 63 bytes long")
+    return value
+
+
+def create_branch(value, where: str) -> None:
+    want_object(value, where)
+    check_fields(
+        value,
+        {
+            "name": name,
+            "role_name": role_name,
+            "database_name": database_name,
+            "annotations": lambda v, w: want_str_map(v, w, max_props=50),
+        },
+        where,
+    )
+
+
+def _min_max(project_body: dict, current: dict | None = None) -> None:
+    des = project_body.get("default_endpoint_settings") or {}
+    current = current or {}
+    lo = des.get(
+        "autoscaling_limit_min_cu",
+        project_body.get("autoscaling_limit_min_cu", current.get("autoscaling_limit_min_cu")),
+    )
+    hi = des.get(
+        "autoscaling_limit_max_cu",
+        project_body.get("autoscaling_limit_max_cu", current.get("autoscaling_limit_max_cu")),
+    )
+    if lo is not None and hi is not None and lo > hi:
+        raise bad("autoscaling_limit_min_cu must be less than or equal to autoscaling_limit_max_cu")
+
+
+def _project_wrapper(body) -> dict:
+    if not isinstance(body, dict):
+        raise bad(f"request body: expected object, got {_type_name(body)}")
+    no_unknown(body, ("project",), "request body")
+    if "project" not in body:
+        raise bad("request body: field 'project' is required")
+    return want_object(body["project"], "project")
+
+
+def project_create(body) -> dict:
+    project = _project_wrapper(body)
+    check_fields(
+        project,
+        {
+            "settings": project_settings,
+            "name": name,
+            "branch": create_branch,
+            "autoscaling_limit_min_cu": compute_unit,
+            "autoscaling_limit_max_cu": compute_unit,
+            "provisioner": provisioner,
+            "region_id": lambda v, w: want_str(v, w, min_len=1),
+            "default_endpoint_settings": default_endpoint_settings,
+            "pg_version": pg_version,
+            "store_passwords": want_bool,
+            "history_retention_seconds": retention,
+            "org_id": org_id,
+        },
+        "project",
+    )
+    _min_max(project)
+    return project
+
+
+def project_update(body, current_endpoint_settings: dict) -> dict:
+    project = _project_wrapper(body)
+    for key in (*CREATE_ONLY_FIELDS, "branch"):
+        if key in project:
+            raise bad(f"project.{key}: cannot be changed after the project is created")
+    check_fields(
+        project,
+        {
+            "settings": project_settings,
+            "name": name,
+            "default_endpoint_settings": default_endpoint_settings,
+            "history_retention_seconds": retention,
+        },
+        "project",
+    )
+    _min_max(project, current_endpoint_settings)
+    return project
+
+
+# ---- query parameters ---------------------------------------------------------------------
+
+
+def query_int(args, key: str, lo: int, hi: int, default: int | None = None) -> int | None:
+    raw = args.get(key)
+    if raw is None:
+        return default
+    if not re.fullmatch(r"-?\d{1,12}", raw):
+        raise bad(f"query parameter {key}: expected integer, got {raw!r}")
+    value = int(raw)
+    if value < lo or value > hi:
+        raise bad(f"query parameter {key}: must be between {lo} and {hi}")
+    return value
+
+
+def query_bool(args, key: str, default: bool = False) -> bool:
+    raw = args.get(key)
+    if raw is None:
+        return default
+    if raw not in ("true", "false"):
+        raise bad(f"query parameter {key}: expected true or false, got {raw!r}")
+    return raw == "true"
+
+
+def query_id(args, key: str) -> str | None:
+    raw = args.get(key)
+    if raw is None:
+        return None
+    if not ID_PATTERN.match(raw):
+        raise bad(f"query parameter {key}: must match ^[a-z0-9-]{{1,60}}$")
+    return raw
+
+
+def query_enum(args, key: str, choices: tuple[str, ...], default: str) -> str:
+    raw = args.get(key)
+    if raw is None:
+        return default
+    if raw not in choices:
+        raise bad(f"query parameter {key}: must be one of {', '.join(choices)}")
+    return raw
