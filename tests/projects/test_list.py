@@ -1,0 +1,149 @@
+"""The project list: full page and htmx partials, search, organizations, paging, errors."""
+
+import pytest
+from django.urls import reverse
+
+from projects.neon import MSG_UNAVAILABLE
+
+HX = {"HX-Request": "true"}
+URL = "/projects/"
+
+pytestmark = pytest.mark.django_db
+
+
+def rows(html: str) -> int:
+    return html.count("<tr>")
+
+
+def test_root_leads_to_the_list(viewer_client):
+    response = viewer_client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("projects:list")
+
+
+def test_full_page_without_htmx(viewer_client, neon):
+    response = viewer_client.get(URL)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in html
+    assert 'id="results"' in html
+    assert rows(html) == 1 + 10  # header row + the default page size
+    assert "Load more" in html
+
+
+def test_search_with_htmx_returns_only_the_results_partial(viewer_client, neon):
+    name = viewer_client.get(URL).context["page"].projects[3].name
+    response = viewer_client.get(URL, {"search": name}, headers=HX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert html.lstrip().startswith('<div id="results">')
+    assert name in html
+    assert all(name.lower() in p.name.lower() for p in response.context["page"].projects)
+
+
+def test_load_more_with_htmx_returns_only_rows_and_the_next_control(viewer_client, neon):
+    first = viewer_client.get(URL, {"limit": 10}).context["page"]
+    response = viewer_client.get(URL, {"limit": 10, "cursor": first.next_cursor}, headers=HX)
+    html = response.content.decode()
+    assert "<table" not in html and "<html" not in html
+    assert html.count("<tr>") == 10
+    ids_first = {p.id for p in first.projects}
+    ids_next = {p.id for p in response.context["page"].projects}
+    assert not ids_first & ids_next
+
+
+def test_load_more_walks_to_the_end_once_each_and_the_control_disappears(viewer_client, neon):
+    seen: list[str] = []
+    cursor = None
+    neon.clear_stats()
+    calls = 0
+    while True:
+        params = {"limit": 10} | ({"cursor": cursor} if cursor else {})
+        response = viewer_client.get(URL, params, headers=HX if cursor else {})
+        calls += 1
+        page = response.context["page"]
+        seen += [p.id for p in page.projects]
+        cursor = page.next_cursor
+        if not cursor:
+            assert 'id="load-more"' not in response.content.decode()
+            break
+    assert len(seen) == len(set(seen)) == 25  # tests/conftest.py seeds 25 projects
+    assert neon.stats()["GET /api/v2/projects"] == calls  # one upstream call per click
+
+
+def test_load_more_works_without_javascript(viewer_client, neon):
+    first = viewer_client.get(URL).context["page"]
+    response = viewer_client.get(URL, {"cursor": first.next_cursor})
+    assert response.status_code == 200
+    assert "<html" in response.content.decode()
+    assert response.context["page"].projects[0].id not in {p.id for p in first.projects}
+
+
+def test_page_size_is_kept_in_the_load_more_control(viewer_client, neon):
+    html = viewer_client.get(URL, {"limit": 25}).content.decode()
+    assert rows(html) == 1 + 25
+    assert '<option value="25" selected>' in html
+
+
+def test_a_bad_page_size_falls_back_to_the_default(viewer_client, neon):
+    response = viewer_client.get(URL, {"limit": "9999"})
+    assert response.status_code == 200
+    assert len(response.context["page"].projects) == 10
+
+
+def test_no_match_says_so(viewer_client, neon):
+    html = viewer_client.get(URL, {"search": "zz-no-such-project"}, headers=HX).content.decode()
+    assert "No project matches “zz-no-such-project”" in html
+
+
+def test_empty_account_says_no_projects_yet(viewer_client, neon):
+    neon.reset(seed=0)
+    html = viewer_client.get(URL).content.decode()
+    assert "No projects yet." in html
+
+
+def test_organization_filter_lists_the_key_s_organizations_and_filters(viewer_client, neon):
+    response = viewer_client.get(URL)
+    choices = dict(response.context["form"].fields["org_id"].choices)
+    org_ids = [key for key in choices if key]
+    assert org_ids, "the seeded emulator has organizations"
+    filtered = viewer_client.get(URL, {"org_id": org_ids[0], "limit": 400}).context["page"]
+    assert filtered.projects
+    assert {p.org_id for p in filtered.projects} == {org_ids[0]}
+
+
+def test_neon_down_shows_an_error_page_not_a_traceback(viewer_client, neon):
+    neon.set_faults({"status": 503, "path_prefix": "/api/v2/projects"})
+    response = viewer_client.get(URL)
+    assert response.status_code == 502
+    html = response.content.decode()
+    assert MSG_UNAVAILABLE in html
+    assert "Request ID" in html
+
+
+def test_neon_down_during_search_swaps_an_error_into_the_flash_area(viewer_client, neon):
+    viewer_client.get(URL)  # organizations cached
+    neon.set_faults({"status": 500, "path_prefix": "/api/v2/projects"})
+    response = viewer_client.get(URL, {"search": "x"}, headers=HX)
+    assert response.status_code == 200  # htmx 2 swaps 2xx only
+    assert response["HX-Retarget"] == "#flash"
+    assert 'role="alert"' in response.content.decode()
+
+
+def test_a_signed_in_person_without_a_role_is_refused(client, django_user_model, neon):
+    client.force_login(django_user_model.objects.create_user("nobody@example.test"))
+    assert client.get(URL).status_code == 403
+
+
+def test_anonymous_is_sent_to_login(client):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_anonymous_htmx_request_gets_hx_redirect_not_a_login_fragment(client):
+    response = client.get(URL, headers=HX)
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith(reverse("login"))
+    assert response.content == b""
