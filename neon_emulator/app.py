@@ -213,8 +213,8 @@ class EmulatorApp:
             raw = request.get_data(cache=True)
         except RequestEntityTooLarge:
             raise ApiError(413, f"request body exceeds {MAX_BODY_BYTES} bytes") from None
-        if not raw:
-            raise ApiError(400, "request body is required")
+        if not raw.strip():
+            return None
         try:
             return json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -298,7 +298,8 @@ class EmulatorApp:
                     self.faults = []
                 return self._json(200, self._faults_json(), request_id)
             if route == ("POST", "/_emulator/reset"):
-                body = self._body(request) if request.get_data(cache=True).strip() else {}
+                body = self._body(request)
+                body = {} if body is None else body
                 count = body.get("seed", self.seed_count) if isinstance(body, dict) else None
                 if type(count) is not int or count < 0:
                     raise ApiError(400, 'expected {"seed": N} with N a non-negative integer')

@@ -278,6 +278,8 @@ def _min_max(project_body: dict, current: dict | None = None) -> None:
 
 
 def _project_wrapper(body) -> dict:
+    if body is None:
+        raise bad("request body is required")
     if not isinstance(body, dict):
         raise bad(f"request body: expected object, got {_type_name(body)}")
     no_unknown(body, ("project",), "request body")
