@@ -56,12 +56,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "neonadmin.middleware.ClientAddressMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "neonadmin.middleware.ProxyIdentityMiddleware",
     "neonadmin.middleware.HtmxLoginRedirectMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -112,7 +114,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -166,5 +168,96 @@ NEONADMIN_VIEWER_GROUPS = env.list("NEONADMIN_VIEWER_GROUPS", default=[])
 NEONADMIN_OPERATOR_GROUPS = env.list("NEONADMIN_OPERATOR_GROUPS", default=[])
 NEONADMIN_ADMIN_GROUPS = env.list("NEONADMIN_ADMIN_GROUPS", default=[])
 
-# Local passwords exist only in demo mode (which needs DEBUG); production signs in through SSO.
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"] if DEMO_MODE else []
+# How people sign in (docs/sso.md): "oidc" (the dashboard is an OpenID Connect client),
+# "proxy" (an SSO proxy in front signs each request), or "demo" (local password; demo mode only).
+NEONADMIN_AUTH_MODE = env.str("NEONADMIN_AUTH_MODE", default="demo" if DEMO_MODE else "oidc")
+if NEONADMIN_AUTH_MODE not in ("oidc", "proxy", "demo"):
+    raise ImproperlyConfigured("NEONADMIN_AUTH_MODE must be oidc, proxy or demo.")
+if NEONADMIN_AUTH_MODE == "demo" and not (DEMO_MODE and DEBUG):
+    raise ImproperlyConfigured("The demo login needs NEONADMIN_DEMO and DEBUG; use oidc or proxy.")
+
+# All listed so the mode can be chosen per deployment (and per test); each backend signs
+# nobody in unless NEONADMIN_AUTH_MODE names it (neonadmin/auth/). Demo first: force_login.
+AUTHENTICATION_BACKENDS = [
+    "neonadmin.auth.demo.DemoBackend",
+    "neonadmin.auth.oidc.OIDCBackend",
+    "neonadmin.auth.proxy.ProxyBackend",
+]
+
+# A person admitted by SSO but in no mapped group gets this role ("" refuses them). For proxies
+# that send no groups (Google IAP), where the proxy's own policy already says who may enter.
+NEONADMIN_DEFAULT_ROLE = env.str("NEONADMIN_DEFAULT_ROLE", default="")
+# Addresses (CIDRs) of our own reverse proxies: their X-Forwarded-For names the client address
+# in the audit log, and only they may send plain identity headers.
+NEONADMIN_TRUSTED_PROXIES = env.list("NEONADMIN_TRUSTED_PROXIES", default=[])
+
+# --- OIDC (mozilla-django-oidc, hardened in neonadmin/auth/oidc.py)
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="").rstrip("/")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="")
+OIDC_OP_LOGOUT_ENDPOINT = env.str("OIDC_OP_LOGOUT_ENDPOINT", default="")
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile")
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups")
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint of RP-initiated logout
+OIDC_TIMEOUT = (
+    env.float("OIDC_CONNECT_TIMEOUT", default=3.05),
+    env.float("OIDC_TIMEOUT", default=10),
+)
+OIDC_CLOCK_SKEW = env.int("OIDC_CLOCK_SKEW", default=60)
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc_authentication_callback"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+
+# --- SSO proxy: a signed JWT assertion per request (Cloudflare Access, Google IAP, Pomerium)
+NEONADMIN_PROXY_JWT_HEADER = env.str("NEONADMIN_PROXY_JWT_HEADER", default="")
+NEONADMIN_PROXY_JWKS_URL = env.str("NEONADMIN_PROXY_JWKS_URL", default="")
+NEONADMIN_PROXY_AUDIENCE = env.str("NEONADMIN_PROXY_AUDIENCE", default="")
+NEONADMIN_PROXY_ISSUER = env.str("NEONADMIN_PROXY_ISSUER", default="")
+NEONADMIN_PROXY_ALGORITHMS = env.list("NEONADMIN_PROXY_ALGORITHMS", default=["RS256", "ES256"])
+NEONADMIN_PROXY_EMAIL_CLAIM = env.str("NEONADMIN_PROXY_EMAIL_CLAIM", default="email")
+NEONADMIN_PROXY_GROUPS_CLAIM = env.str("NEONADMIN_PROXY_GROUPS_CLAIM", default="groups")
+NEONADMIN_PROXY_TIMEOUT = env.float("NEONADMIN_PROXY_TIMEOUT", default=5.0)
+NEONADMIN_PROXY_LOGOUT_URL = env.str("NEONADMIN_PROXY_LOGOUT_URL", default="")
+# oauth2-proxy style unsigned X-Forwarded-Email/-Groups: only when enabled, only from
+# NEONADMIN_TRUSTED_PROXIES.
+NEONADMIN_PROXY_TRUST_PLAIN_HEADERS = env.bool("NEONADMIN_PROXY_TRUST_PLAIN_HEADERS", default=False)
+
+if not DEBUG and NEONADMIN_AUTH_MODE == "oidc":
+    _required = (
+        "OIDC_OP_ISSUER",
+        "OIDC_OP_AUTHORIZATION_ENDPOINT",
+        "OIDC_OP_TOKEN_ENDPOINT",
+        "OIDC_OP_USER_ENDPOINT",
+        "OIDC_OP_JWKS_ENDPOINT",
+        "OIDC_RP_CLIENT_ID",
+    )
+    if missing := [name for name in _required if not globals()[name]]:
+        raise ImproperlyConfigured(f"OIDC sign-in needs {', '.join(missing)} (see docs/sso.md).")
+if not DEBUG and NEONADMIN_AUTH_MODE == "proxy":
+    if NEONADMIN_PROXY_JWT_HEADER:
+        _required = (
+            "NEONADMIN_PROXY_JWKS_URL",
+            "NEONADMIN_PROXY_AUDIENCE",
+            "NEONADMIN_PROXY_ISSUER",
+        )
+        if missing := [name for name in _required if not globals()[name]]:
+            raise ImproperlyConfigured(f"Proxy sign-in needs {', '.join(missing)} (docs/sso.md).")
+    elif not (NEONADMIN_PROXY_TRUST_PLAIN_HEADERS and NEONADMIN_TRUSTED_PROXIES):
+        raise ImproperlyConfigured(
+            "Proxy sign-in needs NEONADMIN_PROXY_JWT_HEADER, or plain headers enabled together "
+            "with NEONADMIN_TRUSTED_PROXIES (see docs/sso.md)."
+        )
+
+# Signing out also ends the IdP's (or the proxy's) session, which the browser reaches by
+# following our logout form's redirect: form-action must allow that origin.
+for _url in (OIDC_OP_LOGOUT_ENDPOINT, NEONADMIN_PROXY_LOGOUT_URL):
+    if _url.startswith(("https://", "http://")):
+        _origin = "/".join(_url.split("/", 3)[:3])
+        if _origin not in SECURE_CSP["form-action"]:
+            SECURE_CSP["form-action"].append(_origin)
