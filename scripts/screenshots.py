@@ -1,0 +1,62 @@
+"""Screenshots of the running dashboard for the README: `make run`, then
+`.venv/bin/python scripts/screenshots.py [BASE_URL]` (default http://127.0.0.1:8000).
+
+Signs in with the demo login, opens each page an operator uses and saves a PNG per page in
+docs/screenshots/. Uses Debian's Chromium; never downloads a browser.
+"""
+
+import sys
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+
+
+def sign_in(page: Page) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("demo")
+    page.get_by_label("Password").fill("demo")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/projects/**")
+
+
+def shoot(page: Page, name: str, path: str, *, full_page: bool = True, before=None) -> None:
+    response = page.goto(path)
+    page.wait_for_load_state("networkidle")
+    if before:
+        before(page)
+        page.wait_for_load_state("networkidle")
+    status = response.status if response else "?"
+    page.screenshot(path=OUT / f"{name}.png", full_page=full_page)
+    print(f"{name}: {path} -> HTTP {status}")
+
+
+def open_sections(page: Page) -> None:
+    for summary in page.locator("details.section > summary").all()[:3]:
+        summary.click()
+
+
+def main() -> None:
+    base = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(base_url=base, viewport={"width": 1280, "height": 860})
+        sign_in(page)
+        shoot(page, "list", "/projects/", full_page=False)
+        first = page.locator("#results tbody tr a").first.get_attribute("href")
+        shoot(page, "detail", first)
+        shoot(page, "create", "/projects/new/", before=open_sections)
+        shoot(page, "settings", f"{first}settings/", before=open_sections)
+        shoot(page, "delete", f"{first}delete/", full_page=False)
+        shoot(page, "connect", f"{first}connect/", full_page=False)
+        shoot(page, "audit", "/audit/", full_page=False)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
