@@ -220,15 +220,20 @@ def seed_store(store: Store, count: int, *, seed: int = 20261128) -> None:
         return
     org_ids = [o[0] for o in ORGS]
     span = 2 * 365 * 24 * HOUR_US
-    step = max(1, span // count)
+    total = count + count // 25  # one in 26 gets deleted below, leaving exactly count live
+    step = max(1, span // total)
     deleted = []
-    for index in range(count + count // 25):
+    live = index = 0
+    while live < count:
         # Oldest first; the jitter varies the gaps while keeping creation times unique.
         created = ANCHOR_US - span + index * step + rng.randrange(0, max(1, step // 2))
         project = _project(store, rng, index, store.tick(created), org_ids)
         store.insert(project)
-        if index % 25 == 24:
+        if index % 26 == 25:
             deleted.append(project)
+        else:
+            live += 1
+        index += 1
     # Deleted a few hours before "now" so that they stay inside the 7-day recovery window.
     today = store.tick() // (24 * HOUR_US) * (24 * HOUR_US)
     for n, project in enumerate(deleted):
