@@ -2,7 +2,8 @@
 
 Everything goes through `NeonClient._request()`, which
 - sends the key as a bearer token, an `X-Request-ID`, and connect and read timeouts on every call;
-- keeps one `requests.Session` per thread (sessions are not thread-safe; pooling still is);
+- keeps one `requests.Session` per thread (sessions are not thread-safe) around one shared,
+  thread-safe keep-alive connection pool;
 - retries only where Neon's API guidance says it is safe (the rules are in `_request`), with
   exponential backoff and jitter, honouring `Retry-After`, inside a total time budget;
 - logs method, path, status, duration, attempt and request id: never the key, never a body;
@@ -17,19 +18,20 @@ Failure classes raised by every method:
     NeonRateLimited     429, with `retry_after` seconds when Neon sent one.
     NeonUnavailable     5xx, refused or failed connections.
     NeonTimeout         no answer within the read timeout (a write may have been applied).
-    NeonBadResponse     a 2xx whose body is not the JSON we expect, or an error page that is
-                        not JSON at all.
+    NeonBadResponse     a 2xx whose body is not JSON, or is JSON without the fields the spec
+                        requires; it carries the status and request id of that answer.
 """
 
 from __future__ import annotations
 
 import email.utils
+import functools
 import logging
 import random
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -613,6 +615,40 @@ def _parse_retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def _reads_response[**P, T](method: Callable[P, T]) -> Callable[P, T]:
+    """Turn a body that does not have the spec's shape into NeonBadResponse with its request id.
+
+    Only failures after `_request` returned a 2xx body count: a TypeError before that (say, an
+    unserialisable payload) is our bug and propagates unchanged.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        client = args[0]
+        try:
+            return method(*args, **kwargs)
+        except NeonBadResponse as exc:
+            answered = getattr(client._local, "answered", None)  # type: ignore[attr-defined]
+            if answered and not exc.request_id:
+                exc.status, exc.request_id = answered
+            raise
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            answered = getattr(client._local, "answered", None)  # type: ignore[attr-defined]
+            if answered is None:
+                raise
+            status, request_id = answered
+            logger.warning(
+                "neon response to request_id %s has an unexpected shape: %s",
+                request_id,
+                type(exc).__name__,
+            )
+            raise NeonBadResponse(
+                f"{MSG_BAD_RESPONSE} ({type(exc).__name__})", status=status, request_id=request_id
+            ) from None
+
+    return wrapper
+
+
 # --- The client --------------------------------------------------------------------------------
 
 
@@ -636,20 +672,30 @@ class NeonClient:
         self.max_attempts = max(1, max_attempts)
         self.backoff_base = backoff_base
         self.pool_size = pool_size
+        # One connection pool for every thread: urllib3's pool manager is thread-safe, while a
+        # Session (cookies, settings) is not, so each thread gets its own thin Session around this
+        # shared adapter. Threaded servers that start a thread per request (runserver) still
+        # reuse kept-alive connections instead of opening one per request.
+        # Retries are ours (see _request); urllib3 must not repeat anything behind our back.
+        self._adapter = HTTPAdapter(
+            pool_connections=1, pool_maxsize=pool_size, pool_block=False, max_retries=0
+        )
         self._local = threading.local()
 
     def __repr__(self) -> str:
         return f"NeonClient(base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        """Close the pooled connections (a closed client reconnects if used again)."""
+        self._adapter.close()
 
     @property
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            # Retries are ours (see _request); urllib3 must not repeat anything behind our back.
-            adapter = HTTPAdapter(pool_maxsize=self.pool_size, max_retries=0)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
+            session.mount("http://", self._adapter)
+            session.mount("https://", self._adapter)
             session.headers.update(
                 {
                     "Authorization": f"Bearer {self._api_key}",
@@ -672,6 +718,7 @@ class NeonClient:
         """Send one API call (with any retries it allows) and return the decoded JSON body."""
         url = f"{self.base_url}{path}"
         request_id = request_id or str(uuid.uuid4())
+        self._local.answered = None
         headers = {"X-Request-ID": request_id}
         query = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
         started = time.monotonic()
@@ -706,7 +753,10 @@ class NeonClient:
                 status = response.status_code
                 self._log(method, path, status, t0, attempt, request_id)
                 if 200 <= status < 300:
-                    return self._decode(response, request_id)
+                    body = self._decode(response, request_id)
+                    # For `_reads_response`: a body that fails to parse blames this answer.
+                    self._local.answered = (status, request_id)
+                    return body
                 retry_after = _parse_retry_after(response.headers.get("Retry-After"))
                 error = self._error_from_response(response, request_id, retry_after)
                 statuses = RETRY_STATUSES_READ if method == "GET" else RETRY_STATUSES_WRITE
@@ -765,13 +815,14 @@ class NeonClient:
         }
         if cls is NeonRateLimited:
             kwargs["retry_after"] = retry_after
-        if cls in (NeonLocked, NeonRateLimited, NeonUnavailable) and message:
+        if cls in (NeonAuthError, NeonLocked, NeonRateLimited, NeonUnavailable) and message:
             # Keep our plain instruction first; Neon's own words follow.
             message = f"{cls.default_message} Neon said: {message}"
         return cls(message, **kwargs)
 
     # --- Projects ---
 
+    @_reads_response
     def list_projects(
         self,
         *,
@@ -795,10 +846,12 @@ class NeonClient:
             unavailable_project_ids=list(body.get("unavailable_project_ids") or []),
         )
 
+    @_reads_response
     def get_project(self, project_id: str) -> Project:
         body = self._request("GET", f"/projects/{_seg(project_id)}")
         return Project.from_api(_obj(body, "project"))
 
+    @_reads_response
     def create_project(
         self, project: Mapping[str, Any], *, request_id: str | None = None
     ) -> CreatedProject:
@@ -817,6 +870,7 @@ class NeonClient:
             operations=[Operation.from_api(o) for o in _list(body, "operations")],
         )
 
+    @_reads_response
     def update_project(
         self, project_id: str, changes: Mapping[str, Any], *, request_id: str | None = None
     ) -> UpdatedProject:
@@ -831,14 +885,17 @@ class NeonClient:
             operations=[Operation.from_api(o) for o in _list(body, "operations")],
         )
 
+    @_reads_response
     def delete_project(self, project_id: str, *, request_id: str | None = None) -> Project:
         body = self._request("DELETE", f"/projects/{_seg(project_id)}", request_id=request_id)
         return Project.from_api(_obj(body, "project"))
 
+    @_reads_response
     def recover_project(self, project_id: str, *, request_id: str | None = None) -> Project:
         body = self._request("POST", f"/projects/{_seg(project_id)}/recover", request_id=request_id)
         return Project.from_api(_obj(body, "project"))
 
+    @_reads_response
     def connection_uri(
         self,
         project_id: str,
@@ -868,12 +925,14 @@ class NeonClient:
             raise NeonBadResponse("Neon's connection URI is not a string.")
         return uri
 
+    @_reads_response
     def available_preload_libraries(self, project_id: str) -> list[PreloadLibrary]:
         body = self._request("GET", f"/projects/{_seg(project_id)}/available_preload_libraries")
         return [PreloadLibrary.from_api(lib) for lib in _list(body, "libraries")]
 
     # --- What a project contains ---
 
+    @_reads_response
     def list_branches(self, project_id: str) -> list[Branch]:
         """All branches of a project, following the cursor to the end."""
         branches: list[Branch] = []
@@ -890,22 +949,26 @@ class NeonClient:
             if not cursor or not page:
                 return branches
 
+    @_reads_response
     def get_branch(self, project_id: str, branch_id: str) -> Branch:
         body = self._request("GET", f"/projects/{_seg(project_id)}/branches/{_seg(branch_id)}")
         return Branch.from_api(_obj(body, "branch"))
 
+    @_reads_response
     def list_databases(self, project_id: str, branch_id: str) -> list[Database]:
         body = self._request(
             "GET", f"/projects/{_seg(project_id)}/branches/{_seg(branch_id)}/databases"
         )
         return [Database.from_api(d) for d in _list(body, "databases")]
 
+    @_reads_response
     def list_roles(self, project_id: str, branch_id: str) -> list[Role]:
         body = self._request(
             "GET", f"/projects/{_seg(project_id)}/branches/{_seg(branch_id)}/roles"
         )
         return [Role.from_api(r) for r in _list(body, "roles")]
 
+    @_reads_response
     def reveal_role_password(
         self, project_id: str, branch_id: str, role_name: str, *, request_id: str | None = None
     ) -> str:
@@ -919,10 +982,12 @@ class NeonClient:
             raise NeonBadResponse("Neon's password is not a string.")
         return password
 
+    @_reads_response
     def list_endpoints(self, project_id: str) -> list[Endpoint]:
         body = self._request("GET", f"/projects/{_seg(project_id)}/endpoints")
         return [Endpoint.from_api(e) for e in _list(body, "endpoints")]
 
+    @_reads_response
     def list_operations(
         self, project_id: str, *, limit: int = 20, cursor: str | None = None
     ) -> OperationPage:
@@ -936,20 +1001,24 @@ class NeonClient:
         next_cursor = cursor_value if cursor_value and len(operations) >= limit else None
         return OperationPage(operations=operations, next_cursor=next_cursor)
 
+    @_reads_response
     def get_operation(self, project_id: str, operation_id: str) -> Operation:
         body = self._request("GET", f"/projects/{_seg(project_id)}/operations/{_seg(operation_id)}")
         return Operation.from_api(_obj(body, "operation"))
 
     # --- Account ---
 
+    @_reads_response
     def list_regions(self) -> list[Region]:
         body = self._request("GET", "/regions")
         return [Region.from_api(r) for r in _list(body, "regions")]
 
+    @_reads_response
     def list_organizations(self) -> list[Organization]:
         body = self._request("GET", "/users/me/organizations")
         return [Organization.from_api(o) for o in _list(body, "organizations")]
 
+    @_reads_response
     def get_auth_details(self) -> AuthDetails:
         body = self._request("GET", "/auth")
         return AuthDetails(

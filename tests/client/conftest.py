@@ -1,0 +1,70 @@
+"""Clients built directly against the session emulator, with timeouts and backoff small enough
+that retries, hangs and budgets play out in a fraction of a second."""
+
+import socket
+from collections.abc import Callable
+
+import pytest
+
+from projects.neon import NeonClient
+from tests.conftest import SEED_PROJECTS, TEST_NEON_KEY
+
+FAST = {
+    "connect_timeout": 0.5,
+    "read_timeout": 0.5,
+    "retry_budget": 3.0,
+    "max_attempts": 4,
+    "backoff_base": 0.01,
+}
+# An injected hang outlives the client's read timeout, then the emulator drops the connection.
+HANG_SECONDS = 2
+
+
+@pytest.fixture
+def emu(emulator):
+    """The session emulator, freshly seeded, with no faults and zeroed stats."""
+    emulator.reset(seed=SEED_PROJECTS)
+    yield emulator
+    emulator.clear_faults()
+
+
+@pytest.fixture
+def make_client(emu) -> Callable[..., NeonClient]:
+    clients: list[NeonClient] = []
+
+    def make(**overrides) -> NeonClient:
+        kwargs = {"api_key": TEST_NEON_KEY, "base_url": emu.base_url, **FAST, **overrides}
+        client = NeonClient(**kwargs)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def neon_client(make_client) -> NeonClient:
+    return make_client()
+
+
+@pytest.fixture
+def closed_port_url() -> str:
+    """A local address where nothing listens: connections are refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/api/v2"
+
+
+def wait_until_unlocked(client: NeonClient, project_id: str) -> None:
+    """Poll the project's operations (a real API read) until none is running."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        page = client.list_operations(project_id, limit=50)
+        if all(op.done for op in page.operations):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"operations of {project_id} still running after 10 s")
