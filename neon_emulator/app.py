@@ -234,6 +234,8 @@ class EmulatorApp:
                         delay_ms += fault.latency_ms
                 elif chosen is None and fault.fires(self.fault_rng):
                     chosen = fault
+            # Spent count faults disappear, so GET /_emulator/faults shows what is still armed.
+            self.faults = [f for f in self.faults if f.count is None or f.count > 0]
         if delay_ms:
             self.closing.wait(delay_ms / 1000)
         return chosen

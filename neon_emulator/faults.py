@@ -91,11 +91,12 @@ class Fault:
             "count",
             "retry_after",
             "message",
-            "after_apply",
         ):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
+        if self.latency_ms is None:
+            out["after_apply"] = self.after_apply
         if self.hang:
             out["hang"] = True
             out["hang_seconds"] = self.hang_seconds
