@@ -1,5 +1,8 @@
 """Reads from Neon. Views call these; only services write."""
 
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
 from django.core.cache import cache
 
 from projects.neon import (
@@ -8,6 +11,7 @@ from projects.neon import (
     Endpoint,
     OperationPage,
     Organization,
+    PreloadLibrary,
     Project,
     ProjectPage,
     Region,
@@ -68,3 +72,89 @@ def database_list(*, project_id: str, branch_id: str) -> list[Database]:
 
 def role_list(*, project_id: str, branch_id: str) -> list[Role]:
     return get_client().list_roles(project_id, branch_id)
+
+
+MASKED = "********"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectionOptions:
+    """What a connection can be made with: one branch's computes, databases and roles."""
+
+    project: Project
+    branches: list[Branch]
+    branch: Branch | None
+    endpoints: list[Endpoint]
+    databases: list[Database]
+    roles: list[Role]
+
+    @property
+    def default_endpoint_id(self) -> str:
+        return self.endpoints[0].id if self.endpoints else ""
+
+    @property
+    def default_role_name(self) -> str:
+        # Protected roles are for humans with extra checks; apps use the others.
+        role = next((r for r in self.roles if not r.protected), None) or next(
+            iter(self.roles), None
+        )
+        return role.name if role else ""
+
+    @property
+    def default_database_name(self) -> str:
+        return self.databases[0].name if self.databases else ""
+
+
+def connection_options(*, project_id: str, branch_id: str | None = None) -> ConnectionOptions:
+    """The choices for `branch_id`, or for the default branch if that is not the project's."""
+    project = project_get(project_id=project_id)
+    branches = branch_list(project_id=project_id)
+    branch = next((b for b in branches if b.id == branch_id), None) or next(iter(branches), None)
+    if branch is None:
+        return ConnectionOptions(
+            project=project, branches=[], branch=None, endpoints=[], databases=[], roles=[]
+        )
+    return ConnectionOptions(
+        project=project,
+        branches=branches,
+        branch=branch,
+        endpoints=endpoint_list(project_id=project_id, branch_id=branch.id),
+        databases=database_list(project_id=project_id, branch_id=branch.id),
+        roles=role_list(project_id=project_id, branch_id=branch.id),
+    )
+
+
+def password_masked(uri: str) -> str:
+    """The URI with its password replaced, so it can be shown to anyone who may read the project."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    userinfo, _, hostinfo = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:{MASKED}@{hostinfo}"))
+
+
+def connection_uri_masked(
+    *,
+    project_id: str,
+    branch_id: str,
+    endpoint_id: str,
+    database_name: str,
+    role_name: str,
+    pooled: bool,
+) -> str:
+    """Neon's connection URI without its password; revealing it is `services.connection_reveal`."""
+    uri = get_client().connection_uri(
+        project_id,
+        branch_id=branch_id,
+        endpoint_id=endpoint_id,
+        database_name=database_name,
+        role_name=role_name,
+        pooled=pooled,
+    )
+    return password_masked(uri)
+
+
+def preload_library_list(*, project_id: str) -> list[PreloadLibrary]:
+    """The libraries this project's computes can preload (the settings form's choices)."""
+    return get_client().available_preload_libraries(project_id)

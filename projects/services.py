@@ -1,8 +1,12 @@
 """Writes to Neon. Each service makes one Neon call inside `audited`, so every attempt, failed or
 not, leaves exactly one audit record naming the person who asked."""
 
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+
 from audit.services import Actor, audited
-from projects.neon import Project, get_client
+from projects.neon import CreatedProject, Project, UpdatedProject, get_client
 
 
 def project_delete(*, actor: Actor, project_id: str, project_name: str) -> Project:
@@ -16,3 +20,197 @@ def project_delete(*, actor: Actor, project_id: str, project_name: str) -> Proje
         project = get_client().delete_project(project_id, request_id=entry.request_id)
         entry.status = 200
     return project
+
+
+def project_recover(*, actor: Actor, project_id: str) -> Project:
+    """Bring back a deleted project that is still inside Neon's 7-day recovery window."""
+    with audited(
+        actor=actor,
+        action="project.recover",
+        project_id=project_id,
+        request_data={"project_id": project_id},
+    ) as entry:
+        project = get_client().recover_project(project_id, request_id=entry.request_id)
+        entry.project_name = project.name
+        entry.status = 200
+    return project
+
+
+def connection_reveal(
+    *,
+    actor: Actor,
+    project: Project,
+    branch_id: str,
+    endpoint_id: str,
+    database_name: str,
+    role_name: str,
+    pooled: bool,
+) -> str:
+    """The connection URI with its password. Showing a secret is audited like a write."""
+    with audited(
+        actor=actor,
+        action="connection.reveal",
+        project_id=project.id,
+        project_name=project.name,
+        request_data={
+            "branch_id": branch_id,
+            "endpoint_id": endpoint_id,
+            "database_name": database_name,
+            "role_name": role_name,
+            "pooled": pooled,
+        },
+    ) as entry:
+        uri = get_client().connection_uri(
+            project.id,
+            branch_id=branch_id,
+            endpoint_id=endpoint_id,
+            database_name=database_name,
+            role_name=role_name,
+            pooled=pooled,
+            request_id=entry.request_id,
+        )
+        entry.status = 200
+    return uri
+
+
+# Settings that can never be turned off again: only admins may turn them on.
+IRREVERSIBLE_SETTINGS = ("enable_logical_replication", "hipaa")
+MSG_IRREVERSIBLE_ADMIN_ONLY = "Only admins may turn on logical replication or HIPAA."
+
+
+def _irreversible_requested(settings: dict[str, Any], current: Project | None = None) -> bool:
+    on_now = current.settings if current else None
+    return any(
+        settings.get(name) and not (on_now and getattr(on_now, name))
+        for name in IRREVERSIBLE_SETTINGS
+    )
+
+
+def project_create(
+    *, actor: Actor, data: dict[str, Any], allow_irreversible: bool = False
+) -> CreatedProject:
+    """Create a project from the create request's `project` object.
+
+    The result holds the connection URI and password: show them once, never store or log them.
+    """
+    with audited(
+        actor=actor, action="project.create", project_name=data.get("name", ""), request_data=data
+    ) as entry:
+        if _irreversible_requested(data.get("settings") or {}) and not allow_irreversible:
+            entry.status = 403
+            raise PermissionDenied(MSG_IRREVERSIBLE_ADMIN_ONLY)
+        created = get_client().create_project(data, request_id=entry.request_id)
+        entry.project_id, entry.project_name = created.project.id, created.project.name
+        entry.status = 201
+    return created
+
+
+# Values compared and sent whole (Neon replaces them as one piece).
+_WHOLE_VALUES = frozenset({"maintenance_window", "ips", "enabled_libraries", "pg_settings"})
+
+
+def _project_state(project: Project) -> dict[str, Any]:
+    """The project's current values in the update request's shape, absent values as Neon's
+    defaults, so a form that leaves a field alone compares equal."""
+    s, e = project.settings, project.endpoint_defaults
+    window = s.maintenance_window
+    return {
+        "name": project.name,
+        "history_retention_seconds": project.history_retention_seconds,
+        "settings": {
+            "quota": {
+                key: getattr(s.quota, key) or 0
+                for key in (
+                    "active_time_seconds",
+                    "compute_time_seconds",
+                    "written_data_bytes",
+                    "data_transfer_bytes",
+                    "logical_size_bytes",
+                )
+            },
+            "allowed_ips": {
+                "ips": list(s.allowed_ips),
+                "protected_branches_only": s.protected_branches_only,
+            },
+            "enable_logical_replication": s.enable_logical_replication,
+            "maintenance_window": (
+                {
+                    "weekdays": sorted(window.weekdays),
+                    "start_time": window.start_time,
+                    "end_time": window.end_time,
+                }
+                if window
+                else None
+            ),
+            "block_public_connections": s.block_public_connections,
+            "block_vpc_connections": s.block_vpc_connections,
+            "audit_log_level": s.audit_log_level,
+            "hipaa": s.hipaa,
+            "preload_libraries": {
+                "use_defaults": bool(s.preload_use_defaults),
+                "enabled_libraries": sorted(s.preload_libraries),
+            },
+        },
+        "default_endpoint_settings": {
+            "autoscaling_limit_min_cu": e.autoscaling_limit_min_cu,
+            "autoscaling_limit_max_cu": e.autoscaling_limit_max_cu,
+            "suspend_timeout_seconds": e.suspend_timeout_seconds or 0,
+            "pg_settings": dict(e.pg_settings),
+        },
+    }
+
+
+def _comparable(key: str, value: Any) -> Any:
+    return sorted(value) if key == "enabled_libraries" and value is not None else value
+
+
+def project_changes(
+    *, project: Project, desired: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """What differs between `desired` (update-request shape) and the project: the body to send,
+    and {dotted.field: {"before", "after"}} for the audit log."""
+
+    def walk(want: dict, have: dict, prefix: str) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        for key, value in want.items():
+            before = (have or {}).get(key)
+            if isinstance(value, dict) and key not in _WHOLE_VALUES:
+                nested = walk(value, before or {}, f"{prefix}{key}.")
+                if nested:
+                    body[key] = nested
+            elif _comparable(key, value) != _comparable(key, before):
+                body[key] = value
+                diff[f"{prefix}{key}"] = {"before": before, "after": value}
+        return body
+
+    diff: dict[str, dict[str, Any]] = {}
+    body = walk(desired, _project_state(project), "")
+    return body, diff
+
+
+def project_update(
+    *,
+    actor: Actor,
+    project: Project,
+    changes: dict[str, Any],
+    allow_irreversible: bool = False,
+) -> UpdatedProject | None:
+    """Send Neon only what differs from `project` in `changes` (the desired state, in the update
+    request's shape). Returns None, and records nothing, when nothing differs."""
+    body, diff = project_changes(project=project, desired=changes)
+    if not body:
+        return None
+    with audited(
+        actor=actor,
+        action="project.update",
+        project_id=project.id,
+        project_name=project.name,
+        request_data=body,
+    ) as entry:
+        entry.changes = diff
+        if _irreversible_requested(body.get("settings") or {}, project) and not allow_irreversible:
+            entry.status = 403
+            raise PermissionDenied(MSG_IRREVERSIBLE_ADMIN_ONLY)
+        updated = get_client().update_project(project.id, body, request_id=entry.request_id)
+        entry.status = 200
+    return updated

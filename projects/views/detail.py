@@ -1,0 +1,166 @@
+"""One project: its detail page (the hub), delete, recover and connection details."""
+
+import calendar
+import shlex
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from audit.services import Actor
+from neonadmin.roles import Role, has_role, role_required
+from projects import selectors, services
+from projects.forms.access import ConnectionForm, DeleteConfirmForm
+from projects.neon import NeonError
+
+RECOVERY_DAYS = 7
+MSG_REVEAL_FORBIDDEN = "Revealing connection passwords needs the operator role."
+
+
+def _operations(project_id: str) -> dict:
+    operations = selectors.operation_list(project_id=project_id).operations
+    return {"operations": operations, "operations_running": any(not o.done for o in operations)}
+
+
+# Secondary panels of the detail page, each loaded on its own so a slow one holds nothing back.
+PANELS = {
+    "operations": _operations,
+    "branches": lambda project_id: {"branches": selectors.branch_list(project_id=project_id)},
+    "endpoints": lambda project_id: {"endpoints": selectors.endpoint_list(project_id=project_id)},
+}
+
+
+def _panel(project_id: str, name: str) -> dict:
+    """A panel's context; a Neon error stays inside the panel and the page stays usable."""
+    try:
+        context = PANELS[name](project_id)
+    except NeonError as exc:
+        context = {f"{name}_error": exc}
+    return {**context, f"{name}_loaded": True}
+
+
+def _go(request, url: str):
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def project_detail(request, project_id: str):
+    panel = request.GET.get("panel", "")
+    if request.htmx and panel in PANELS:
+        context = {"project_id": project_id, **_panel(project_id, panel)}
+        return render(request, f"projects/project_detail.html#{panel}", context)
+    project = selectors.project_get(project_id=project_id)
+    window = project.settings.maintenance_window
+    context = {
+        "project": project,
+        "project_id": project.id,
+        "maintenance_days": [calendar.day_abbr[d - 1] for d in window.weekdays if 1 <= d <= 7]
+        if window
+        else [],
+    }
+    # Without JavaScript the panels come inline: "?panel=all" (or one of them) asks for them.
+    for name in PANELS if panel == "all" else [panel] if panel in PANELS else []:
+        context.update(_panel(project_id, name))
+    return render(request, "projects/project_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.ADMIN)
+def project_delete(request, project_id: str):
+    project = selectors.project_get(project_id=project_id)
+    data = request.POST if request.method == "POST" else None
+    form = DeleteConfirmForm(data, project_name=project.name)
+    context = {"project": project, "form": form}
+    if form.is_valid():
+        try:
+            services.project_delete(
+                actor=Actor.from_request(request), project_id=project.id, project_name=project.name
+            )
+        except NeonError as exc:
+            context["neon_error"] = exc
+        else:
+            messages.success(
+                request,
+                f"Project “{project.name}” was deleted. Neon keeps it recoverable for "
+                f"{RECOVERY_DAYS} days under “Recently deleted”.",
+            )
+            return _go(request, reverse("projects:list"))
+    context["recoverable_until"] = timezone.now() + timedelta(days=RECOVERY_DAYS)
+    template = "projects/project_delete.html"
+    return render(request, f"{template}#confirm" if request.htmx else template, context)
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def project_recoverable_list(request):
+    page = selectors.project_recoverable_page(cursor=request.GET.get("cursor") or None)
+    return render(request, "projects/project_recover.html", {"page": page})
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def project_recover(request, project_id: str):
+    try:
+        project = services.project_recover(actor=Actor.from_request(request), project_id=project_id)
+    except NeonError as exc:
+        rid = f" (request ID {exc.request_id})" if exc.request_id else ""
+        messages.error(request, f"Project {project_id} was not recovered: {exc.message}{rid}")
+        return _go(request, reverse("projects:recoverable"))
+    messages.success(request, f"Project “{project.name}” was recovered.")
+    return _go(request, reverse("projects:detail", args=[project.id]))
+
+
+@dataclass(frozen=True)
+class ConnectionStrings:
+    """One URI in the formats people paste: as is, as a psql command, as an env line."""
+
+    uri: str
+
+    @property
+    def psql(self) -> str:
+        return f"psql {shlex.quote(self.uri)}"
+
+    @property
+    def env(self) -> str:
+        return f"DATABASE_URL={self.uri}"
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@role_required(Role.VIEWER)
+def project_connect(request, project_id: str):
+    """GET shows the choices and the URI with its password masked; POST reveals it (audited)."""
+    revealing = request.method == "POST"
+    if revealing and not has_role(request.user, Role.OPERATOR):
+        raise PermissionDenied(MSG_REVEAL_FORBIDDEN)
+    data = request.POST if revealing else request.GET
+    options = selectors.connection_options(project_id=project_id, branch_id=data.get("branch"))
+    form = ConnectionForm(data, options=options)
+    context = {
+        "project": options.project,
+        "form": form,
+        "revealed": revealing,
+        "reveal_forbidden": MSG_REVEAL_FORBIDDEN,
+    }
+    if form.is_valid():
+        params = form.connection_params()
+        try:
+            if revealing:
+                actor = Actor.from_request(request)
+                uri = services.connection_reveal(actor=actor, project=options.project, **params)
+            else:
+                uri = selectors.connection_uri_masked(project_id=project_id, **params)
+        except NeonError as exc:
+            context["neon_error"] = exc
+        else:
+            context["strings"] = ConnectionStrings(uri)
+    template = "projects/project_connect.html"
+    return render(request, f"{template}#connection" if request.htmx else template, context)
