@@ -44,3 +44,18 @@ function initConfirm(root) {
 }
 document.addEventListener("DOMContentLoaded", () => initConfirm(document));
 document.addEventListener("htmx:load", (event) => initConfirm(event.target));
+
+// <input type="radio" data-shows="#id" data-shows-when="value">: the field holding #id shows
+// only while the checked radio of that group has that value. Without JS it always shows.
+function syncShows(root) {
+  root.querySelectorAll("[data-shows]:checked").forEach((radio) => {
+    const target = document.querySelector(radio.dataset.shows);
+    const field = target && (target.closest(".field") || target);
+    if (field) field.hidden = radio.value !== radio.dataset.showsWhen;
+  });
+}
+document.addEventListener("change", (event) => {
+  if (event.target.matches("[data-shows]")) syncShows(event.target.form || document);
+});
+document.addEventListener("DOMContentLoaded", () => syncShows(document));
+document.addEventListener("htmx:load", (event) => syncShows(event.target));

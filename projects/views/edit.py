@@ -1,0 +1,119 @@
+"""Create a project, follow its first operations, and edit a project's settings."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+
+from audit.services import Actor
+from neonadmin.roles import Role, has_role, role_required
+from projects import selectors, services
+from projects.forms.project import ProjectCreateForm, ProjectSettingsForm
+from projects.neon import NeonError
+
+CREATE = "projects/project_create.html"
+CREATED = "projects/project_created.html"
+SETTINGS = "projects/project_settings.html"
+MSG_NOTHING_CHANGED = "Nothing changed, so nothing was sent to Neon."
+
+
+def _form_page(request, template, context):
+    """The whole page, or for htmx its form partial (invalid input, or an error from Neon)."""
+    return render(request, f"{template}#form" if request.htmx else template, context)
+
+
+def _check_irreversible(request, form) -> bool:
+    """Only admins may turn on what cannot be turned off; the service checks again."""
+    allowed = has_role(request.user, Role.ADMIN)
+    if form.irreversible_changes() and not allowed:
+        raise PermissionDenied(services.MSG_IRREVERSIBLE_ADMIN_ONLY)
+    return allowed
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.OPERATOR)
+def project_create(request):
+    if request.method == "GET" and "operations_of" in request.GET:
+        return _created_operations(request)
+    form = ProjectCreateForm(
+        request.POST if request.method == "POST" else None,
+        regions=selectors.region_list(),
+        organizations=selectors.organization_list(),
+        default_org_id=settings.NEON_ORG_ID,
+    )
+    context = {"form": form}
+    if form.is_bound and form.is_valid():
+        allowed = _check_irreversible(request, form)
+        try:
+            created = services.project_create(
+                actor=Actor.from_request(request), data=form.payload(), allow_irreversible=allowed
+            )
+        except NeonError as error:
+            context["neon_error"] = error
+        else:
+            # The password is in this response only: never redirected, stored or logged.
+            context = {"created": created, **_operations(created.project.id, created.operations)}
+            if request.htmx:  # the result replaces the whole page body, not the form
+                response = render(request, f"{CREATED}#content", context)
+                return reswap(retarget(response, "#main"), "innerHTML")
+            return render(request, CREATED, context, status=201)
+    return _form_page(request, CREATE, context)
+
+
+def _created_operations(request):
+    """The created page's operations, polled by htmx until all have finished. Without htmx the
+    same URL is a page of its own (without the secrets, which were shown once)."""
+    project_id = request.GET["operations_of"]
+    wanted = set(request.GET.getlist("op"))
+    page = selectors.operation_list(project_id=project_id, limit=50)
+    context = _operations(
+        project_id, [op for op in page.operations if op.id in wanted or not wanted]
+    )
+    return render(request, f"{CREATED}#operations" if request.htmx else CREATED, context)
+
+
+def _operations(project_id: str, operations) -> dict:
+    return {
+        "project_id": project_id,
+        "operations": operations,
+        "operations_running": any(not op.done for op in operations),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+@role_required(Role.OPERATOR)
+def project_settings(request, project_id: str):
+    project = selectors.project_get(project_id=project_id)
+    libraries = selectors.preload_library_list(project_id=project_id)
+    form = ProjectSettingsForm(
+        request.POST if request.method == "POST" else None, project=project, libraries=libraries
+    )
+    context = {"form": form, "project": project}
+    if form.is_bound and form.is_valid():
+        allowed = _check_irreversible(request, form)
+        try:
+            updated = services.project_update(
+                actor=Actor.from_request(request),
+                project=project,
+                changes=form.payload(),
+                allow_irreversible=allowed,
+            )
+        except NeonError as error:
+            context["neon_error"] = error
+        else:
+            _report_update(request, updated)
+            url = reverse("projects:detail", args=[project_id])
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    return _form_page(request, SETTINGS, context)
+
+
+def _report_update(request, updated) -> None:
+    if updated is None:
+        messages.info(request, MSG_NOTHING_CHANGED)
+        return
+    running = [op for op in updated.operations if not op.done]
+    suffix = f" Neon is applying it to the computes ({len(running)} operations)." if running else ""
+    messages.success(request, f"Settings of {updated.project.name} saved.{suffix}")
