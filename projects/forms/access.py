@@ -85,7 +85,7 @@ class ConnectionForm(forms.Form):
             (b.id, f"{b.name} (default)" if b.default else b.name) for b in options.branches
         ]
         self.fields["endpoint"].choices = [
-            (e.id, f"{e.id} ({'read-write' if e.read_write else 'read-only'})")
+            (e.id, f"{'Read-write' if e.read_write else 'Read-only'}: {e.id}")
             for e in options.endpoints
         ]
         self.fields["database"].choices = [(d.name, d.name) for d in options.databases]

@@ -1,0 +1,121 @@
+"""Deleting a project: typed exact name, checked on the server, admin only, audited."""
+
+import pytest
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from projects.forms.access import MSG_NAME_MISMATCH
+from projects.neon import MSG_LOCKED, NeonNotFound, get_client
+
+HX = {"HX-Request": "true"}
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def project(neon):
+    return get_client().list_projects(limit=5).projects[2]
+
+
+def url(project_id: str) -> str:
+    return reverse("projects:delete", args=[project_id])
+
+
+def deletes(neon) -> int:
+    return neon.stats().get("DELETE /api/v2/projects/{project_id}", 0)
+
+
+def test_page_says_what_is_lost_and_about_recovery(admin_client_, project):
+    response = admin_client_.get(url(project.id))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in html
+    assert "What will be lost" in html
+    assert "recoverable for 7 days" in html
+    assert project.name in html and project.id in html
+    # The button is enabled by script only once the name matches; the server checks again.
+    assert f'data-confirm-name="{project.name}"' in html
+    assert 'data-confirm-button="#delete-button"' in html
+    assert f'hx-post="{url(project.id)}"' in html and 'method="post"' in html
+
+
+@pytest.mark.parametrize("client_fixture", ["viewer_client", "operator_client"])
+def test_only_admins_may_delete(request, project, neon, client_fixture):
+    client = request.getfixturevalue(client_fixture)
+    neon.clear_stats()
+    assert client.get(url(project.id)).status_code == 403
+    assert client.post(url(project.id), {"name": project.name}).status_code == 403
+    assert deletes(neon) == 0
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "mistype",
+    [
+        lambda name: "",
+        lambda name: "x",
+        lambda name: name.upper(),
+        lambda name: f" {name}",
+        lambda name: f"{name} ",
+        lambda name: name[:-1],
+    ],
+    ids=["empty", "other", "other-case", "leading-space", "trailing-space", "prefix"],
+)
+def test_wrong_name_is_refused_and_nothing_is_sent(admin_client_, project, neon, mistype):
+    typed = mistype(project.name)
+    neon.clear_stats()
+    response = admin_client_.post(url(project.id), {"name": typed}, headers=HX)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert html.strip().startswith('<form id="delete-form"')
+    assert (MSG_NAME_MISMATCH if typed else "This field is required.") in html.replace(
+        "&#x27;", "'"
+    )
+    assert f'value="{typed}"' in html if typed else True  # what was typed is kept
+    assert deletes(neon) == 0
+    assert not AuditEvent.objects.exists()
+    assert get_client().get_project(project.id).name == project.name
+
+
+def test_right_name_with_htmx_deletes_and_redirects_to_the_list(admin_client_, project, neon):
+    response = admin_client_.post(url(project.id), {"name": project.name}, headers=HX)
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == reverse("projects:list")
+    with pytest.raises(NeonNotFound):
+        get_client().get_project(project.id)
+    event = AuditEvent.objects.get()
+    assert (event.action, event.outcome, event.project_id) == (
+        "project.delete",
+        "success",
+        project.id,
+    )
+    assert event.actor == "ada.admin@example.test"
+    listing = admin_client_.get(reverse("projects:list")).content.decode()
+    assert f"Project “{project.name}” was deleted" in listing
+    assert "recoverable for 7 days" in listing
+
+
+def test_right_name_without_htmx_redirects(admin_client_, project, neon):
+    response = admin_client_.post(url(project.id), {"name": project.name})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("projects:list")
+    assert deletes(neon) == 1
+
+
+def test_locked_project_keeps_the_form_and_says_why(admin_client_, project, neon):
+    neon.set_faults({"status": 423, "method": "DELETE"})
+    response = admin_client_.post(url(project.id), {"name": project.name})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in html
+    assert MSG_LOCKED in html
+    assert "Request ID" in html
+    assert f'value="{project.name}"' in html
+    event = AuditEvent.objects.get()
+    assert (event.outcome, event.status) == ("failure", 423)
+    assert get_client().get_project(project.id)  # still there
+
+
+def test_unknown_project_is_404(admin_client_, neon):
+    assert admin_client_.get(url("no-such-project-1")).status_code == 404
