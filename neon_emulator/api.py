@@ -577,6 +577,23 @@ def current_user(ctx: Ctx):
         "branches_limit": 5000,
         "max_autoscaling_limit": 16,
         "compute_seconds_limit": 0,
+        # Optional in today's spec but required by older clients (neon-api 0.3.0), so sent.
+        "billing_account": {
+            "state": "active",
+            "payment_source": {"type": "card"},
+            "subscription_type": "launch",
+            "payment_method": "stripe",
+            "quota_reset_at_last": "2026-11-01T00:00:00Z",
+            "name": "Ada Lovelace",
+            "email": DEFAULT_USER_EMAIL,
+            "address_city": "London",
+            "address_country": "GB",
+            "address_country_name": "United Kingdom",
+            "address_line1": "12 St James's Square",
+            "address_line2": "",
+            "address_postal_code": "SW1Y 4LB",
+            "address_state": "",
+        },
         "auth_accounts": [
             {
                 "provider": "github",

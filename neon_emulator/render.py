@@ -84,7 +84,7 @@ def project(store: Store, p: Project) -> dict:
                 "email": DEFAULT_USER_EMAIL,
                 "name": "Ada Lovelace",
                 "branches_limit": 5000,
-                "subscription_type": "launch_v3",
+                "subscription_type": "launch",
             },
         }
     )

@@ -346,13 +346,19 @@ def query_int(args, key: str, lo: int, hi: int, default: int | None = None) -> i
     return value
 
 
+# Neon's API is written in Go and the official Python SDK sends Python's "True"/"False", so
+# booleans in the query string follow Go's strconv.ParseBool.
+TRUE_WORDS = ("1", "t", "T", "TRUE", "true", "True")
+FALSE_WORDS = ("0", "f", "F", "FALSE", "false", "False")
+
+
 def query_bool(args, key: str, default: bool = False) -> bool:
     raw = args.get(key)
     if raw is None:
         return default
-    if raw not in ("true", "false"):
+    if raw not in TRUE_WORDS + FALSE_WORDS:
         raise bad(f"query parameter {key}: expected true or false, got {raw!r}")
-    return raw == "true"
+    return raw in TRUE_WORDS
 
 
 def query_id(args, key: str) -> str | None:

@@ -1,0 +1,151 @@
+"""Neon's own clients, unchanged except for the API host, work against the emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.emulator.conftest import API_KEY, NPM_DIR, wait_for_operations
+
+NEONCTL = next(
+    (
+        path
+        for path in (NPM_DIR / "node_modules/.bin/neonctl", NPM_DIR / "node_modules/.bin/neon")
+        if path.exists()
+    ),
+    None,
+)
+
+
+@pytest.fixture
+def neonctl(emu, api, tmp_path: Path):
+    if NEONCTL is None:
+        pytest.skip(
+            "neonctl not installed: run `npm ci --prefix tests/emulator/npm` "
+            "(pins neonctl in tests/emulator/npm/package.json)"
+        )
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "CI": "true",  # no interactive prompts
+        "NEON_API_KEY": "",
+        "NO_COLOR": "1",
+    }
+
+    def run(*args: str, output: str = "json"):
+        command = [
+            str(NEONCTL),
+            *args,
+            "--api-key",
+            API_KEY,
+            "--api-host",
+            emu.base_url,
+            "--no-analytics",
+            "--config-dir",
+            str(tmp_path / "config"),
+            "--context-file",
+            str(tmp_path / "context"),
+            "--output",
+            output,
+        ]
+        result = subprocess.run(
+            command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, f"{args}: {result.stderr}\n{result.stdout}"
+        return json.loads(result.stdout) if output == "json" else result.stdout
+
+    return run
+
+
+def test_neonctl_project_lifecycle(neonctl, api):
+    listed = neonctl("projects", "list")
+    assert len(listed["projects"]) == 20
+    assert listed["shared_with_you"] == []
+
+    created = neonctl(
+        "projects", "create", "--name", "from-neonctl", "--region-id", "aws-us-west-2"
+    )
+    project = created["project"]
+    assert project["name"] == "from-neonctl"
+    assert project["region_id"] == "aws-us-west-2"
+    pid = project["id"]
+
+    assert neonctl("projects", "get", pid)["id"] == pid
+
+    uri = neonctl("connection-string", "--project-id", pid, output="table").strip()
+    assert uri.startswith("postgresql://neondb_owner:npg_")
+    assert ".us-west-2.aws.neon.tech/neondb?sslmode=require&channel_binding=require" in uri
+    pooled = neonctl("connection-string", "--project-id", pid, "--pooled", output="table")
+    assert "-pooler.us-west-2.aws.neon.tech/" in pooled
+
+    wait_for_operations(api, pid)
+    assert neonctl("projects", "update", pid, "--name", "renamed")["name"] == "renamed"
+    wait_for_operations(api, pid)
+    assert neonctl("projects", "delete", pid)["id"] == pid
+    assert api.get(f"/projects/{pid}").status_code == 404
+
+
+def test_neonctl_lists_more_than_one_page(neonctl, api):
+    for n in range(5):
+        api.post("/projects", json={"project": {"name": f"extra-{n}"}})
+    # neonctl pages with its own limit; all 25 must come back exactly once.
+    ids = [p["id"] for p in neonctl("projects", "list")["projects"]]
+    assert len(ids) == len(set(ids)) == 25
+
+
+def test_neonctl_lists_an_organization(neonctl, api):
+    org = api.get("/users/me/organizations").json()["organizations"][0]["id"]
+    # With --org-id neonctl prints only the owned list, as a bare array.
+    listed = neonctl("projects", "list", "--org-id", org)
+    assert listed
+    assert {p["org_id"] for p in listed} == {org}
+
+
+def test_python_sdk(emu, api):
+    from neon_api import NeonAPI
+
+    client = NeonAPI(api_key=API_KEY, base_url=emu.base_url + "/")
+    assert client.me().email
+    listed = client.projects(limit=5)
+    assert len(listed.projects) == 5
+    assert client.projects(shared=True).projects == []
+
+    created = client.project_create(project={"name": "from-sdk", "pg_version": 16})
+    pid = created.project.id
+    assert created.project.pg_version == 16
+    assert client.project(pid).project.name == "from-sdk"
+
+    uri = client.connection_uri(pid, database_name="neondb", role_name="neondb_owner").uri
+    assert uri.startswith("postgresql://neondb_owner:")
+    pooled = client.connection_uri(
+        pid, database_name="neondb", role_name="neondb_owner", pooled=True
+    ).uri
+    assert "-pooler." in pooled and "-pooler." not in uri
+
+    wait_for_operations(api, pid)
+    assert client.project_update(pid, project={"name": "sdk-renamed"}).project.name == (
+        "sdk-renamed"
+    )
+    wait_for_operations(api, pid)
+    assert client.project_delete(pid).project.id == pid
+
+
+def test_python_sdk_sees_errors(emu):
+    from neon_api import NeonAPI
+    from neon_api.exceptions import NeonAPIError
+
+    client = NeonAPI(api_key=API_KEY, base_url=emu.base_url + "/")
+    with pytest.raises(NeonAPIError, match="not found"):
+        client.project("no-such-project")
+    with pytest.raises(NeonAPIError, match="pg_version"):
+        client.project_create(project={"pg_version": 13})
+    started = time.monotonic()
+    emu.set_faults({"status": 503, "count": 1})
+    with pytest.raises(NeonAPIError, match="SERVICE_UNAVAILABLE"):
+        client.projects()
+    assert time.monotonic() - started < 5
