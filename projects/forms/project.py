@@ -377,12 +377,11 @@ class ProjectSettingsFields(forms.Form):
         "placement": ("provisioner", "store_passwords"),
     }  # fmt: skip
 
-    label_suffix = ""
-
     # Already-on irreversible settings, for the settings form (set from the project).
     already_on: frozenset[str] = frozenset()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         for name, help_text in QUOTA_HELP.items():
             self.fields[name].help_text = help_text

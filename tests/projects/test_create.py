@@ -1,0 +1,282 @@
+"""The create page, its result page and the operations it follows, against the emulator."""
+
+import time
+
+import pytest
+from django.core.cache import cache
+
+from audit.models import AuditEvent
+from projects.forms import project as f
+from projects.neon import MSG_LOCKED, MSG_RATE_LIMITED, MSG_TIMEOUT, MSG_UNAVAILABLE, Region
+from projects.services import MSG_IRREVERSIBLE_ADMIN_ONLY
+
+pytestmark = pytest.mark.django_db
+
+URL = "/projects/new/"
+HX = {"HX-Request": "true"}
+VALID = {
+    "name": "orders-db",
+    "pg_version": "16",
+    "region_id": "aws-eu-central-1",
+    "org_id": "",
+    "store_passwords": "on",
+    "history_retention_days": "2",
+    "history_retention_hours": "12",
+    "autoscaling_limit_min_cu": "0.5",
+    "autoscaling_limit_max_cu": "4",
+    "suspend_mode": "custom",
+    "suspend_timeout_seconds": "900",
+    "quota_compute_time_hours": "10",
+    "allowed_ips": "203.0.113.0/24\n198.51.100.7",
+    "maintenance_weekdays": ["6", "7"],
+    "maintenance_start_time": "01:00",
+    "maintenance_end_time": "03:00",
+    "branch_name": "production",
+    "database_name": "orders",
+    "role_name": "orders_owner",
+}
+
+
+def writes(neon) -> int:
+    return sum(n for route, n in neon.stats().items() if route.startswith(("POST", "PATCH")))
+
+
+def html(response) -> str:
+    return response.content.decode()
+
+
+# --- Pages -----------------------------------------------------------------------------------
+
+
+def test_page_and_htmx_partial(neon, operator_client):
+    page = operator_client.get(URL)
+    assert page.status_code == 200
+    assert "<html" in html(page) and 'id="project-form"' in html(page)
+    partial = operator_client.get(URL, headers=HX)
+    assert partial.status_code == 200
+    assert "<html" not in html(partial) and html(partial).lstrip().startswith("<form")
+
+
+def test_page_offers_regions_defaults_and_collapsed_sections(neon, operator_client):
+    body = html(operator_client.get(URL))
+    assert '<option value="aws-us-east-2" selected>' in body  # the region Neon marks default
+    assert '<option value="17" selected>' in body
+    assert '<details class="section" id="section-compute">' in body  # collapsed
+    assert "open>" not in body
+    for label in ("Project name", "Postgres version", "Region", "Allowed IP addresses"):
+        assert f">{label}</label>" in body
+
+
+@pytest.mark.parametrize("client_name", ["client", "viewer_client"])
+def test_viewers_and_strangers_cannot_create(neon, request, client_name):
+    client = request.getfixturevalue(client_name)
+    response = client.post(URL, VALID)
+    assert response.status_code in (302, 403)
+    assert writes(neon) == 0
+
+
+# --- Success ----------------------------------------------------------------------------------
+
+
+def test_create_shows_the_secret_once_and_audits_without_it(neon, operator_client):
+    response = operator_client.post(URL, VALID)
+    assert response.status_code == 201
+    body = html(response)
+    assert "Project orders-db created" in body
+    created = response.context["created"]
+    secret = created.connection_details[0]
+    assert secret.password and f'value="{secret.password}"' in body
+    assert 'type="password"' in body and "data-reveal" in body and "data-copy" in body
+    assert neon.stats()["POST /api/v2/projects"] == 1
+
+    event = AuditEvent.objects.get()
+    assert event.action == "project.create" and event.outcome == "success"
+    assert event.project_id == created.project.id and event.status == 201
+    assert event.actor == "otto.operator@example.test"
+    stored = str(event.request_data) + str(event.changes)
+    assert secret.password not in stored and secret.uri not in stored
+    sent = event.request_data
+    assert sent["pg_version"] == 16 and sent["history_retention_seconds"] == 2 * 86400 + 12 * 3600
+    assert sent["default_endpoint_settings"] == {
+        "autoscaling_limit_min_cu": 0.5,
+        "autoscaling_limit_max_cu": 4.0,
+        "suspend_timeout_seconds": 900,
+    }
+    assert sent["settings"]["quota"] == {"compute_time_seconds": 36000}
+    assert sent["branch"] == {
+        "name": "production",
+        "role_name": "orders_owner",
+        "database_name": "orders",
+    }
+    # What Neon now holds is what the operator chose.
+    from projects.neon import get_client
+
+    project = get_client().get_project(created.project.id)
+    assert project.settings.allowed_ips == ("203.0.113.0/24", "198.51.100.7")
+    assert project.settings.maintenance_window.weekdays == (6, 7)
+
+
+def test_htmx_create_replaces_the_page_with_the_result(neon, operator_client):
+    response = operator_client.post(URL, VALID, headers=HX)
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#main" and response["HX-Reswap"] == "innerHTML"
+    body = html(response)
+    assert "<html" not in body and "Project orders-db created" in body
+    assert 'id="flash"' in body  # later error fragments still have somewhere to go
+
+
+def test_operations_are_followed_until_they_finish(neon, operator_client):
+    created = operator_client.post(URL, VALID).context["created"]
+    ops = created.operations
+    assert ops and any(not op.done for op in ops)
+    poll_url = f"{URL}?operations_of={created.project.id}&" + "&".join(f"op={o.id}" for o in ops)
+    first = html(operator_client.get(poll_url, headers=HX))
+    assert first.lstrip().startswith('<section id="operations"')
+    deadline = time.monotonic() + 20
+    body = first
+    while 'hx-trigger="every 1s"' in body:
+        assert time.monotonic() < deadline, "operations never finished"
+        time.sleep(0.2)
+        body = html(operator_client.get(poll_url, headers=HX))
+    assert "All operations have ended" in body
+    assert body.count("status-finished") == len(ops)
+    # Without htmx, the same URL is a page of its own, without any secret.
+    page = operator_client.get(poll_url)
+    assert "<html" in html(page) and "Operations of" in html(page)
+    assert created.connection_details[0].password not in html(page)
+
+
+def test_polling_shows_running_operations_with_a_trigger(neon, operator_client):
+    created = operator_client.post(URL, VALID).context["created"]
+    body = html(operator_client.get(f"{URL}?operations_of={created.project.id}", headers=HX))
+    if "status-running" in body or "status-scheduling" in body:
+        assert 'hx-trigger="every 1s"' in body
+    else:  # already done on a slow machine: then polling must have stopped
+        assert "hx-trigger" not in body
+
+
+# --- Invalid input: nothing is sent, input is kept --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"pg_version": "13"}, "pg_version", None),
+        ({"pg_version": "19"}, "pg_version", None),
+        ({"history_retention_days": "31"}, "history_retention_days", None),
+        ({"history_retention_days": "30", "history_retention_hours": "1"},
+         "history_retention_hours", f.MSG_RETENTION_TOO_LONG),
+        ({"autoscaling_limit_min_cu": "8", "autoscaling_limit_max_cu": "4"},
+         "autoscaling_limit_max_cu", f.MSG_CU_MIN_ABOVE_MAX),
+        ({"autoscaling_limit_min_cu": "0.1"}, "autoscaling_limit_min_cu", None),
+        ({"suspend_timeout_seconds": "59"}, "suspend_timeout_seconds", None),
+        ({"suspend_timeout_seconds": "604801"}, "suspend_timeout_seconds", None),
+        ({"quota_compute_time_hours": "-1"}, "quota_compute_time_hours", None),
+        ({"allowed_ips": "10.0.0.300"}, "allowed_ips", None),
+        ({"maintenance_end_time": ""}, "maintenance_weekdays", f.MSG_WINDOW_INCOMPLETE),
+        ({"maintenance_start_time": "25:00"}, "maintenance_start_time", f.MSG_TIME),
+        ({"name": "x" * 257}, "name", None),
+        ({"role_name": "r" * 64}, "role_name", f.MSG_TOO_LONG_BYTES),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("htmx", [False, True])
+def test_invalid_form_sends_nothing_and_keeps_input(
+    neon, operator_client, changes, field, message, htmx
+):
+    response = operator_client.post(URL, {**VALID, **changes}, headers=HX if htmx else {})
+    assert response.status_code == 200
+    body = html(response)
+    assert ("<html" in body) is not htmx
+    form = response.context["form"]
+    assert field in form.errors
+    if message:
+        assert message in body
+    assert f'id="id_{field}_error"' in body or f"id_{field}" in body
+    assert 'value="orders-db"' in body or 'value="' + changes.get("name", "") in body
+    assert "203.0.113.0/24" in body or "allowed_ips" in changes
+    assert " open>" in body  # the section holding the error is open
+    assert writes(neon) == 0
+    assert AuditEvent.objects.count() == 0
+
+
+# --- Neon errors: a clear message with Neon's request id, the input kept ----------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ({"status": 423}, MSG_LOCKED),
+        ({"status": 429, "message": "slow down"}, MSG_RATE_LIMITED),
+        ({"status": 500, "message": "internal"}, MSG_UNAVAILABLE),
+        ({"status": 503}, MSG_UNAVAILABLE),
+    ],
+)
+@pytest.mark.parametrize("htmx", [False, True])
+def test_neon_errors_keep_the_form(neon, operator_client, fault, expected, htmx):
+    neon.set_faults({"method": "POST", "path_prefix": "/api/v2/projects", **fault})
+    response = operator_client.post(URL, VALID, headers=HX if htmx else {})
+    assert response.status_code == 200
+    body = html(response)
+    assert expected in body
+    event = AuditEvent.objects.get()
+    assert event.outcome == "failure" and event.status == fault["status"]
+    assert event.request_id and event.request_id in body  # Neon's request id, shown and kept
+    assert 'value="orders-db"' in body and "198.51.100.7" in body
+    assert "Project orders-db created" not in body
+
+
+def test_neon_rejection_shows_neons_message(neon, operator_client):
+    # A region Neon stopped offering after the dashboard cached its list: Neon answers 400.
+    cache.set("neon:regions", [Region(id="aws-retired-1", name="Retired", default=False)], 60)
+    response = operator_client.post(URL, {**VALID, "region_id": "aws-retired-1"})
+    assert response.status_code == 200
+    body = html(response)
+    assert "unsupported region" in body
+    event = AuditEvent.objects.get()
+    assert event.status == 400 and event.request_id in body
+
+
+def test_timeout_says_the_project_may_exist(neon, operator_client, settings):
+    settings.NEON_READ_TIMEOUT = 0.3
+    neon.set_faults({"method": "POST", "hang": True, "hang_seconds": 2, "count": 1})
+    response = operator_client.post(URL, VALID)
+    assert response.status_code == 200
+    assert MSG_TIMEOUT in html(response)
+    assert neon.stats()["POST /api/v2/projects"] == 1  # a write is never repeated after a timeout
+    assert AuditEvent.objects.get().outcome == "failure"
+
+
+# --- Irreversible settings: admins only, and only with the confirmation -----------------------
+
+
+@pytest.mark.parametrize("flag", ["enable_logical_replication", "hipaa"])
+def test_operators_cannot_create_with_irreversible_settings(neon, operator_client, flag):
+    response = operator_client.post(URL, {**VALID, flag: "on", "confirm_irreversible": "on"})
+    assert response.status_code == 403
+    assert writes(neon) == 0
+
+
+def test_admin_needs_the_confirmation(neon, admin_client_):
+    response = admin_client_.post(URL, {**VALID, "enable_logical_replication": "on"})
+    assert response.status_code == 200
+    assert f.MSG_CONFIRM_IRREVERSIBLE in html(response)
+    assert writes(neon) == 0
+    response = admin_client_.post(
+        URL, {**VALID, "enable_logical_replication": "on", "confirm_irreversible": "on"}
+    )
+    assert response.status_code == 201
+    project = response.context["created"].project
+    assert project.settings.enable_logical_replication is True
+
+
+def test_service_refuses_irreversible_without_admin(neon, operator):
+    from django.core.exceptions import PermissionDenied
+
+    from audit.services import Actor
+    from projects.services import project_create
+
+    actor = Actor(username=operator.username)
+    with pytest.raises(PermissionDenied, match=MSG_IRREVERSIBLE_ADMIN_ONLY):
+        project_create(actor=actor, data={"settings": {"hipaa": True}})
+    assert writes(neon) == 0
+    assert AuditEvent.objects.get().outcome == "failure"

@@ -1,0 +1,245 @@
+"""The settings page: only what changed is sent, audited with before and after."""
+
+import pytest
+
+from audit.models import AuditEvent
+from projects.forms import project as f
+from projects.forms.project import ProjectSettingsForm
+from projects.neon import MSG_LOCKED, MSG_NOT_FOUND, get_client
+from projects.views.edit import MSG_NOTHING_CHANGED
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HX-Request": "true"}
+
+
+def writes(neon) -> int:
+    return sum(n for route, n in neon.stats().items() if route.startswith(("POST", "PATCH")))
+
+
+def html(response) -> str:
+    return response.content.decode()
+
+
+def as_post(initial: dict) -> dict:
+    """The form's current values as a browser would post them untouched."""
+    data = {}
+    for key, value in initial.items():
+        if value is None or value is False:
+            continue
+        if key == "allowed_ips":
+            data[key] = "\n".join(value)
+        elif key == "pg_settings":
+            data[key] = "\n".join(f"{k}={v}" for k, v in value.items())
+        elif isinstance(value, list):
+            data[key] = [str(v) for v in value]
+        else:
+            data[key] = "on" if value is True else str(value)
+    return data
+
+
+@pytest.fixture
+def project(neon):
+    """A seeded project with a maintenance window and no irreversible setting on."""
+    client = get_client()
+    for item in client.list_projects(limit=25).projects:
+        full = client.get_project(item.id)
+        s = full.settings
+        if s.maintenance_window and not (s.enable_logical_replication or s.hipaa):
+            neon.clear_stats()
+            return full
+    pytest.fail("the seed has no plain project")
+
+
+def url(project) -> str:
+    return f"/projects/{project.id}/settings/"
+
+
+def untouched(project) -> dict:
+    return as_post(ProjectSettingsForm.initial_from(project))
+
+
+# --- Pages -----------------------------------------------------------------------------------
+
+
+def test_page_and_htmx_partial(project, operator_client):
+    page = operator_client.get(url(project))
+    assert page.status_code == 200 and "<html" in html(page)
+    assert f'value="{project.name}"' in html(page)
+    partial = operator_client.get(url(project), headers=HX)
+    assert "<html" not in html(partial) and html(partial).lstrip().startswith("<form")
+
+
+def test_viewers_cannot_edit(project, viewer_client, neon):
+    assert viewer_client.get(url(project)).status_code == 403
+    assert viewer_client.post(url(project), {"name": "x"}).status_code == 403
+    assert writes(neon) == 0
+
+
+def test_unknown_project_is_a_clear_404(neon, operator_client):
+    response = operator_client.get("/projects/no-such-project-1/settings/")
+    assert response.status_code == 404
+    body = html(response)
+    assert "not found" in body.lower() or MSG_NOT_FOUND in body
+    assert "Back to projects" in body
+
+
+def test_preload_choices_come_from_the_project(project, operator_client):
+    libraries = get_client().available_preload_libraries(project.id)
+    body = html(operator_client.get(url(project)))
+    for library in libraries:
+        assert f'value="{library.name}"' in body
+
+
+# --- Only what changed is sent ---------------------------------------------------------------
+
+
+def test_untouched_form_sends_nothing(project, operator_client, neon):
+    response = operator_client.post(url(project), untouched(project), follow=True)
+    assert MSG_NOTHING_CHANGED in html(response)
+    assert writes(neon) == 0
+    assert AuditEvent.objects.count() == 0
+
+
+def test_only_changed_fields_are_sent_and_audited(project, operator_client, neon):
+    data = untouched(project)
+    data.update(
+        name="renamed",
+        history_retention_days="3",
+        history_retention_hours="6",
+        quota_active_time_hours="5",
+        allowed_ips="192.0.2.0/24",
+    )
+    response = operator_client.post(url(project), data)
+    assert response.status_code == 302 and response["Location"] == f"/projects/{project.id}/"
+    assert neon.stats()["PATCH /api/v2/projects/{project_id}"] == 1
+
+    event = AuditEvent.objects.get()
+    assert event.action == "project.update" and event.outcome == "success"
+    assert event.request_data == {
+        "name": "renamed",
+        "history_retention_seconds": 3 * 86400 + 6 * 3600,
+        "settings": {
+            "quota": {"active_time_seconds": 5 * 3600},
+            "allowed_ips": {"ips": ["192.0.2.0/24"]},
+        },
+    }
+    assert event.changes["name"] == {"before": project.name, "after": "renamed"}
+    assert event.changes["settings.quota.active_time_seconds"]["after"] == 18000
+    assert event.changes["settings.allowed_ips.ips"] == {
+        "before": list(project.settings.allowed_ips),
+        "after": ["192.0.2.0/24"],
+    }
+    after = get_client().get_project(project.id)
+    assert after.name == "renamed" and after.history_retention_seconds == 3 * 86400 + 6 * 3600
+    assert after.settings.allowed_ips == ("192.0.2.0/24",)
+
+
+def test_endpoint_defaults_change_and_htmx_redirects(project, operator_client, neon):
+    data = untouched(project)
+    data.update(
+        autoscaling_limit_min_cu="1",
+        autoscaling_limit_max_cu="8",
+        suspend_mode="custom",
+        suspend_timeout_seconds="1234",
+        maintenance_weekdays=["2"],
+        maintenance_start_time="03:00",
+        maintenance_end_time="04:00",
+    )
+    response = operator_client.post(url(project), data, headers=HX)
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == f"/projects/{project.id}/"
+    sent = AuditEvent.objects.get().request_data
+    assert sent["default_endpoint_settings"]["autoscaling_limit_max_cu"] == 8.0
+    assert sent["default_endpoint_settings"]["suspend_timeout_seconds"] == 1234
+    assert sent["settings"]["maintenance_window"] == {
+        "weekdays": [2],
+        "start_time": "03:00",
+        "end_time": "04:00",
+    }
+    after = get_client().get_project(project.id)
+    assert after.endpoint_defaults.autoscaling_limit_max_cu == 8
+    assert after.settings.maintenance_window.start_time == "03:00"
+
+
+# --- Invalid input -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": "x" * 257}, "name"),
+        ({"history_retention_days": "30", "history_retention_hours": "1"},
+         "history_retention_hours"),
+        ({"autoscaling_limit_min_cu": "4", "autoscaling_limit_max_cu": "2"},
+         "autoscaling_limit_max_cu"),
+        ({"suspend_mode": "custom", "suspend_timeout_seconds": "59"}, "suspend_timeout_seconds"),
+        ({"quota_written_data_gib": "-1"}, "quota_written_data_gib"),
+        ({"allowed_ips": "1.2.3.4/40"}, "allowed_ips"),
+        ({"maintenance_end_time": "24:00"}, "maintenance_end_time"),
+        ({"preload_libraries": ["not_offered"]}, "preload_libraries"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("htmx", [False, True])
+def test_invalid_sends_nothing(project, operator_client, neon, changes, field, htmx):
+    data = {**untouched(project), "block_vpc_connections": "on", **changes}
+    response = operator_client.post(url(project), data, headers=HX if htmx else {})
+    assert response.status_code == 200
+    assert field in response.context["form"].errors
+    body = html(response)
+    assert ("<html" in body) is not htmx
+    assert 'name="block_vpc_connections" id="id_block_vpc_connections" checked' in body
+    assert writes(neon) == 0 and AuditEvent.objects.count() == 0
+
+
+# --- Neon errors --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_locked_project_keeps_the_form(project, operator_client, neon, htmx):
+    neon.set_faults({"method": "PATCH", "status": 423})
+    data = {**untouched(project), "name": "typed-by-hand"}
+    response = operator_client.post(url(project), data, headers=HX if htmx else {})
+    assert response.status_code == 200
+    body = html(response)
+    assert MSG_LOCKED in body and 'value="typed-by-hand"' in body
+    event = AuditEvent.objects.get()
+    assert event.outcome == "failure" and event.status == 423 and event.request_id in body
+    assert event.changes["name"]["after"] == "typed-by-hand"
+
+
+@pytest.mark.parametrize("status", [429, 500, 502])
+def test_other_neon_errors_keep_the_form(project, operator_client, neon, status):
+    neon.set_faults({"method": "PATCH", "status": status, "message": "upstream trouble"})
+    response = operator_client.post(url(project), {**untouched(project), "name": "kept"})
+    assert response.status_code == 200
+    body = html(response)
+    assert "upstream trouble" in body or "Neon" in body
+    assert 'value="kept"' in body
+    assert AuditEvent.objects.get().request_id in body
+
+
+# --- Irreversible settings -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flag", ["enable_logical_replication", "hipaa"])
+def test_operator_cannot_turn_on_irreversible(project, operator_client, neon, flag):
+    data = {**untouched(project), flag: "on", "confirm_irreversible": "on"}
+    assert operator_client.post(url(project), data).status_code == 403
+    assert writes(neon) == 0
+
+
+@pytest.mark.parametrize("flag", ["enable_logical_replication", "hipaa"])
+def test_admin_turns_on_irreversible_with_confirmation(project, admin_client_, neon, flag):
+    data = {**untouched(project), flag: "on"}
+    refused = admin_client_.post(url(project), data)
+    assert f.MSG_CONFIRM_IRREVERSIBLE in html(refused) and writes(neon) == 0
+    done = admin_client_.post(url(project), {**data, "confirm_irreversible": "on"})
+    assert done.status_code == 302
+    assert AuditEvent.objects.get().request_data == {"settings": {flag: True}}
+    # From now on the box shows it on and cannot be unticked.
+    page = html(admin_client_.get(url(project)))
+    assert f'name="{flag}" id="id_{flag}" disabled checked' in page or (
+        f'id="id_{flag}"' in page and "disabled" in page
+    )
