@@ -170,7 +170,10 @@ class EmulatorApp:
             )
             with self.store.lock:
                 status, payload = handler(ctx, **path_args)
-            response = self._json(status, payload, request_id)
+                # Serialized under the lock: answers share dicts with the live state.
+                text = json.dumps(payload, separators=(",", ":"))
+            response = Response(text, status=status, mimetype="application/json")
+            response.headers["X-Request-ID"] = request_id
         except ApiError as error:
             headers = {}
             if error.status == 405:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime
 
 from neon_emulator.store import (
@@ -46,8 +45,9 @@ def _common_project(p: Project) -> dict:
         "region_id": p.region_id,
         "name": p.name,
         "provisioner": p.provisioner,
-        "default_endpoint_settings": copy.deepcopy(p.default_endpoint_settings),
-        "settings": copy.deepcopy(p.settings),
+        # Not copied: the app serializes the answer while it still holds the store lock.
+        "default_endpoint_settings": p.default_endpoint_settings,
+        "settings": p.settings,
         "pg_version": p.pg_version,
         "proxy_host": region_host(p.region_id),
         "branch_logical_size_limit": BRANCH_LOGICAL_SIZE_LIMIT_MIB,

@@ -12,6 +12,7 @@ or removed between pages, and a page costs O(limit), not a sort of everything.
 from __future__ import annotations
 
 import bisect
+import functools
 import random
 import secrets
 import threading
@@ -55,7 +56,12 @@ PRELOAD_LIBRARIES = [
 
 def iso(us: int) -> str:
     """Neon's timestamp format: RFC 3339, UTC, whole seconds."""
-    return datetime.fromtimestamp(us // 1_000_000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso_seconds(us // 1_000_000)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _iso_seconds(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def iso_us(us: int) -> str:

@@ -1,0 +1,113 @@
+"""Throughput of the emulator: ``python -m neon_emulator.bench [--projects 10000]``.
+
+Starts ``python -m neon_emulator`` in a child process (so that client and server do not share
+one GIL), seeds it, and prints requests per second and latency percentiles for a few calls.
+Numbers only; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+HEADERS = {"Authorization": "Bearer bench"}
+
+
+def _measure(label: str, call, count: int, threads: int = 1) -> None:
+    def timed(_):
+        started = time.perf_counter()
+        status = call()
+        return time.perf_counter() - started, status
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        results = list(pool.map(timed, range(count)))
+    elapsed = time.perf_counter() - started
+    latencies = sorted(r[0] for r in results)
+    errors = sum(1 for r in results if r[1] >= 400)
+    p50 = statistics.median(latencies) * 1000
+    p95 = latencies[int(len(latencies) * 0.95) - 1] * 1000
+    print(
+        f"{label:<46} {count / elapsed:8.1f} req/s   p50 {p50:6.1f} ms   p95 {p95:6.1f} ms"
+        f"   ({count} requests, {threads} thread{'s' if threads > 1 else ''}, {errors} errors)"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m neon_emulator.bench")
+    parser.add_argument("--projects", type=int, default=10_000, help="projects to seed")
+    parser.add_argument("--requests", type=int, default=200, help="requests per measurement")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    server = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
+        [sys.executable, "-m", "neon_emulator", "--port", "0", "--seed", str(args.projects)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = server.stdout.readline().strip()
+        base = line.rsplit(" ", 1)[-1]
+        print(
+            f"seeded {args.projects} projects and started in {time.perf_counter() - started:.2f} s"
+        )
+        session = requests.Session()
+
+        def list_400():
+            return session.get(
+                base + "/projects", params={"limit": 400}, headers=HEADERS
+            ).status_code
+
+        cursor = {"value": None}
+
+        def walk_pages():
+            params = {"limit": 400}
+            if cursor["value"]:
+                params["cursor"] = cursor["value"]
+            body = requests.get(
+                base + "/projects", params=params, headers=HEADERS, timeout=30
+            ).json()
+            page = body["projects"]
+            cursor["value"] = body["pagination"]["cursor"] if len(page) == 400 else None
+            return 200
+
+        def search():
+            return requests.get(
+                base + "/projects",
+                params={"search": "billing-prod", "limit": 400},
+                headers=HEADERS,
+                timeout=30,
+            ).status_code
+
+        def create():
+            return requests.post(
+                base + "/projects",
+                json={"project": {"name": "bench"}},
+                headers=HEADERS,
+                timeout=30,
+            ).status_code
+
+        def get_one():
+            return requests.get(base + "/regions", headers=HEADERS, timeout=30).status_code
+
+        n = args.requests
+        _measure(f"GET /projects?limit=400 of {args.projects}", list_400, n)
+        _measure("GET /projects?limit=400, walking the cursor", walk_pages, n)
+        _measure("GET /projects?limit=400, 4 clients", list_400, n, threads=4)
+        _measure("GET /projects?search=... (full scan)", search, max(20, n // 10))
+        _measure("GET /regions (per-request overhead)", get_one, n)
+        _measure("POST /projects", create, n)
+        _measure("POST /projects, 8 clients", create, n, threads=8)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
