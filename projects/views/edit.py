@@ -1,10 +1,14 @@
 """Create a project, follow its first operations, and edit a project's settings."""
 
+import re
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
@@ -17,6 +21,7 @@ from projects.neon import NeonError
 CREATE = "projects/project_create.html"
 CREATED = "projects/project_created.html"
 SETTINGS = "projects/project_settings.html"
+PROJECT_ID = re.compile(r"[a-z0-9-]{1,60}")  # Neon's documented ID pattern
 MSG_NOTHING_CHANGED = "Nothing changed, so nothing was sent to Neon."
 
 
@@ -33,6 +38,7 @@ def _check_irreversible(request, form) -> bool:
     return allowed
 
 
+@never_cache  # the result page holds a password: no browser or proxy may keep it
 @require_http_methods(["GET", "POST"])
 @role_required(Role.OPERATOR)
 def project_create(request):
@@ -67,6 +73,8 @@ def _created_operations(request):
     """The created page's operations, polled by htmx until all have finished. Without htmx the
     same URL is a page of its own (without the secrets, which were shown once)."""
     project_id = request.GET["operations_of"]
+    if not PROJECT_ID.fullmatch(project_id):
+        raise Http404("No such project.")
     wanted = set(request.GET.getlist("op"))
     page = selectors.operation_list(project_id=project_id, limit=50)
     context = _operations(

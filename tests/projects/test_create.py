@@ -212,7 +212,8 @@ def test_invalid_form_sends_nothing_and_keeps_input(
     ],
 )
 @pytest.mark.parametrize("htmx", [False, True])
-def test_neon_errors_keep_the_form(neon, operator_client, fault, expected, htmx):
+def test_neon_errors_keep_the_form(neon, operator_client, settings, fault, expected, htmx):
+    settings.NEON_RETRY_BUDGET = 0.2  # 423 and 503 are retried; one short retry is enough here
     neon.set_faults({"method": "POST", "path_prefix": "/api/v2/projects", **fault})
     response = operator_client.post(URL, VALID, headers=HX if htmx else {})
     assert response.status_code == 200
@@ -280,3 +281,14 @@ def test_service_refuses_irreversible_without_admin(neon, operator):
         project_create(actor=actor, data={"settings": {"hipaa": True}})
     assert writes(neon) == 0
     assert AuditEvent.objects.get().outcome == "failure"
+
+
+def test_result_page_is_never_cached(neon, operator_client):
+    response = operator_client.post(URL, VALID)
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_polling_refuses_a_malformed_project_id(neon, operator_client):
+    response = operator_client.get(f"{URL}?operations_of=../../users/me", headers=HX)
+    assert response.status_code == 404
+    assert sum(n for route, n in neon.stats().items() if "operations" in route) == 0
