@@ -66,8 +66,20 @@ class RunningEmulator:
             raise RuntimeError(f"{method} {path}: {response.status} {payload}")
         return payload
 
-    def set_faults(self, *faults: dict, seed: int | None = None) -> list[dict]:
-        """Replace the active faults; returns them as the emulator understood them."""
+    def set_faults(self, *faults, seed: int | None = None, **fault) -> list[dict]:
+        """Replace the active faults; returns them as the emulator understood them.
+
+        Accepts fault dicts as arguments (``set_faults({...}, {...})``), one list of them, a
+        ``{"faults": [...]}`` body, or one fault as keywords (``set_faults(status=503, count=1)``).
+        """
+        if len(faults) == 1 and isinstance(faults[0], list):
+            faults = tuple(faults[0])
+        elif len(faults) == 1 and isinstance(faults[0], dict) and "faults" in faults[0]:
+            body = dict(faults[0])
+            faults = tuple(body.pop("faults"))
+            seed = body.pop("seed", seed)
+        if fault:
+            faults = (*faults, fault)
         body: dict = {"faults": list(faults)}
         if seed is not None:
             body["seed"] = seed

@@ -25,7 +25,8 @@ def load_spec() -> dict | None:
     if SPEC_YAML.is_file():
         import yaml
 
-        return yaml.safe_load(SPEC_YAML.read_text())
+        # A JSON round trip turns YAML's integer keys (200:) and dates back into strings.
+        return json.loads(json.dumps(yaml.safe_load(SPEC_YAML.read_text()), default=str))
     return None
 
 

@@ -243,3 +243,15 @@ def test_reset_reseeds_and_clears(emu, api):
 def test_unknown_control_route(emu):
     assert _control(emu, "GET", "/_emulator/nothing").status_code == 404
     assert _control(emu, "PATCH", "/_emulator/faults").status_code == 405
+
+
+def test_helper_accepts_every_way_of_giving_faults(emu):
+    one = {"status": 503, "count": 1}
+    expected = [{"status": 503, "count": 1, "after_apply": False}]
+    assert emu.set_faults(one) == expected
+    assert emu.set_faults([one]) == expected
+    assert emu.set_faults({"faults": [one]}) == expected
+    assert emu.set_faults(status=503, count=1) == expected
+    assert emu.set_faults() == []
+    with pytest.raises(RuntimeError, match="400"):
+        emu.set_faults(status=418)
