@@ -23,9 +23,10 @@ class Actor:
     @classmethod
     def from_request(cls, request) -> "Actor":
         user = request.user
+        identity = getattr(user, "sso_identity", None)  # neonadmin.models.Identity, if SSO
         return cls(
             username=user.get_username(),
-            subject=getattr(user, "oidc_subject", "") or "",
+            subject=f"{identity.subject} @ {identity.issuer}"[:255] if identity else "",
             client_ip=getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR"),
         )
 

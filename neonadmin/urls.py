@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -8,6 +7,9 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="projects:list", permanent=False), name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", views.login, name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", views.logout, name="logout"),
+    path("oidc/authenticate/", views.oidc_authenticate, name="oidc_authentication_init"),
+    path("oidc/callback/", views.oidc_callback, name="oidc_authentication_callback"),
+    path("audit/", include("audit.urls")),
     path("projects/", include("projects.urls")),
 ]

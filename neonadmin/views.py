@@ -1,9 +1,21 @@
 from django.conf import settings
+from django.contrib import auth
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
+from mozilla_django_oidc import views as oidc_views
+
+from neonadmin.auth import SignInRefused
+from neonadmin.auth.oidc import provider_logout_url
+from neonadmin.roles import ROLE_GROUP_SETTINGS
+
+SIGN_IN_FAILED = "Single sign-on did not complete, so you are not signed in."
+IDP_UNAVAILABLE = "The identity provider did not answer in time. Try again in a moment."
 
 
 @login_not_required
@@ -15,10 +27,83 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 @login_not_required
+@never_cache
 def login(request: HttpRequest) -> HttpResponse:
-    """The sign-in page: a local form in demo mode only, otherwise the SSO entry point."""
+    """The sign-in page: the local form in demo mode only, otherwise the way to SSO."""
+    mode = settings.NEONADMIN_AUTH_MODE
+    demo = mode == "demo"  # settings refuse to start in demo mode unless NEONADMIN_DEMO and DEBUG
+    if not demo and request.method == "POST":
+        return HttpResponse("Passwords are not accepted here; use single sign-on.", status=405)
     return auth_views.LoginView.as_view(
         template_name="registration/login.html",
         redirect_authenticated_user=True,
-        extra_context={"demo_mode": settings.DEMO_MODE},
+        extra_context={"demo_mode": demo, "auth_mode": mode},
     )(request)
+
+
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    """Ends our session and, with OIDC or a proxy that has a logout URL, the SSO session too."""
+    mode = settings.NEONADMIN_AUTH_MODE
+    if mode == "oidc":
+        target = provider_logout_url(request)
+    elif mode == "proxy" and settings.NEONADMIN_PROXY_LOGOUT_URL:
+        target = settings.NEONADMIN_PROXY_LOGOUT_URL
+    else:
+        target = reverse("login")
+    auth.logout(request)
+    return HttpResponseRedirect(target)
+
+
+def sign_in_refused(request: HttpRequest, refusal: SignInRefused, status: int = 403):
+    """The page for a genuine identity we do not admit, or an assertion we do not believe."""
+    mapped = sorted({g for name in ROLE_GROUP_SETTINGS.values() for g in getattr(settings, name)})
+    context = {
+        "refusal": refusal,
+        "mapped_groups": mapped,
+        "auth_mode": settings.NEONADMIN_AUTH_MODE,
+    }
+    return render(request, "auth/refused.html", context, status=status)
+
+
+class OIDCAuthenticateView(oidc_views.OIDCAuthenticationRequestView):
+    """Starts the OIDC sign-in (PKCE and nonce on, see settings). Only in OIDC mode."""
+
+    def __init__(self, *args, **kwargs):
+        if settings.NEONADMIN_AUTH_MODE != "oidc":
+            raise Http404("Single sign-on through OIDC is not configured.")
+        super().__init__(*args, **kwargs)
+
+
+class OIDCCallbackView(oidc_views.OIDCAuthenticationCallbackView):
+    """The IdP's redirect back. Every failure ends on a page that says why, never a loop or a 500:
+    forged or replayed state, refused tokens, people in no mapped group, an unreachable IdP."""
+
+    def get(self, request):
+        if settings.NEONADMIN_AUTH_MODE != "oidc":
+            raise Http404("Single sign-on through OIDC is not configured.")
+        try:
+            return super().get(request)
+        except SuspiciousOperation as exc:
+            return sign_in_refused(request, SignInRefused(f"{SIGN_IN_FAILED} {exc}"))
+        except OSError:  # requests' errors: the IdP's token, JWKS or userinfo call failed
+            return sign_in_refused(request, SignInRefused(IDP_UNAVAILABLE), status=502)
+
+    def login_failure(self):
+        refusal = getattr(self.request, "sign_in_refusal", None)
+        if refusal is None:
+            refusal = SignInRefused(SIGN_IN_FAILED + " " + self._reason())
+        return sign_in_refused(self.request, refusal)
+
+    def _reason(self) -> str:
+        error = self.request.GET.get("error")
+        if error:
+            detail = self.request.GET.get("error_description") or error
+            return f"The identity provider answered: {detail}"
+        if "oidc_states" not in self.request.session:
+            return "This sign-in link was not started from this browser (or has expired)."
+        return "The sign-in was not accepted."
+
+
+oidc_authenticate = login_not_required(OIDCAuthenticateView.as_view())
+oidc_callback = login_not_required(OIDCCallbackView.as_view())

@@ -1,0 +1,130 @@
+"""Signing in through SSO: an identity (issuer, subject, groups) becomes a dashboard user.
+
+Three ways in, chosen by NEONADMIN_AUTH_MODE: `oidc` (this app is an OpenID Connect client,
+neonadmin/auth/oidc.py), `proxy` (an SSO proxy signs every request, neonadmin/auth/proxy.py) and
+`demo` (local password, demo mode only, neonadmin/auth/demo.py). They all end in `identity_sign_in`.
+"""
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from neonadmin.models import Identity
+from neonadmin.roles import Role, role_from_groups, user_role_set
+
+NO_MAPPED_GROUP = (
+    "You are signed in to single sign-on as {who}, but none of your groups gives access to "
+    "Neon Admin."
+)
+
+
+class SignInRefused(PermissionDenied):
+    """The identity is genuine but may not use the dashboard (or the assertion was refused)."""
+
+    def __init__(self, message: str, *, who: str = "", groups: Iterable[str] = ()):
+        super().__init__(message)
+        self.message = message
+        self.who = who
+        self.groups = list(groups)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SsoIdentity:
+    issuer: str
+    subject: str
+    email: str = ""
+    name: str = ""
+    groups: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.email or self.subject
+
+
+def auth_mode() -> str:
+    return settings.NEONADMIN_AUTH_MODE
+
+
+def groups_from_claim(value) -> list[str]:
+    """Groups as IdPs send them: a list, or one comma-separated string."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [g.strip() for g in value.split(",") if g.strip()]
+    if isinstance(value, list | tuple):
+        return [str(g) for g in value]
+    return []
+
+
+def claim(claims: dict, path: str):
+    """A claim by name, or by dotted path for nested ones (Cloudflare's "custom.groups")."""
+    value = claims
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _role_for(identity: SsoIdentity) -> Role | None:
+    role = role_from_groups(identity.groups)
+    if role is None and settings.NEONADMIN_DEFAULT_ROLE:
+        role = Role[settings.NEONADMIN_DEFAULT_ROLE.upper()]
+    return role
+
+
+def _free_username(base: str, identity: SsoIdentity) -> str:
+    users = get_user_model().objects
+    if not users.filter(username=base).exists():
+        return base
+    digest = hashlib.sha256(f"{identity.issuer} {identity.subject}".encode()).hexdigest()[:10]
+    return f"{base[:138]}~{digest}"
+
+
+def identity_sign_in(identity: SsoIdentity):
+    """The user for this identity, created on first sign-in, with the role its groups give now.
+
+    Raises SignInRefused (after stripping any earlier role) when no group maps to a role.
+    """
+    if not identity.subject or not identity.issuer:
+        raise SignInRefused("The sign-in did not name a subject.")
+    with transaction.atomic():
+        user, role = _sync(identity)
+    if role is None:
+        raise SignInRefused(
+            NO_MAPPED_GROUP.format(who=identity.label), who=identity.label, groups=identity.groups
+        )
+    return user
+
+
+def _sync(identity: SsoIdentity):
+    record = (
+        Identity.objects.select_related("user")
+        .select_for_update()
+        .filter(issuer=identity.issuer, subject=identity.subject)
+        .first()
+    )
+    if record is None:
+        username = _free_username((identity.email or identity.subject)[:150], identity)
+        user = get_user_model().objects.create_user(username=username, email=identity.email)
+        user.set_unusable_password()
+        record = Identity(user=user, issuer=identity.issuer, subject=identity.subject)
+    user = record.user
+    first, _, last = identity.name.partition(" ")
+    user.email, user.first_name, user.last_name = identity.email, first[:150], last[:150]
+    user.save()
+    record.groups = identity.groups
+    record.save()
+
+    role = _role_for(identity)
+    if role is None:
+        user.groups.remove(*Group.objects.filter(name__in=[r.label for r in Role]))
+    else:
+        user_role_set(user=user, role=role)
+    return user, role

@@ -1,0 +1,59 @@
+"""The chosen sign-in mode must be fully configured before the dashboard serves anyone."""
+
+from django.conf import settings
+from django.core import checks
+
+OIDC_REQUIRED = (
+    "OIDC_OP_ISSUER",
+    "OIDC_OP_AUTHORIZATION_ENDPOINT",
+    "OIDC_OP_TOKEN_ENDPOINT",
+    "OIDC_OP_USER_ENDPOINT",
+    "OIDC_OP_JWKS_ENDPOINT",
+    "OIDC_RP_CLIENT_ID",
+)
+PROXY_JWT_REQUIRED = (
+    "NEONADMIN_PROXY_JWKS_URL",
+    "NEONADMIN_PROXY_AUDIENCE",
+    "NEONADMIN_PROXY_ISSUER",
+)
+ROLE_NAMES = ("", "viewer", "operator", "admin")
+
+
+@checks.register(checks.Tags.security)
+def sign_in_configured(app_configs, **kwargs):
+    errors = []
+    mode = settings.NEONADMIN_AUTH_MODE
+    missing: list[str] = []
+    if mode == "oidc":
+        missing = [name for name in OIDC_REQUIRED if not getattr(settings, name)]
+    elif mode == "proxy" and settings.NEONADMIN_PROXY_JWT_HEADER:
+        missing = [name for name in PROXY_JWT_REQUIRED if not getattr(settings, name)]
+    elif mode == "proxy" and not (
+        settings.NEONADMIN_PROXY_TRUST_PLAIN_HEADERS and settings.NEONADMIN_TRUSTED_PROXIES
+    ):
+        errors.append(
+            checks.Error(
+                "Proxy sign-in needs NEONADMIN_PROXY_JWT_HEADER (with its JWKS URL, audience "
+                "and issuer), or NEONADMIN_PROXY_TRUST_PLAIN_HEADERS with "
+                "NEONADMIN_TRUSTED_PROXIES.",
+                hint="See docs/sso.md.",
+                id="neonadmin.E002",
+            )
+        )
+    if missing:
+        errors.append(
+            checks.Error(
+                f"{mode.upper()} sign-in is selected but {', '.join(missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} not set.",
+                hint="Set them in the environment; see docs/sso.md and .env.example.",
+                id="neonadmin.E001",
+            )
+        )
+    if settings.NEONADMIN_DEFAULT_ROLE.lower() not in ROLE_NAMES:
+        errors.append(
+            checks.Error(
+                "NEONADMIN_DEFAULT_ROLE must be empty, viewer, operator or admin.",
+                id="neonadmin.E003",
+            )
+        )
+    return errors

@@ -1,0 +1,126 @@
+"""SSO-proxy sign-in: the proxy in front (Cloudflare Access, Google IAP, Pomerium) signs a JWT
+naming the person on every request; we verify it against the proxy's JWKS.
+
+Unsigned identity headers (oauth2-proxy's X-Forwarded-Email / X-Forwarded-Groups) are honoured
+only when NEONADMIN_PROXY_TRUST_PLAIN_HEADERS is on and the request comes straight from one of
+NEONADMIN_TRUSTED_PROXIES; from anywhere else they are ignored, as anyone could send them.
+"""
+
+import ipaddress
+import threading
+from functools import lru_cache
+
+import jwt
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import BaseBackend
+
+from neonadmin.auth import SignInRefused, SsoIdentity, claim, groups_from_claim
+
+PLAIN_HEADERS_ISSUER = "proxy-headers"
+NO_ASSERTION = "The request carries no identity from the SSO proxy."
+BAD_ASSERTION = "The SSO proxy's identity assertion was refused: {reason}"
+KEYS_UNAVAILABLE = "The SSO proxy's signing keys could not be fetched: {reason}"
+
+_jwks_clients: dict[tuple, jwt.PyJWKClient] = {}
+_jwks_lock = threading.Lock()
+
+
+def _jwks_client() -> jwt.PyJWKClient:
+    """One client per JWKS URL: it caches the key set (5 minutes) and refetches on unknown kid."""
+    key = (settings.NEONADMIN_PROXY_JWKS_URL, settings.NEONADMIN_PROXY_TIMEOUT)
+    with _jwks_lock:
+        if key not in _jwks_clients:
+            _jwks_clients[key] = jwt.PyJWKClient(
+                settings.NEONADMIN_PROXY_JWKS_URL,
+                cache_keys=True,
+                lifespan=300,
+                timeout=settings.NEONADMIN_PROXY_TIMEOUT,
+            )
+        return _jwks_clients[key]
+
+
+@lru_cache(maxsize=32)
+def _networks(cidrs: tuple[str, ...]):
+    return [ipaddress.ip_network(cidr, strict=False) for cidr in cidrs]
+
+
+def is_trusted_proxy(address: str | None) -> bool:
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in _networks(tuple(settings.NEONADMIN_TRUSTED_PROXIES)))
+
+
+def _meta_key(header: str) -> str:
+    return "HTTP_" + header.upper().replace("-", "_")
+
+
+def identity_from_assertion(token: str) -> SsoIdentity:
+    try:
+        signing_key = _jwks_client().get_signing_key_from_jwt(token)
+    except jwt.PyJWKClientConnectionError as exc:
+        raise SignInRefused(KEYS_UNAVAILABLE.format(reason=exc)) from exc
+    except jwt.InvalidTokenError as exc:  # malformed, or a kid the proxy never published
+        raise SignInRefused(BAD_ASSERTION.format(reason=exc)) from exc
+    try:
+        claims = jwt.decode(
+            token,
+            signing_key.key,
+            algorithms=settings.NEONADMIN_PROXY_ALGORITHMS,
+            audience=settings.NEONADMIN_PROXY_AUDIENCE,
+            issuer=settings.NEONADMIN_PROXY_ISSUER,
+            leeway=30,
+            options={"require": ["iss", "aud", "sub", "exp"]},
+        )
+    except jwt.InvalidTokenError as exc:
+        raise SignInRefused(BAD_ASSERTION.format(reason=exc)) from exc
+    email = claim(claims, settings.NEONADMIN_PROXY_EMAIL_CLAIM) or ""
+    return SsoIdentity(
+        issuer=claims["iss"],
+        subject=claims["sub"],
+        email=str(email),
+        name=str(claims.get("name") or ""),
+        groups=groups_from_claim(claim(claims, settings.NEONADMIN_PROXY_GROUPS_CLAIM)),
+    )
+
+
+def identity_from_plain_headers(request) -> SsoIdentity | None:
+    if not settings.NEONADMIN_PROXY_TRUST_PLAIN_HEADERS:
+        return None
+    if not is_trusted_proxy(request.META.get("REMOTE_ADDR")):
+        return None
+    email = request.META.get("HTTP_X_FORWARDED_EMAIL", "").strip()
+    user = request.META.get("HTTP_X_FORWARDED_USER", "").strip()
+    if not (email or user):
+        return None
+    return SsoIdentity(
+        issuer=PLAIN_HEADERS_ISSUER,
+        subject=user or email,
+        email=email,
+        name=request.META.get("HTTP_X_FORWARDED_PREFERRED_USERNAME", "").strip(),
+        groups=groups_from_claim(request.META.get("HTTP_X_FORWARDED_GROUPS", "")),
+    )
+
+
+def request_identity(request) -> SsoIdentity:
+    """Who the proxy says sent this request. Raises SignInRefused when nobody verifiable."""
+    header = settings.NEONADMIN_PROXY_JWT_HEADER
+    token = request.META.get(_meta_key(header), "").strip() if header else ""
+    if token:
+        return identity_from_assertion(token)
+    if identity := identity_from_plain_headers(request):
+        return identity
+    raise SignInRefused(NO_ASSERTION)
+
+
+class ProxyBackend(BaseBackend):
+    """Holds the session of a person the proxy identified. It never checks credentials itself:
+    ProxyIdentityMiddleware verifies every request's assertion and logs the person in."""
+
+    def get_user(self, user_id):
+        user = get_user_model().objects.filter(pk=user_id).first()
+        return user if user is not None and user.is_active else None
