@@ -46,6 +46,11 @@ def _panel(project_id: str, name: str) -> dict:
     return {**context, f"{name}_loaded": True}
 
 
+def _fragment(request) -> bool:
+    """An htmx request that swaps a fragment; restoring history after a miss needs the page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
 def _go(request, url: str):
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
@@ -54,7 +59,7 @@ def _go(request, url: str):
 @role_required(Role.VIEWER)
 def project_detail(request, project_id: str):
     panel = request.GET.get("panel", "")
-    if request.htmx and panel in PANELS:
+    if _fragment(request) and panel in PANELS:
         context = {"project_id": project_id, **_panel(project_id, panel)}
         return render(request, f"projects/project_detail.html#{panel}", context)
     project = selectors.project_get(project_id=project_id)
@@ -95,7 +100,7 @@ def project_delete(request, project_id: str):
             return _go(request, reverse("projects:list"))
     context["recoverable_until"] = timezone.now() + timedelta(days=RECOVERY_DAYS)
     template = "projects/project_delete.html"
-    return render(request, f"{template}#confirm" if request.htmx else template, context)
+    return render(request, f"{template}#confirm" if _fragment(request) else template, context)
 
 
 @require_GET
@@ -163,4 +168,4 @@ def project_connect(request, project_id: str):
         else:
             context["strings"] = ConnectionStrings(uri)
     template = "projects/project_connect.html"
-    return render(request, f"{template}#connection" if request.htmx else template, context)
+    return render(request, f"{template}#connection" if _fragment(request) else template, context)

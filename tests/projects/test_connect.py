@@ -212,3 +212,10 @@ def test_neon_error_on_the_uri_is_shown_in_place(operator_client, setup, neon):
 )
 def test_password_masked(uri, masked):
     assert password_masked(uri) == masked
+
+
+def test_history_restore_gets_the_whole_page(viewer_client, setup):
+    project, _, _ = setup
+    headers = {**HX, "HX-History-Restore-Request": "true"}
+    html = viewer_client.get(url(project.id), headers=headers).content.decode()
+    assert "<html" in html  # htmx swaps this into <body> after a back-button cache miss

@@ -39,6 +39,12 @@ def test_page_says_what_is_lost_and_about_recovery(admin_client_, project):
     assert f'hx-post="{url(project.id)}"' in html and 'method="post"' in html
 
 
+def test_htmx_get_is_only_the_confirm_form(admin_client_, project):
+    html = admin_client_.get(url(project.id), headers=HX).content.decode()
+    assert "<html" not in html
+    assert html.strip().startswith('<form id="delete-form"')
+
+
 @pytest.mark.parametrize("client_fixture", ["viewer_client", "operator_client"])
 def test_only_admins_may_delete(request, project, neon, client_fixture):
     client = request.getfixturevalue(client_fixture)
