@@ -287,3 +287,42 @@ def test_operation_id_must_be_uuid(api, conforms):
     response = api.get(f"/projects/{_project_id(api)}/operations/not-a-uuid")
     assert response.status_code == 400
     conforms(response)
+
+
+def _resolve(spec: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        node = spec
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def _property_paths(spec: dict, schema: dict, prefix: str = ""):
+    """Every (dotted path, resolved schema) under an object schema of the spec."""
+    schema = _resolve(spec, schema)
+    for key, sub in (schema.get("properties") or {}).items():
+        sub = _resolve(spec, sub)
+        path = f"{prefix}{key}"
+        yield path, sub
+        if sub.get("type") == "object" or "properties" in sub:
+            yield from _property_paths(spec, sub, path + ".")
+
+
+@pytest.mark.parametrize("request_schema", ["ProjectCreateRequest", "ProjectUpdateRequest"])
+def test_every_field_of_the_spec_is_known(api, spec_dict, request_schema):
+    """No spec field is refused as unknown: a wrong type gets a type error instead."""
+    schemas = spec_dict["components"]["schemas"]
+    project_schema = schemas[request_schema]["properties"]["project"]
+    pid = _project_id(api)
+    paths = list(_property_paths(spec_dict, project_schema))
+    assert len(paths) > 20
+    for path, sub in paths:
+        wrong = {} if sub.get("type") == "array" else []
+        if request_schema == "ProjectCreateRequest":
+            response = api.post("/projects", json=_set(path, wrong))
+        else:
+            response = api.patch(f"/projects/{pid}", json=_set(path, wrong))
+        assert response.status_code == 400, (path, response.text)
+        message = response.json()["message"]
+        assert "unknown field" not in message, (path, message)
