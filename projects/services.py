@@ -105,8 +105,9 @@ def project_create(
     return created
 
 
-# Values compared and sent whole (Neon replaces them as one piece).
-_WHOLE_VALUES = frozenset({"maintenance_window", "ips", "enabled_libraries", "pg_settings"})
+# Values compared and sent whole: Neon replaces them as one piece, and sending half of
+# `allowed_ips` or `preload_libraries` would leave the other half to Neon's interpretation.
+_WHOLE_VALUES = frozenset({"maintenance_window", "allowed_ips", "preload_libraries", "pg_settings"})
 
 
 def _project_state(project: Project) -> dict[str, Any]:
@@ -161,7 +162,9 @@ def _project_state(project: Project) -> dict[str, Any]:
 
 
 def _comparable(key: str, value: Any) -> Any:
-    return sorted(value) if key == "enabled_libraries" and value is not None else value
+    if key == "preload_libraries" and value:  # their order means nothing
+        return {**value, "enabled_libraries": sorted(value.get("enabled_libraries") or [])}
+    return value
 
 
 def project_changes(

@@ -121,15 +121,19 @@ def test_only_changed_fields_are_sent_and_audited(project, operator_client, neon
         "history_retention_seconds": 3 * 86400 + 6 * 3600,
         "settings": {
             "quota": {"active_time_seconds": 5 * 3600},
-            "allowed_ips": {"ips": ["192.0.2.0/24"]},
+            # Sent whole, so Neon never has to guess what a half-object means.
+            "allowed_ips": {
+                "ips": ["192.0.2.0/24"],
+                "protected_branches_only": project.settings.protected_branches_only,
+            },
         },
     }
     assert event.changes["name"] == {"before": project.name, "after": "renamed"}
     assert event.changes["settings.quota.active_time_seconds"]["after"] == 18000
-    assert event.changes["settings.allowed_ips.ips"] == {
-        "before": list(project.settings.allowed_ips),
-        "after": ["192.0.2.0/24"],
-    }
+    assert event.changes["settings.allowed_ips"]["before"]["ips"] == list(
+        project.settings.allowed_ips
+    )
+    assert event.changes["settings.allowed_ips"]["after"]["ips"] == ["192.0.2.0/24"]
     after = get_client().get_project(project.id)
     assert after.name == "renamed" and after.history_retention_seconds == 3 * 86400 + 6 * 3600
     assert after.settings.allowed_ips == ("192.0.2.0/24",)
