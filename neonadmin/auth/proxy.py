@@ -64,7 +64,7 @@ def identity_from_assertion(token: str) -> SsoIdentity:
         signing_key = _jwks_client().get_signing_key_from_jwt(token)
     except jwt.PyJWKClientConnectionError as exc:
         raise SignInRefused(KEYS_UNAVAILABLE.format(reason=exc)) from exc
-    except jwt.InvalidTokenError as exc:  # malformed, or a kid the proxy never published
+    except (jwt.PyJWKClientError, jwt.InvalidTokenError) as exc:  # malformed, or unknown kid
         raise SignInRefused(BAD_ASSERTION.format(reason=exc)) from exc
     try:
         claims = jwt.decode(

@@ -1,0 +1,202 @@
+"""The OIDC callback against an IdP that returns whatever ID token the test queues: every check
+mozilla-django-oidc leaves out (aud, iss, expiry, matching on subject) and every way a sign-in can
+fail ends on a page that says so, with nobody signed in."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.utils.html import escape
+
+from neonadmin.auth import NO_MAPPED_GROUP
+from neonadmin.models import Identity
+from neonadmin.roles import Role, user_role
+from neonadmin.views import IDP_UNAVAILABLE, SIGN_IN_FAILED
+from tests.auth.conftest import OIDC_CLIENT_ID
+from tests.auth.idp import claims_for
+
+pytestmark = pytest.mark.django_db
+
+
+def start_sign_in(client, next_url="/audit/") -> dict:
+    response = client.get(f"/oidc/authenticate/?next={next_url}")
+    assert response.status_code == 302
+    return {k: v[0] for k, v in parse_qs(urlsplit(response["Location"]).query).items()}
+
+
+def id_token(server, key, params, **overrides) -> str:
+    claims = claims_for(
+        iss=server.url, aud=OIDC_CLIENT_ID, sub="00u1abcd", nonce=params["nonce"],
+        email="sam@example.test", name="Sam Rivera", groups=["platform"],
+    )  # fmt: skip
+    return key.sign({**claims, **overrides})
+
+
+def finish(client, params, state=None):
+    return client.get("/oidc/callback/", {"code": "c0de", "state": state or params["state"]})
+
+
+def test_the_sign_in_request_uses_pkce_and_a_nonce(client, stub_oidc_mode, identity_server):
+    params = start_sign_in(client)
+
+    assert params["client_id"] == OIDC_CLIENT_ID
+    assert params["code_challenge_method"] == "S256" and len(params["code_challenge"]) >= 43
+    assert len(params["nonce"]) >= 32 and len(params["state"]) >= 32
+    assert params["redirect_uri"] == "http://testserver/oidc/callback/"
+
+
+def test_a_valid_token_signs_in_with_the_role_from_groups(
+    client, stub_oidc_mode, identity_server, signing_key
+):
+    params = start_sign_in(client)
+    identity_server.next_id_token = id_token(identity_server, signing_key, params)
+    identity_server.userinfo = {"sub": "00u1abcd", "email": "sam@example.test"}
+
+    response = finish(client, params)
+
+    assert response.status_code == 302 and response["Location"] == "/audit/"
+    page = client.get("/audit/")
+    user = page.wsgi_request.user
+    assert user.get_username() == "sam@example.test" and user.get_full_name() == "Sam Rivera"
+    assert user_role(user) == Role.OPERATOR
+    assert Identity.objects.get(user=user).subject == "00u1abcd"
+    assert client.session["oidc_id_token"]  # kept for RP-initiated logout
+
+
+@pytest.mark.parametrize(
+    ("case", "overrides", "reason"),
+    [
+        ("wrong audience", {"aud": "another-client"}, "Audience doesn't match"),
+        ("no audience of ours", {"aud": ["x", "y"]}, "Audience doesn't match"),
+        ("wrong issuer", {"iss": "https://evil.example"}, "Invalid issuer"),
+        ("expired", {"iat": 1_700_000_000, "exp": 1_700_000_300}, "Signature has expired"),
+        ("wrong nonce", {"nonce": "replayed"}, "Nonce"),
+    ],
+)
+def test_bad_id_tokens_are_refused(
+    client, stub_oidc_mode, identity_server, signing_key, case, overrides, reason
+):
+    params = start_sign_in(client)
+    identity_server.next_id_token = id_token(identity_server, signing_key, params, **overrides)
+    identity_server.userinfo = {"sub": "00u1abcd"}
+
+    response = finish(client, params)
+
+    assert response.status_code == 403, case
+    page = response.content.decode()
+    assert escape(SIGN_IN_FAILED) in page and escape(reason) in page
+    assert not client.session.get("_auth_user_id")
+    assert not Identity.objects.exists()
+
+
+def test_a_token_signed_by_another_key_is_refused(
+    client, stub_oidc_mode, identity_server, other_key
+):
+    params = start_sign_in(client)
+    forged = id_token(identity_server, other_key, params)
+    identity_server.next_id_token = forged
+
+    response = finish(client, params)
+
+    assert response.status_code == 403
+    assert not client.session.get("_auth_user_id")
+
+
+def test_a_forged_state_is_refused(client, stub_oidc_mode, identity_server, signing_key):
+    params = start_sign_in(client)
+    identity_server.next_id_token = id_token(identity_server, signing_key, params)
+
+    response = finish(client, params, state="forged-state-value")
+
+    assert response.status_code == 403
+    assert escape(SIGN_IN_FAILED) in response.content.decode()
+    assert not client.session.get("_auth_user_id")
+
+
+def test_a_callback_this_browser_never_started_is_refused(client, stub_oidc_mode, identity_server):
+    response = client.get("/oidc/callback/", {"code": "c0de", "state": "x" * 32})
+
+    assert response.status_code == 403
+    assert "not started from this browser" in response.content.decode()
+
+
+def test_an_idp_error_is_shown(client, stub_oidc_mode, identity_server):
+    params = start_sign_in(client)
+
+    response = client.get(
+        "/oidc/callback/",
+        {"error": "access_denied", "error_description": "User cancelled", "state": params["state"]},
+    )
+
+    assert response.status_code == 403
+    assert "User cancelled" in response.content.decode()
+
+
+def test_an_unreachable_idp_is_a_clear_502(client, stub_oidc_mode, identity_server):
+    stub_oidc_mode.OIDC_OP_TOKEN_ENDPOINT = "http://127.0.0.1:9/token"
+    params = start_sign_in(client)
+
+    response = finish(client, params)
+
+    assert response.status_code == 502
+    assert IDP_UNAVAILABLE in response.content.decode()
+
+
+def test_userinfo_about_someone_else_is_refused(
+    client, stub_oidc_mode, identity_server, signing_key
+):
+    params = start_sign_in(client)
+    identity_server.next_id_token = id_token(identity_server, signing_key, params)
+    identity_server.userinfo = {"sub": "somebody-else", "groups": ["platform-admins"]}
+
+    response = finish(client, params)
+
+    assert response.status_code == 403
+    assert not client.session.get("_auth_user_id")
+
+
+def test_a_person_in_no_mapped_group_is_refused(
+    client, stub_oidc_mode, identity_server, signing_key
+):
+    params = start_sign_in(client)
+    identity_server.next_id_token = id_token(
+        identity_server, signing_key, params, groups=["marketing"]
+    )
+
+    response = finish(client, params)
+
+    assert response.status_code == 403
+    assert escape(NO_MAPPED_GROUP.format(who="sam@example.test")) in response.content.decode()
+    assert not client.session.get("_auth_user_id")
+
+
+def test_roles_are_resynced_at_every_sign_in(client, stub_oidc_mode, identity_server, signing_key):
+    for groups, role in ((["platform-admins"], Role.ADMIN), (["engineering"], Role.VIEWER)):
+        params = start_sign_in(client)
+        identity_server.next_id_token = id_token(
+            identity_server, signing_key, params, groups=groups
+        )
+        finish(client, params)
+        assert user_role(Identity.objects.get().user) == role
+
+
+def test_people_are_matched_on_subject_not_email(
+    client, stub_oidc_mode, identity_server, signing_key, django_user_model
+):
+    """An account that merely has the same email is not taken over."""
+    existing = django_user_model.objects.create_user("old-sam", email="sam@example.test")
+
+    params = start_sign_in(client)
+    identity_server.next_id_token = id_token(identity_server, signing_key, params)
+    finish(client, params)
+
+    signed_in = client.get("/audit/").wsgi_request.user
+    assert signed_in.pk != existing.pk
+    assert Identity.objects.get().user == signed_in
+
+
+def test_the_callback_needs_no_session_and_oidc_routes_are_off_in_other_modes(client, settings):
+    settings.NEONADMIN_AUTH_MODE = "proxy"
+    settings.NEONADMIN_PROXY_JWT_HEADER = ""
+
+    assert client.get("/oidc/authenticate/").status_code == 404
+    assert client.get("/oidc/callback/", {"code": "c", "state": "s"}).status_code == 404
