@@ -34,6 +34,14 @@ def many(signed_in_page, big_emulator, settings):
     return signed_in_page, big_emulator
 
 
+@pytest.fixture
+def console_errors(signed_in_page: Page):
+    """Errors the page logs (a CSP violation shows up here); checked where a test asks."""
+    errors: list[str] = []
+    signed_in_page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return errors
+
+
 def rows(page: Page):
     return page.locator("#results tbody tr:not(#load-more)")
 
@@ -95,7 +103,7 @@ def slow_emulator():
 
 
 def test_detail_loads_its_panels_and_follows_running_operations(
-    signed_in_page: Page, slow_emulator, settings
+    signed_in_page: Page, slow_emulator, settings, console_errors
 ):
     page = signed_in_page
     slow_emulator.reset(seed=5)
@@ -116,6 +124,7 @@ def test_detail_loads_its_panels_and_follows_running_operations(
     expect(operations).not_to_have_attribute("hx-trigger", "every 2s")
     expect(operations.locator("tbody tr").first).to_contain_text("finished")
     expect(operations.get_by_text("apply_config").first).to_be_visible()
+    assert console_errors == []
 
 
 def test_a_failing_panel_shows_its_error_and_the_page_stays_usable(signed_in_page: Page, neon):
@@ -140,7 +149,9 @@ def test_unknown_project_shows_a_clear_page(signed_in_page: Page, neon):
     expect(page.get_by_role("link", name="Back to projects")).to_be_visible()
 
 
-def test_delete_refused_with_a_wrong_name_then_done_with_the_right_one(signed_in_page: Page, neon):
+def test_delete_refused_with_a_wrong_name_then_done_with_the_right_one(
+    signed_in_page: Page, neon, console_errors
+):
     page = signed_in_page
     project = get_client().list_projects(limit=5).projects[3]
     page.goto(f"/projects/{project.id}/")
@@ -166,9 +177,10 @@ def test_delete_refused_with_a_wrong_name_then_done_with_the_right_one(signed_in
     with pytest.raises(NeonNotFound):
         get_client().get_project(project.id)
     expect(page.get_by_role("link", name=project.name, exact=True)).to_have_count(0)
+    assert console_errors == []
 
 
-def test_connection_uri_pooled_and_direct(signed_in_page: Page, neon):
+def test_connection_uri_pooled_and_direct(signed_in_page: Page, neon, console_errors):
     page = signed_in_page
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     project = get_client().list_projects(limit=5).projects[0]
