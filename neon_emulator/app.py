@@ -129,10 +129,10 @@ class EmulatorApp:
         response.headers["X-Request-ID"] = request_id
         return response
 
-    def _error(self, error: ApiError, request_id: str, headers: dict | None = None) -> Response:
+    def _error(self, error: ApiError, request_id: str) -> Response:
         body = {"code": error.code, "message": error.message, "request_id": request_id}
         response = self._json(error.status, body, request_id)
-        for key, value in (headers or {}).items():
+        for key, value in error.headers.items():
             response.headers[key] = value
         return response
 
@@ -145,8 +145,11 @@ class EmulatorApp:
         try:
             template, path_args = adapter.match(method=method)
         except MethodNotAllowed as exc:
-            route_error = ApiError(405, f"method {method} not allowed for {request.path}")
-            route_error.allowed = exc.valid_methods
+            route_error = ApiError(
+                405,
+                f"method {method} not allowed for {request.path}",
+                headers={"Allow": ", ".join(sorted(exc.valid_methods or []))},
+            )
             template = self._template_for(adapter, request.path)
         except NotFound:
             route_error = ApiError(404, f"no route for {method} {request.path}")
@@ -175,10 +178,7 @@ class EmulatorApp:
             response = Response(text, status=status, mimetype="application/json")
             response.headers["X-Request-ID"] = request_id
         except ApiError as error:
-            headers = {}
-            if error.status == 405:
-                headers["Allow"] = ", ".join(sorted(getattr(error, "allowed", []) or []))
-            response = self._error(error, request_id, headers)
+            response = self._error(error, request_id)
         except Exception as exc:
             response = self._error(
                 ApiError(500, f"internal error: {type(exc).__name__}"), request_id
@@ -265,7 +265,7 @@ class EmulatorApp:
         headers = {}
         if fault.retry_after is not None:
             headers["Retry-After"] = str(fault.retry_after)
-        return self._error(ApiError(fault.status, message), request_id, headers)
+        return self._error(ApiError(fault.status, message, headers=headers), request_id)
 
     def _malformed(self, fault: Fault, request_id: str, applied: Response | None) -> Response:
         if fault.malformed == "html":
