@@ -17,7 +17,8 @@ Failure classes raised by every method:
     NeonLocked          423: operations are still running on the project.
     NeonRateLimited     429, with `retry_after` seconds when Neon sent one.
     NeonUnavailable     5xx, refused or failed connections.
-    NeonTimeout         no answer within the read timeout (a write may have been applied).
+    NeonTimeout         no answer within the read timeout (a write may have been applied;
+                        the message says so only for writes).
     NeonBadResponse     a 2xx whose body is not JSON, or is JSON without the fields the spec
                         requires; it carries the status and request id of that answer.
 """
@@ -52,6 +53,7 @@ MSG_UNAVAILABLE = "Neon could not be reached; try again shortly."
 MSG_TIMEOUT = (
     "Neon did not answer in time. A change may still have been applied: check before retrying."
 )
+MSG_TIMEOUT_READ = "Neon did not answer in time; try again shortly."
 MSG_BAD_RESPONSE = "Neon sent a response the dashboard could not read."
 MSG_AUTH = "Neon refused the dashboard's API key."
 MSG_NOT_FOUND = "Neon has no such object."
@@ -588,6 +590,9 @@ class PreloadLibrary:
 # the request was not applied. 429 and the gateway errors are retried for reads only.
 RETRY_STATUSES_READ = frozenset({423, 429, 502, 503, 504})
 RETRY_STATUSES_WRITE = frozenset({423, 503})
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+# A retry started late in the budget still gets this long to answer.
+MIN_RETRY_READ_TIMEOUT = 1.0
 
 
 def _connect_failed(exc: requests.ConnectionError) -> bool:
@@ -730,19 +735,27 @@ class NeonClient:
             retry_after: float | None = None
             try:
                 response = self._session.request(
-                    method, url, params=query, json=json, headers=headers, timeout=self.timeout
+                    method,
+                    url,
+                    params=query,
+                    json=json,
+                    headers=headers,
+                    timeout=self._timeout_for(attempt, deadline - t0),
                 )
             except requests.ConnectionError as exc:
                 # A GET may be repeated after any network error; a write only when it cannot
                 # have reached Neon (a dropped connection may follow an applied write).
-                retryable = method == "GET" or _connect_failed(exc)
+                never_connected = _connect_failed(exc)
+                retryable = method == "GET" or never_connected
                 error: NeonError = NeonUnavailable(request_id=request_id)
-                self._log(method, path, "connect-error", t0, attempt, request_id)
+                outcome = "connect-error" if never_connected else "connection-lost"
+                self._log(method, path, outcome, t0, attempt, request_id)
             except requests.Timeout:
                 # Never after a read timeout: Neon may still be working on it, and a second
                 # wait would double the time the operator stares at a spinner.
                 retryable = False
-                error = NeonTimeout(request_id=request_id)
+                message = MSG_TIMEOUT if method in WRITE_METHODS else MSG_TIMEOUT_READ
+                error = NeonTimeout(message, request_id=request_id)
                 self._log(method, path, "timeout", t0, attempt, request_id)
             except requests.RequestException as exc:
                 retryable = False
@@ -769,6 +782,14 @@ class NeonClient:
             if attempt >= self.max_attempts or time.monotonic() + delay > deadline:
                 raise error
             time.sleep(delay)
+
+    def _timeout_for(self, attempt: int, remaining: float) -> tuple[float, float]:
+        """The first attempt gets the full read timeout; a retry no more than the budget left
+        (but a useful minimum), so that retries keep the whole call near its budget."""
+        connect, read = self.timeout
+        if attempt == 1:
+            return self.timeout
+        return connect, min(read, max(remaining, MIN_RETRY_READ_TIMEOUT))
 
     @staticmethod
     def _log(method: str, path: str, outcome: Any, t0: float, attempt: int, rid: str) -> None:

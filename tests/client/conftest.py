@@ -9,14 +9,17 @@ import pytest
 from projects.neon import NeonClient
 from tests.conftest import SEED_PROJECTS, TEST_NEON_KEY
 
+# Generous timeouts: other suites may share the two CPUs, and a call that should succeed must not
+# time out. Tests that expect a read timeout use `impatient_client`.
 FAST = {
-    "connect_timeout": 0.5,
-    "read_timeout": 0.5,
+    "connect_timeout": 2.0,
+    "read_timeout": 5.0,
     "retry_budget": 3.0,
     "max_attempts": 4,
     "backoff_base": 0.01,
 }
-# An injected hang outlives the client's read timeout, then the emulator drops the connection.
+IMPATIENT_READ_TIMEOUT = 0.5
+# An injected hang outlives the impatient read timeout, then the emulator drops the connection.
 HANG_SECONDS = 2
 
 
@@ -46,6 +49,12 @@ def make_client(emu) -> Callable[..., NeonClient]:
 @pytest.fixture
 def neon_client(make_client) -> NeonClient:
     return make_client()
+
+
+@pytest.fixture
+def impatient_client(make_client) -> NeonClient:
+    """Gives up reading after half a second: for tests that inject a hang."""
+    return make_client(read_timeout=IMPATIENT_READ_TIMEOUT)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from projects.neon import (
     MSG_NOT_FOUND,
     MSG_RATE_LIMITED,
     MSG_TIMEOUT,
+    MSG_TIMEOUT_READ,
     MSG_UNAVAILABLE,
     NeonAuthError,
     NeonBadResponse,
@@ -181,14 +182,22 @@ def test_rate_limited_without_retry_after(make_client, emu):
 # --- Transport failures ----------------------------------------------------------------------
 
 
-def test_read_timeout(neon_client, emu):
+def test_read_timeout_on_a_read(impatient_client, emu):
     emu.set_faults({"hang": True, "hang_seconds": HANG_SECONDS})
     with pytest.raises(NeonTimeout) as caught:
-        neon_client.list_regions()
+        impatient_client.list_regions()
     assert isinstance(caught.value, NeonUnavailable)  # views may treat both alike
-    assert caught.value.message == MSG_TIMEOUT
+    assert caught.value.message == MSG_TIMEOUT_READ
     assert caught.value.status is None
     assert caught.value.request_id
+
+
+def test_read_timeout_on_a_write_warns_it_may_have_been_applied(impatient_client, emu):
+    emu.set_faults({"hang": True, "hang_seconds": HANG_SECONDS})
+    with pytest.raises(NeonTimeout) as caught:
+        impatient_client.create_project({"name": "maybe"}, request_id="rid-timeout")
+    assert caught.value.message == MSG_TIMEOUT
+    assert caught.value.request_id == "rid-timeout"
 
 
 def test_connection_refused(make_client, closed_port_url):

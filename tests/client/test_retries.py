@@ -13,6 +13,7 @@ import pytest
 from projects.neon import (
     MSG_RATE_LIMITED,
     MSG_TIMEOUT,
+    MSG_TIMEOUT_READ,
     MSG_UNAVAILABLE,
     NeonLocked,
     NeonNotFound,
@@ -118,13 +119,13 @@ def test_get_html_gateway_page_is_retried(neon_client, emu, target):
     assert emu.stats()[GET] == 2
 
 
-def test_get_is_not_retried_after_read_timeout(neon_client, emu, target):
+def test_get_is_not_retried_after_read_timeout(impatient_client, emu, target):
     emu.set_faults({"hang": True, "hang_seconds": HANG_SECONDS, "method": "GET"})
 
     with pytest.raises(NeonTimeout) as caught:
-        neon_client.get_project(target.id)
+        impatient_client.get_project(target.id)
 
-    assert caught.value.message == MSG_TIMEOUT
+    assert caught.value.message == MSG_TIMEOUT_READ  # nothing to check before retrying a read
     assert emu.stats()[GET] == 1
 
 
@@ -188,14 +189,16 @@ def test_write_is_never_retried_on_other_statuses(neon_client, emu, target, meth
 
 
 @pytest.mark.parametrize("method", ["POST", "PATCH", "DELETE"])
-def test_write_is_never_retried_after_read_timeout(neon_client, emu, target, method):
+def test_write_is_never_retried_after_read_timeout(
+    neon_client, impatient_client, emu, target, method
+):
     # Neon applied the write, then the answer never came.
     emu.set_faults(
         {"hang": True, "hang_seconds": HANG_SECONDS, "method": method, "after_apply": True}
     )
 
     with pytest.raises(NeonTimeout) as caught:
-        write(neon_client, method, target.id)
+        write(impatient_client, method, target.id)
 
     assert caught.value.message == MSG_TIMEOUT
     assert emu.stats()[ROUTE[method]] == 1
@@ -299,6 +302,22 @@ def test_backoff_grows_and_the_budget_caps_it(make_client, emu, target):
     assert 2 <= attempts <= 4
     # Jittered backoff still waits at least half of each exponential step.
     assert elapsed >= sum(0.2 * 2**i / 2 for i in range(attempts - 1))
+
+
+def test_a_late_retry_gets_only_the_budget_left_to_answer(make_client, emu, target):
+    # Attempt 1: 503. Attempt 2 hangs for 3 s, then the emulator drops the connection. With the
+    # full 5 s read timeout the client would see that drop; capped to the 1.5 s budget it times
+    # out first.
+    client = make_client(retry_budget=1.5, read_timeout=5.0)
+    emu.set_faults(
+        {"status": 503, "method": "GET", "count": 1},
+        {"hang": True, "hang_seconds": 3, "method": "GET", "count": 1},
+    )
+
+    with pytest.raises(NeonTimeout):
+        client.get_project(target.id)
+
+    assert emu.stats()[GET] == 2
 
 
 def test_every_attempt_carries_the_same_request_id(neon_client, emu, caplog):
