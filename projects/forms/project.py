@@ -60,6 +60,10 @@ MSG_TIME = "Enter a UTC time as HH:MM, from 00:00 to 23:59."
 MSG_CONFIRM_IRREVERSIBLE = "Tick the confirmation: this change cannot be undone."
 MSG_LOGICAL_REPLICATION_OFF = "Logical replication cannot be turned off once it is on."
 MSG_HIPAA_OFF = "HIPAA compliance cannot be turned off once it is on."
+MSG_STALE = (
+    "Someone changed this project after you opened this page. The form still holds what you "
+    "entered; check it against the project and save again to apply it."
+)
 MSG_TOO_LONG_BYTES = "At most 63 bytes (Postgres identifiers are limited to 63 bytes)."
 
 
@@ -386,6 +390,10 @@ class ProjectSettingsFields(forms.Form):
         for name, help_text in QUOTA_HELP.items():
             self.fields[name].help_text = help_text
 
+    @property
+    def fields_with_errors(self) -> int:
+        return len([name for name in self.errors if name != forms.forms.NON_FIELD_ERRORS])
+
     def open_sections(self) -> set[str]:
         """The sections the template renders open: those holding an error, and, after a refused
         submission, those the operator changed (so what they typed stays in view)."""
@@ -618,6 +626,9 @@ class ProjectSettingsForm(ProjectSettingsFields):
     preload_use_defaults = forms.BooleanField(
         label="Preload Neon's default libraries", required=False
     )
+    # The project's `updated_at` when the form was shown: the template renders the current one,
+    # so a warned operator's second submission goes through.
+    version = forms.CharField(required=False, widget=forms.HiddenInput)
     preload_libraries = forms.MultipleChoiceField(
         label="Preloaded libraries",
         required=False,
@@ -709,8 +720,17 @@ class ProjectSettingsForm(ProjectSettingsFields):
             initial["maintenance_end_time"] = s.maintenance_window.end_time
         return initial
 
+    @property
+    def current_version(self) -> str:
+        updated = self.project.updated_at
+        return updated.isoformat() if updated else ""
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        # The untouched fields are re-sent as they were shown; if Neon's values moved since,
+        # saving would quietly undo someone else's change.
+        if data.get("version") and data["version"] != self.current_version:
+            self.add_error(None, MSG_STALE)
         window_given = any(
             data.get(n)
             for n in ("maintenance_weekdays", "maintenance_start_time", "maintenance_end_time")

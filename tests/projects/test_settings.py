@@ -248,3 +248,24 @@ def test_admin_turns_on_irreversible_with_confirmation(project, admin_client_, n
     assert f'name="{flag}" id="id_{flag}" disabled checked' in page or (
         f'id="id_{flag}"' in page and "disabled" in page
     )
+
+
+def test_a_change_made_elsewhere_meanwhile_is_not_undone(project, operator_client, neon):
+    page = operator_client.get(url(project))
+    shown = page.context["form"].current_version
+    data = {**untouched(project), "version": shown, "block_vpc_connections": "on"}
+    get_client().update_project(project.id, {"name": "renamed-by-a-colleague"})
+    neon.clear_stats()
+
+    warned = operator_client.post(url(project), data)
+    assert warned.status_code == 200
+    assert f.MSG_STALE in html(warned)
+    assert 'name="block_vpc_connections" id="id_block_vpc_connections" checked' in html(warned)
+    assert writes(neon) == 0
+    # Saving again from the refreshed form applies the operator's change on top of the new state.
+    fresh = get_client().get_project(project.id)
+    again = {**untouched(fresh), "version": warned.context["form"].current_version}
+    again["block_vpc_connections"] = "on"
+    assert operator_client.post(url(project), again).status_code == 302
+    after = get_client().get_project(project.id)
+    assert after.name == "renamed-by-a-colleague" and after.settings.block_vpc_connections
