@@ -23,3 +23,12 @@ lint:
 format:
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+bench:
+	@scripts/bootstrap requirements-dev.txt
+	$(PY) -m benchmarks.dashboard_bench
+	$(PY) -m neon_emulator.bench
+
+screenshots:
+	@echo "Start the app with 'make run' first; this signs in as demo and writes docs/screenshots/."
+	$(PY) scripts/screenshots.py http://127.0.0.1:$${PORT:-8000}

@@ -33,7 +33,14 @@ def production_server(
 ) -> Iterator[str]:
     """Yield the base URL of a running production-shaped dashboard; stop it afterwards."""
     port = free_port()
-    dropped = {"DEBUG", "NEONADMIN_DEMO", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL"}
+    dropped = {
+        "DEBUG",
+        "NEONADMIN_DEMO",
+        "DJANGO_SETTINGS_MODULE",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",  # the test process's Playwright needs it; production never
+    }
     env = {k: v for k, v in os.environ.items() if k not in dropped} | {
         "SECRET_KEY": "prod-shape-secret-key-not-real-" + "x" * 20,
         "NEON_API_KEY": neon_key,
@@ -80,7 +87,7 @@ def production_server(
             try:
                 requests.get(f"{url}/healthz", timeout=1)
                 break
-            except requests.ConnectionError as exc:
+            except requests.RequestException as exc:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"gunicorn did not start:\n{server.stderr.read()}") from exc
                 time.sleep(0.2)
