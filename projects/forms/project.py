@@ -11,7 +11,9 @@ Left out on purpose: the deprecated top-level `autoscaling_limit_*_cu` (the same
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 import re
 from typing import Any
 
@@ -626,8 +628,8 @@ class ProjectSettingsForm(ProjectSettingsFields):
     preload_use_defaults = forms.BooleanField(
         label="Preload Neon's default libraries", required=False
     )
-    # The project's `updated_at` when the form was shown: the template renders the current one,
-    # so a warned operator's second submission goes through.
+    # A digest of the project's editable values when the form was shown; the template renders
+    # the current one, so a warned operator's second submission goes through.
     version = forms.CharField(required=False, widget=forms.HiddenInput)
     preload_libraries = forms.MultipleChoiceField(
         label="Preloaded libraries",
@@ -722,8 +724,10 @@ class ProjectSettingsForm(ProjectSettingsFields):
 
     @property
     def current_version(self) -> str:
-        updated = self.project.updated_at
-        return updated.isoformat() if updated else ""
+        """A digest of the editable values (not `updated_at`, which Neon may move for reasons
+        that change nothing here)."""
+        state = json.dumps(self.initial_from(self.project), sort_keys=True, default=str)
+        return hashlib.sha256(state.encode()).hexdigest()[:16]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
