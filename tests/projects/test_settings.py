@@ -5,7 +5,7 @@ import pytest
 from audit.models import AuditEvent
 from projects.forms import project as f
 from projects.forms.project import ProjectSettingsForm
-from projects.neon import MSG_LOCKED, MSG_NOT_FOUND, get_client
+from projects.neon import MSG_LOCKED, MSG_NOT_FOUND, MSG_TIMEOUT, get_client
 from projects.views.edit import MSG_NOTHING_CHANGED
 
 pytestmark = pytest.mark.django_db
@@ -269,3 +269,16 @@ def test_a_change_made_elsewhere_meanwhile_is_not_undone(project, operator_clien
     assert operator_client.post(url(project), again).status_code == 302
     after = get_client().get_project(project.id)
     assert after.name == "renamed-by-a-colleague" and after.settings.block_vpc_connections
+
+
+def test_timeout_warns_that_the_change_may_have_been_applied(
+    project, operator_client, neon, settings
+):
+    settings.NEON_READ_TIMEOUT = 0.3
+    neon.set_faults({"method": "PATCH", "hang": True, "hang_seconds": 2, "count": 1})
+    response = operator_client.post(url(project), {**untouched(project), "name": "slow-name"})
+    assert response.status_code == 200
+    body = html(response)
+    assert MSG_TIMEOUT in body and 'value="slow-name"' in body
+    assert neon.stats()["PATCH /api/v2/projects/{project_id}"] == 1  # never repeated
+    assert AuditEvent.objects.get().outcome == "failure"
