@@ -1,10 +1,13 @@
 """Writing the audit log. Services wrap each Neon write (and each secret reveal) in `audited`."""
 
+import re
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.conf import settings
 
 from audit.models import AuditEvent
 
@@ -43,8 +46,23 @@ class AuditEntry:
     status: int | None = None
 
 
+# Secrets inside text, whatever the key: the password of a connection URI, a bearer token.
+_URI_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):[^@\s]+@", re.I)
+_BEARER = re.compile(r"(?P<scheme>bearer\s+)[A-Za-z0-9._~+/=-]+", re.I)
+
+
+def redact_text(text: str) -> str:
+    """`text` with URI passwords, bearer tokens and our Neon API key replaced."""
+    text = _URI_PASSWORD.sub(rf"\g<scheme>\g<user>:{REDACTED}@", text)
+    text = _BEARER.sub(rf"\g<scheme>{REDACTED}", text)
+    if api_key := getattr(settings, "NEON_API_KEY", ""):
+        text = text.replace(api_key, REDACTED)
+    return text
+
+
 def redact(value: Any) -> Any:
-    """A copy of `value` with every secret-looking key's value replaced."""
+    """A copy of `value` with every secret-looking key's value replaced, and secrets inside
+    text (connection URIs with passwords, bearer tokens, the API key) scrubbed."""
     if isinstance(value, Mapping):
         return {
             k: REDACTED if any(m in str(k).lower() for m in SECRET_MARKERS) else redact(v)
@@ -52,6 +70,8 @@ def redact(value: Any) -> Any:
         }
     if isinstance(value, list | tuple):
         return [redact(v) for v in value]
+    if isinstance(value, str):
+        return redact_text(value)
     return value
 
 
@@ -87,7 +107,7 @@ def audited(
             outcome=AuditEvent.Outcome.FAILURE,
             status=getattr(exc, "status", None),
             neon_code=getattr(exc, "code", "") or "",
-            neon_message=getattr(exc, "message", "") or str(exc)[:2000],
+            neon_message=redact_text(getattr(exc, "message", "") or str(exc))[:2000],
             request_id=getattr(exc, "request_id", "") or entry.request_id,
         )
         raise
