@@ -40,6 +40,7 @@ def test_create_with_settings_then_find_it_in_the_list(signed_in_page: Page, neo
     page.get_by_role("button", name="Create project").click()
 
     expect(page.get_by_role("heading", name="Project browser-made-project created")).to_be_visible()
+    expect(page).to_have_title("Project browser-made-project created · Neon Admin")
     password = page.get_by_label("Password", exact=True)
     expect(password).to_have_attribute("type", "password")  # masked until revealed
     page.get_by_role("button", name="Reveal password").click()
