@@ -69,6 +69,11 @@ NON_JSON = "upstream connect error or disconnect/reset before headers. reset rea
 CANNED_JSON = '{"projects":[{"id":"shiny-wind-02883412","platform_id":"aws","region_id":"aws-'
 
 
+def _refuse_constant(name: str):
+    # NaN and Infinity are not JSON, whatever Python's parser allows.
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def _werkzeug_rule(template: str) -> str:
     return API_PREFIX + template.replace("{", "<").replace("}", ">")
 
@@ -219,9 +224,11 @@ class EmulatorApp:
         if not raw.strip():
             return None
         try:
-            return json.loads(raw)
+            return json.loads(raw, parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, f"request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ApiError(400, "request body is nested too deeply") from None
 
     # ---- faults --------------------------------------------------------------------------
 

@@ -23,8 +23,26 @@ def _is_error(response: requests.Response, status: int) -> dict:
 
 @pytest.mark.parametrize(
     "raw",
-    [b"{", b"{'project': {}}", b"\xff\xfe", b'{"project": {"name": "x",}}', b"nul"],
-    ids=["open-brace", "single-quotes", "not-utf8", "trailing-comma", "bare-word"],
+    [
+        b"{",
+        b"{'project': {}}",
+        b"\xff\xfe",
+        b'{"project": {"name": "x",}}',
+        b"nul",
+        b'{"project": {"pg_version": NaN}}',
+        b'{"project": {"default_endpoint_settings": {"autoscaling_limit_max_cu": Infinity}}}',
+        b"[" * 200_000 + b"]" * 200_000,
+    ],
+    ids=[
+        "open-brace",
+        "single-quotes",
+        "not-utf8",
+        "trailing-comma",
+        "bare-word",
+        "nan",
+        "infinity",
+        "deeply-nested",
+    ],
 )
 def test_malformed_json_is_400(api, conforms, raw):
     response = api.post("/projects", data=raw, headers={"Content-Type": "application/json"})
