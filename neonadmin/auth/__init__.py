@@ -23,6 +23,8 @@ NO_MAPPED_GROUP = (
     "Neon Admin."
 )
 
+ACCOUNT_DISABLED = "The Neon Admin account of {who} has been disabled by an administrator."
+
 
 class SignInRefused(PermissionDenied):
     """The identity is genuine but may not use the dashboard (or the assertion was refused)."""
@@ -96,6 +98,8 @@ def identity_sign_in(identity: SsoIdentity):
         raise SignInRefused("The sign-in did not name a subject.")
     with transaction.atomic():
         user, role = _sync(identity)
+    if not user.is_active:
+        raise SignInRefused(ACCOUNT_DISABLED.format(who=identity.label), who=identity.label)
     if role is None:
         raise SignInRefused(
             NO_MAPPED_GROUP.format(who=identity.label), who=identity.label, groups=identity.groups

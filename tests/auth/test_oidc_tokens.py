@@ -200,3 +200,17 @@ def test_the_callback_needs_no_session_and_oidc_routes_are_off_in_other_modes(cl
 
     assert client.get("/oidc/authenticate/").status_code == 404
     assert client.get("/oidc/callback/", {"code": "c", "state": "s"}).status_code == 404
+
+
+def test_oidc_discover_prints_the_settings(oidc_provider):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("oidc_discover", oidc_provider, stdout=out)
+
+    lines = dict(line.split("=", 1) for line in out.getvalue().splitlines())
+    assert lines["OIDC_OP_ISSUER"] == oidc_provider
+    assert lines["OIDC_OP_JWKS_ENDPOINT"] == f"{oidc_provider}/jwks"
+    assert lines["OIDC_OP_LOGOUT_ENDPOINT"].endswith("/oauth2/end_session")

@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from neonadmin.auth import NO_MAPPED_GROUP
+from neonadmin.auth import ACCOUNT_DISABLED, NO_MAPPED_GROUP
 from neonadmin.auth.proxy import BAD_ASSERTION, NO_ASSERTION
 from neonadmin.models import Identity
 from neonadmin.roles import Role, user_role
@@ -202,3 +202,15 @@ def test_a_signed_assertion_wins_over_plain_headers(client, proxy_mode, other_ke
 
     assert response.status_code == 403
     assert escape(BAD_ASSERTION.split(":")[0]) in response.content.decode()
+
+
+def test_a_disabled_account_is_refused(client, proxy_mode, signing_key):
+    client.get(AUDIT, **{META: assertion(signing_key)})
+    user = Identity.objects.get().user
+    user.is_active = False
+    user.save()
+
+    response = client.get(AUDIT, **{META: assertion(signing_key)})
+
+    assert response.status_code == 403
+    assert escape(ACCOUNT_DISABLED.format(who="kim@example.test")) in response.content.decode()
