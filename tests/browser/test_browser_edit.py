@@ -98,6 +98,38 @@ def test_an_invalid_form_is_refused_and_keeps_the_input(signed_in_page: Page, ne
     assert _posts(neon) == 0
 
 
+def test_create_and_settings_work_without_javascript(
+    browser, live_server, neon, admin_user, client
+):
+    client.force_login(admin_user)
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto("/projects/new/")
+        page.get_by_label("Project name").fill("no-js-project")
+        page.get_by_text("Compute defaults").click()  # <details> opens without JavaScript
+        page.get_by_label("Never suspend").check()
+        page.get_by_role("button", name="Create project").click()
+        expect(page.get_by_role("heading", name="Project no-js-project created")).to_be_visible()
+        # Chromium's script switch does not render <noscript>; a browser without JavaScript
+        # shows this fallback, which holds the password in a <details> to open.
+        assert page.locator("noscript").count() == 2
+        created = get_client().list_projects(limit=50, search="no-js-project").projects[0]
+        assert get_client().get_project(created.id).endpoint_defaults.suspend_timeout_seconds == -1
+
+        page.goto(f"/projects/{created.id}/settings/")
+        page.get_by_label("Project name").fill("no-js-renamed")
+        page.get_by_role("button", name="Save settings").click()
+        page.wait_for_url(f"**/projects/{created.id}/")
+        expect(page.get_by_text("Settings of no-js-renamed saved")).to_be_visible()
+    finally:
+        context.close()
+
+
 def take_screenshots(page: Page, out_dir: Path, *, project_id: str) -> list[Path]:
     """Screenshots of the create (collapsed and refused), created and settings pages.
 
