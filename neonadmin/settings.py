@@ -173,7 +173,8 @@ NEONADMIN_ADMIN_GROUPS = env.list("NEONADMIN_ADMIN_GROUPS", default=[])
 
 # How people sign in (docs/sso.md): "oidc" (the dashboard is an OpenID Connect client),
 # "proxy" (an SSO proxy in front signs each request), or "demo" (local password; demo mode only).
-NEONADMIN_AUTH_MODE = env.str("NEONADMIN_AUTH_MODE", default="demo" if DEMO_MODE else "oidc")
+_default_mode = "demo" if DEMO_MODE else "oidc"
+NEONADMIN_AUTH_MODE = env.str("NEONADMIN_AUTH_MODE", default="") or _default_mode
 if NEONADMIN_AUTH_MODE not in ("oidc", "proxy", "demo"):
     raise ImproperlyConfigured("NEONADMIN_AUTH_MODE must be oidc, proxy or demo.")
 if NEONADMIN_AUTH_MODE == "demo" and not (DEMO_MODE and DEBUG):
