@@ -1,5 +1,6 @@
 import csv
 import json
+from urllib.parse import urlencode
 
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
@@ -25,7 +26,8 @@ def audit_list(request):
     form = AuditFilterForm(request.GET, actions=actions)
     filters = form.filters()
     page = selectors.audit_event_page(**filters, cursor=form.page_cursor(), limit=PAGE_SIZE)
-    context = {"form": form, "filters": filters, "page": page}
+    export_query = urlencode({k: v for k, v in filters.items() if v})
+    context = {"form": form, "filters": filters, "page": page, "export_query": export_query}
     if load_more:
         template = "audit/audit_list.html#rows"
     elif request.htmx:
