@@ -1077,4 +1077,7 @@ def get_client() -> NeonClient:
 def reset_client(**_: Any) -> None:
     global _client
     with _client_lock:
-        _client = None
+        old, _client = _client, None
+    if old is not None:
+        # Frees its sockets; a thread still holding it simply reconnects.
+        old.close()

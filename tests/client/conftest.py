@@ -1,6 +1,7 @@
 """Clients built directly against the session emulator, with timeouts and backoff small enough
 that retries, hangs and budgets play out in a fraction of a second."""
 
+import contextlib
 import socket
 from collections.abc import Callable
 
@@ -64,6 +65,43 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/api/v2"
+
+
+@pytest.fixture
+def unanswering_listener():
+    """A listener whose accept queue is full, so new connections time out in the handshake.
+
+    Yields (base_url, received) where received() drains the queue and returns every byte that
+    reached it, to prove a timed-out connect delivered nothing.
+    """
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+
+    def received() -> bytes:
+        server.settimeout(0.2)
+        data = b""
+        with contextlib.suppress(TimeoutError):
+            while True:
+                conn, _ = server.accept()
+                with conn:
+                    conn.settimeout(0.2)
+                    with contextlib.suppress(TimeoutError, OSError):
+                        data += conn.recv(65536)
+        return data
+
+    yield f"http://127.0.0.1:{port}/api/v2", received
+    for filler in fillers:
+        filler.close()
+    server.close()
 
 
 def wait_until_unlocked(client: NeonClient, project_id: str) -> None:

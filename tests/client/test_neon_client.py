@@ -22,6 +22,7 @@ from projects.neon import (
     Region,
     Role,
     UpdatedProject,
+    get_client,
 )
 from tests.client.conftest import wait_until_unlocked
 from tests.conftest import SEED_PROJECTS
@@ -390,6 +391,25 @@ def test_get_operation_unknown_is_not_found(neon_client):
     target = neon_client.list_projects(limit=1).projects[0]
     with pytest.raises(NeonNotFound):
         neon_client.get_operation(target.id, "00000000-0000-4000-8000-000000000000")
+
+
+# --- the process-wide client ---------------------------------------------------------------
+
+
+def test_process_client_is_built_from_settings_and_rebuilt_when_they_change(neon, settings):
+    client = get_client()
+    assert get_client() is client
+    assert client.base_url == neon.base_url
+    assert client.timeout == (settings.NEON_CONNECT_TIMEOUT, settings.NEON_READ_TIMEOUT)
+    assert client.list_projects(limit=1).projects
+
+    settings.NEON_READ_TIMEOUT = 7.0
+
+    rebuilt = get_client()
+    assert rebuilt is not client
+    assert rebuilt.timeout[1] == 7.0
+    assert rebuilt.list_projects(limit=1).projects
+    assert client.list_projects(limit=1).projects, "a thread still holding the old one is fine"
 
 
 # --- account ---------------------------------------------------------------------------------

@@ -245,6 +245,21 @@ def test_write_is_retried_when_connection_is_refused(make_client, closed_port_ur
     assert attempts_logged(caplog, "connect-error") == MAX
 
 
+def test_write_is_retried_after_a_connect_timeout(make_client, unanswering_listener, caplog):
+    base_url, received = unanswering_listener
+    client = make_client(base_url=base_url, connect_timeout=0.2)
+
+    with (
+        caplog.at_level(logging.INFO, logger="projects.neon"),
+        pytest.raises(NeonUnavailable) as caught,
+    ):
+        client.create_project({"name": PROBE_NAME})
+
+    assert not isinstance(caught.value, NeonTimeout)
+    assert attempts_logged(caplog, "connect-error") == MAX
+    assert b"POST" not in received()  # no attempt got as far as sending the request
+
+
 # --- Retry-After and the budget --------------------------------------------------------------
 
 

@@ -12,11 +12,12 @@ THREADS = 16
 def test_concurrent_reads_and_writes_through_one_client(neon_client, emu):
     expected_ids = {p.id for p in neon_client.list_projects(limit=SEED_PROJECTS).projects}
     emu.clear_stats()
-    barrier = threading.Barrier(THREADS)
+    start, listed = threading.Barrier(THREADS), threading.Barrier(THREADS)
 
     def work(n: int):
-        barrier.wait()  # all threads hit the client at once
+        start.wait()  # all threads hit the client at once
         page = neon_client.list_projects(limit=SEED_PROJECTS)
+        listed.wait()  # no thread creates a project until every thread has listed
         created = neon_client.create_project({"name": f"thread-{n:02d}"})
         fetched = neon_client.get_project(created.project.id)
         return page, created, fetched
