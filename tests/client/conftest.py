@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from neon_emulator.testing import run_emulator
 from projects.neon import NeonClient
 from tests.conftest import SEED_PROJECTS, TEST_NEON_KEY
 
@@ -50,6 +51,13 @@ def make_client(emu) -> Callable[..., NeonClient]:
 @pytest.fixture
 def neon_client(make_client) -> NeonClient:
     return make_client()
+
+
+@pytest.fixture(scope="session")
+def slow_ops_emulator():
+    """An emulator whose operations run for a minute: a new project stays locked for the test."""
+    with run_emulator(seed=0, api_keys=[TEST_NEON_KEY], op_seconds=60) as emu:
+        yield emu
 
 
 @pytest.fixture

@@ -99,9 +99,8 @@ def test_invalid_update_is_rejected(neon_client, emu):
     assert neon_client.get_project(target.id).name == target.name
 
 
-def test_update_right_after_create_is_locked(make_client, emu):
-    # One attempt only: the operations of a new project run for a while.
-    client = make_client(max_attempts=1)
+def test_update_right_after_create_is_locked(make_client, slow_ops_emulator):
+    client = make_client(base_url=slow_ops_emulator.base_url, max_attempts=1)
     created = client.create_project({"name": "locked-probe"})
 
     with pytest.raises(NeonLocked) as caught:
@@ -126,11 +125,13 @@ def test_locked_update_goes_through_once_operations_finish(make_client, emu):
     assert emu.stats()[PATCH] >= 2  # at least one 423 came first
 
 
-def test_locked_delete_is_an_error_while_operations_run(make_client, emu):
-    client = make_client(max_attempts=2)
+def test_locked_delete_is_retried_then_reported(make_client, slow_ops_emulator):
+    slow_ops_emulator.clear_stats()
+    client = make_client(base_url=slow_ops_emulator.base_url, max_attempts=2)
     created = client.create_project({"name": "locked-delete"})
     with pytest.raises(NeonLocked):
         client.delete_project(created.project.id)
+    assert slow_ops_emulator.stats()["DELETE /api/v2/projects/{project_id}"] == 2
     assert client.get_project(created.project.id).id == created.project.id
 
 

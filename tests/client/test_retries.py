@@ -293,8 +293,8 @@ def test_retry_after_beyond_the_budget_stops_retrying(make_client, emu, target):
 
 
 def test_the_total_budget_ends_retries_before_max_attempts(make_client, emu, target):
-    # Each attempt must wait 1 s; a 1.5 s budget leaves room for exactly one wait.
-    client = make_client(retry_budget=1.5, max_attempts=10)
+    # Each attempt must wait 1 s; a 1.9 s budget leaves room for exactly one wait.
+    client = make_client(retry_budget=1.9, max_attempts=10)
     emu.set_faults({"status": 503, "method": "GET", "retry_after": 1})
 
     with pytest.raises(NeonUnavailable):
