@@ -386,11 +386,17 @@ class ProjectSettingsFields(forms.Form):
     # Already-on irreversible settings, for the settings form (set from the project).
     already_on: frozenset[str] = frozenset()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, allow_irreversible: bool = True, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         for name, help_text in QUOTA_HELP.items():
             self.fields[name].help_text = help_text
+        if not allow_irreversible:
+            # A courtesy: the view and the service refuse it whatever the browser sends.
+            for name in ("enable_logical_replication", "hipaa"):
+                if name not in self.already_on:
+                    self.fields[name].widget.attrs["disabled"] = True
+                    self.fields[name].help_text += " Only admins can turn it on."
 
     @property
     def fields_with_errors(self) -> int:
@@ -646,6 +652,14 @@ class ProjectSettingsForm(ProjectSettingsFields):
         **kwargs: Any,
     ) -> None:
         self.project = project
+        self.already_on = frozenset(
+            name
+            for name, on in (
+                ("enable_logical_replication", project.settings.enable_logical_replication),
+                ("hipaa", project.settings.hipaa),
+            )
+            if on
+        )
         kwargs.setdefault("initial", self.initial_from(project))
         super().__init__(*args, **kwargs)
         self.fields["name"].required = True
@@ -662,14 +676,6 @@ class ProjectSettingsForm(ProjectSettingsFields):
         if project.settings.audit_log_level:  # Neon has no way back to "not set"
             self.fields["audit_log_level"].choices = [(lvl, lvl) for lvl in AUDIT_LOG_LEVELS]
             self.fields["audit_log_level"].required = True
-        self.already_on = frozenset(
-            name
-            for name, on in (
-                ("enable_logical_replication", project.settings.enable_logical_replication),
-                ("hipaa", project.settings.hipaa),
-            )
-            if on
-        )
         for name in self.already_on:
             self.fields[name].disabled = True  # on for good: the box shows it, cannot untick
             self.fields[name].help_text = (

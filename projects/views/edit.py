@@ -30,12 +30,18 @@ def _form_page(request, template, context):
     return render(request, f"{template}#form" if request.htmx else template, context)
 
 
-def _check_irreversible(request, form) -> bool:
-    """Only admins may turn on what cannot be turned off; the service checks again."""
-    allowed = has_role(request.user, Role.ADMIN)
-    if form.irreversible_changes() and not allowed:
+def _check_irreversible(request, form) -> None:
+    """Only admins may turn on what cannot be turned off, whether or not the rest of the form
+    is valid; the service checks again."""
+    if not form.is_bound or _is_admin(request):
+        return
+    form.is_valid()  # fills cleaned_data with the fields that are valid
+    if form.irreversible_changes():
         raise PermissionDenied(services.MSG_IRREVERSIBLE_ADMIN_ONLY)
-    return allowed
+
+
+def _is_admin(request) -> bool:
+    return has_role(request.user, Role.ADMIN)
 
 
 @never_cache  # the result page holds a password: no browser or proxy may keep it
@@ -49,13 +55,16 @@ def project_create(request):
         regions=selectors.region_list(),
         organizations=selectors.organization_list(),
         default_org_id=settings.NEON_ORG_ID,
+        allow_irreversible=_is_admin(request),
     )
     context = {"form": form}
+    _check_irreversible(request, form)
     if form.is_bound and form.is_valid():
-        allowed = _check_irreversible(request, form)
         try:
             created = services.project_create(
-                actor=Actor.from_request(request), data=form.payload(), allow_irreversible=allowed
+                actor=Actor.from_request(request),
+                data=form.payload(),
+                allow_irreversible=_is_admin(request),
             )
         except NeonError as error:
             context["neon_error"] = error
@@ -97,17 +106,20 @@ def project_settings(request, project_id: str):
     project = selectors.project_get(project_id=project_id)
     libraries = selectors.preload_library_list(project_id=project_id)
     form = ProjectSettingsForm(
-        request.POST if request.method == "POST" else None, project=project, libraries=libraries
+        request.POST if request.method == "POST" else None,
+        project=project,
+        libraries=libraries,
+        allow_irreversible=_is_admin(request),
     )
     context = {"form": form, "project": project}
+    _check_irreversible(request, form)
     if form.is_bound and form.is_valid():
-        allowed = _check_irreversible(request, form)
         try:
             updated = services.project_update(
                 actor=Actor.from_request(request),
                 project=project,
                 changes=form.payload(),
-                allow_irreversible=allowed,
+                allow_irreversible=_is_admin(request),
             )
         except NeonError as error:
             context["neon_error"] = error

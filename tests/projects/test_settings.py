@@ -229,10 +229,26 @@ def test_other_neon_errors_keep_the_form(project, operator_client, neon, status)
 
 
 @pytest.mark.parametrize("flag", ["enable_logical_replication", "hipaa"])
-def test_operator_cannot_turn_on_irreversible(project, operator_client, neon, flag):
-    data = {**untouched(project), flag: "on", "confirm_irreversible": "on"}
+@pytest.mark.parametrize("confirmed", [True, False])
+def test_operator_cannot_turn_on_irreversible(project, operator_client, neon, flag, confirmed):
+    data = {**untouched(project), flag: "on"}
+    if confirmed:
+        data["confirm_irreversible"] = "on"
     assert operator_client.post(url(project), data).status_code == 403
     assert writes(neon) == 0
+
+
+def test_operators_see_irreversible_settings_disabled(project, operator_client):
+    body = html(operator_client.get(url(project)))
+    assert '<input type="checkbox" name="hipaa" disabled' in body
+    assert "Only admins can turn it on" in body
+    assert 'name="confirm_irreversible"' not in body
+
+
+def test_admins_see_the_confirmation(project, admin_client_):
+    admin_body = html(admin_client_.get(url(project)))
+    assert 'name="confirm_irreversible"' in admin_body
+    assert "Only admins can turn it on" not in admin_body
 
 
 @pytest.mark.parametrize("flag", ["enable_logical_replication", "hipaa"])
