@@ -72,12 +72,15 @@ def production_server(
         )
         if result.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(command)} failed:\n{result.stderr}")
+    # The server's log goes to a file: an unread pipe would fill up and stall the server.
+    log_path = workdir / "gunicorn.log"
+    log = log_path.open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "neonadmin.wsgi"],
         cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        env=env | {"GUNICORN_ACCESSLOG": ""},
+        stdout=log,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
@@ -89,9 +92,10 @@ def production_server(
                 break
             except requests.RequestException as exc:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"gunicorn did not start:\n{server.stderr.read()}") from exc
+                    raise RuntimeError(f"gunicorn did not start:\n{log_path.read_text()}") from exc
                 time.sleep(0.2)
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=30)
+        log.close()

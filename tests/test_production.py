@@ -48,3 +48,16 @@ def test_security_headers(production):
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_concurrent_first_sign_ins_all_succeed(production):
+    """Eight people arriving at once each write a user, a role and a session. On SQLite this
+    used to fail with "database is locked"; every one must get the page."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def visit(i: int) -> int:
+        headers = PROXY_HEADERS | {"X-Forwarded-Email": f"person{i}@example.test"}
+        return requests.get(f"{production}/projects/", headers=headers, timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(visit, range(16))) == [200] * 16
