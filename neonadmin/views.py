@@ -63,7 +63,11 @@ def sign_in_refused(request: HttpRequest, refusal: SignInRefused, status: int = 
         "mapped_groups": mapped,
         "auth_mode": settings.NEONADMIN_AUTH_MODE,
     }
-    return render(request, "auth/refused.html", context, status=status)
+    response = render(request, "auth/refused.html", context, status=status)
+    if getattr(request, "htmx", False):
+        # htmx swaps no 4xx: reload the whole page, which then shows this refusal.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 class OIDCAuthenticateView(oidc_views.OIDCAuthenticationRequestView):

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from neonadmin.models import Identity
 from neonadmin.roles import Role, role_from_groups, user_role_set
@@ -96,8 +96,12 @@ def identity_sign_in(identity: SsoIdentity):
     """
     if not identity.subject or not identity.issuer:
         raise SignInRefused("The sign-in did not name a subject.")
-    with transaction.atomic():
-        user, role = _sync(identity)
+    try:
+        with transaction.atomic():
+            user, role = _sync(identity)
+    except IntegrityError:  # the same person's first sign-in, twice at once: the other won
+        with transaction.atomic():
+            user, role = _sync(identity)
     if not user.is_active:
         raise SignInRefused(ACCOUNT_DISABLED.format(who=identity.label), who=identity.label)
     if role is None:

@@ -168,3 +168,15 @@ def test_the_export_link_keeps_the_filters(viewer_client, events):
     page = viewer_client.get("/audit/", {"outcome": "failure"}).content.decode()
 
     assert 'href="/audit/export.csv?outcome=failure"' in page
+
+
+def test_details_show_what_was_asked_and_changed_as_json(viewer_client):
+    record(
+        1, request_data={"settings": {"allowed_ips": {"ips": ["10.0.0.0/8"]}}},
+        changes={"settings.allowed_ips": {"before": None, "after": {"ips": ["10.0.0.0/8"]}}},
+    )  # fmt: skip
+
+    page = viewer_client.get("/audit/").content.decode()
+
+    assert "{&quot;settings&quot;: {&quot;allowed_ips&quot;:" in page
+    assert "settings.allowed_ips" in page and "&quot;ips&quot;: [&quot;10.0.0.0/8&quot;]" in page

@@ -214,3 +214,10 @@ def test_a_disabled_account_is_refused(client, proxy_mode, signing_key):
 
     assert response.status_code == 403
     assert escape(ACCOUNT_DISABLED.format(who="kim@example.test")) in response.content.decode()
+
+
+def test_an_htmx_request_without_identity_reloads_the_page(client, proxy_mode):
+    response = client.get(AUDIT, headers={"HX-Request": "true"})
+
+    assert response.status_code == 403
+    assert response["HX-Refresh"] == "true"  # the page reloads and shows why
