@@ -207,7 +207,8 @@ NEONADMIN_DEFAULT_ROLE = env.str("NEONADMIN_DEFAULT_ROLE", default="")
 NEONADMIN_TRUSTED_PROXIES = env.list("NEONADMIN_TRUSTED_PROXIES", default=[])
 
 # --- OIDC (mozilla-django-oidc, hardened in neonadmin/auth/oidc.py)
-OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="").rstrip("/")
+# Exactly as the IdP writes it in its tokens (Auth0's ends in "/"): `iss` must match it.
+OIDC_OP_ISSUER = env.str("OIDC_OP_ISSUER", default="")
 OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="")
 OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="")
 OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="")

@@ -33,6 +33,7 @@ class Command(BaseCommand):
                 config = json.load(response)
         except (URLError, OSError, ValueError) as exc:
             raise CommandError(f"Could not read {url}: {exc}") from exc
+        # The issuer is printed as published; `iss` in tokens must match it exactly.
         if config.get("issuer", "").rstrip("/") != issuer.rstrip("/"):
             raise CommandError(
                 f"{url} names issuer {config.get('issuer')!r}, not {issuer!r}; use that instead."
