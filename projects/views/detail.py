@@ -1,6 +1,5 @@
 """One project: its detail page (the hub), delete, recover and connection details."""
 
-import calendar
 import shlex
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +20,8 @@ from projects.forms.access import ConnectionForm, DeleteConfirmForm
 from projects.neon import NeonError
 
 RECOVERY_DAYS = 7
+# Neon numbers maintenance weekdays 1 (Monday) to 7 (Sunday); fixed names, whatever the locale.
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MSG_REVEAL_FORBIDDEN = "Revealing connection passwords needs the operator role."
 
 
@@ -67,7 +68,7 @@ def project_detail(request, project_id: str):
     context = {
         "project": project,
         "project_id": project.id,
-        "maintenance_days": [calendar.day_abbr[d - 1] for d in window.weekdays if 1 <= d <= 7]
+        "maintenance_days": [WEEKDAYS[d - 1] for d in window.weekdays if 1 <= d <= 7]
         if window
         else [],
     }

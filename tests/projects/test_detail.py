@@ -66,7 +66,11 @@ def test_full_page_shows_every_field_in_readable_units(viewer_client, project):
         assert ip in html
     window = full.settings.maintenance_window
     if window:
-        assert f"{window.start_time}\u2013{window.end_time} UTC" in html
+        names = dict(enumerate(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], start=1))
+        days = ", ".join(names[d] for d in window.weekdays)
+        assert f"{days} {window.start_time}\u2013{window.end_time} UTC" in html
+    else:
+        assert "Neon&#x27;s choice" in html
 
 
 def test_full_page_does_not_wait_for_the_panels(viewer_client, project, neon):
