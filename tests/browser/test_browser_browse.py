@@ -233,3 +233,49 @@ def test_changing_branch_refreshes_the_choices(signed_in_page: Page, neon):
     expect(page.get_by_role("textbox", name="Connection URI")).to_have_value(
         re.compile(re.escape(own.id))
     )
+
+
+@pytest.fixture
+def no_js_page(browser, live_server, neon, admin_user, client):
+    """An admin's page with JavaScript switched off: every flow must still work."""
+    client.force_login(admin_user)
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def test_detail_connect_and_delete_without_javascript(no_js_page: Page, neon):
+    page = no_js_page
+    project = get_client().list_projects(limit=5).projects[4]
+    page.goto(f"/projects/{project.id}/")
+    page.get_by_role("link", name="Show branches").click()
+    expect(page.locator("#branches table")).to_be_visible()
+    expect(page.locator("#endpoints table")).to_be_visible()
+    expect(page.locator("#operations table")).to_be_visible()
+
+    page.get_by_role("link", name="Connect").click()
+    uri_box = page.get_by_role("textbox", name="Connection URI")
+    expect(uri_box).to_have_value(re.compile(r"-pooler\."))
+    page.get_by_label("Connection pooling").uncheck()
+    page.get_by_role("button", name="Show connection details").click()
+    expect(uri_box).not_to_have_value(re.compile(r"-pooler\."))
+    page.get_by_role("button", name="Reveal password").click()
+    expect(uri_box).not_to_have_value(re.compile(r"\*{8}"))
+    assert "-pooler." not in urlsplit(uri_box.input_value()).hostname
+
+    page.goto(f"/projects/{project.id}/delete/")
+    name_box = page.get_by_label(f"Type {project.name} to confirm")
+    name_box.fill(project.name + "x")
+    page.get_by_role("button", name="Delete this project").click()
+    expect(page.locator(".errorlist")).to_have_text(MSG_NAME_MISMATCH)
+    page.get_by_label(f"Type {project.name} to confirm").fill(project.name)
+    page.get_by_role("button", name="Delete this project").click()
+    page.wait_for_url("**/projects/")
+    expect(page.get_by_role("status").filter(has_text="was deleted")).to_contain_text(project.name)
+    with pytest.raises(NeonNotFound):
+        get_client().get_project(project.id)
