@@ -33,10 +33,32 @@ def shaped_server():
     """Serves `answers[path]` as a 200 JSON body; records each request's X-Request-ID."""
     answers: dict[str, object] = {}
     received: list[str] = []
+    server = _serve(answers, received, [])
+    host, port = server.server_address[:2]
+    yield f"http://{host}:{port}/api/v2", answers, received
+    server.shutdown()
+    server.server_close()
 
+
+@pytest.fixture
+def keepalive_server():
+    """Answers GET /regions over HTTP/1.1 keep-alive; records the client port of each request."""
+    peers: list[int] = []
+    answers = {"/regions": {"regions": [{"region_id": "aws-us-east-2", "name": "Ohio"}]}}
+    server = _serve(answers, [], peers, keep_alive=True)
+    host, port = server.server_address[:2]
+    yield f"http://{host}:{port}/api/v2", peers
+    server.shutdown()
+    server.server_close()
+
+
+def _serve(answers, received, peers, *, keep_alive=False) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
         def do_GET(self):
             received.append(self.headers.get("X-Request-ID", ""))
+            peers.append(self.client_address[1])
             path = self.path.split("?")[0].removeprefix("/api/v2")
             body = json.dumps(answers[path]).encode()
             self.send_response(200)
@@ -49,14 +71,12 @@ def shaped_server():
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     )
     thread.start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}/api/v2", answers, received
-    server.shutdown()
-    server.server_close()
+    return server
 
 
 @pytest.mark.parametrize(
@@ -111,3 +131,17 @@ def test_right_shape_parses(make_client, shaped_server):
     answers["/projects/odd-shape-1"] = {"project": VALID_PROJECT}
     project = make_client(base_url=base_url).get_project("odd-shape-1")
     assert project.id == "odd-shape-1" and project.created_at.year == 2026
+
+
+def test_short_lived_threads_reuse_one_kept_alive_connection(make_client, keepalive_server):
+    # runserver handles each request in a new thread; the pool outlives them all.
+    base_url, peers = keepalive_server
+    client = make_client(base_url=base_url)
+
+    for _ in range(10):
+        thread = threading.Thread(target=client.list_regions)
+        thread.start()
+        thread.join()
+
+    assert len(peers) == 10
+    assert len(set(peers)) == 1  # one TCP connection carried every request
