@@ -98,7 +98,7 @@ def test_load_more_at_the_default_page_size_appends_ten_each_click(many):
 @pytest.fixture(scope="module")
 def slow_emulator():
     """Operations that take seconds, long enough to watch them run and finish."""
-    with run_emulator(seed=5, api_keys=[TEST_NEON_KEY], op_seconds=3) as emu:
+    with run_emulator(seed=5, api_keys=[TEST_NEON_KEY], op_seconds=4) as emu:
         yield emu
 
 
