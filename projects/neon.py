@@ -17,8 +17,9 @@ Failure classes raised by every method:
     NeonLocked          423: operations are still running on the project.
     NeonRateLimited     429, with `retry_after` seconds when Neon sent one.
     NeonUnavailable     5xx, refused or failed connections.
-    NeonTimeout         no answer within the read timeout (a write may have been applied;
-                        the message says so only for writes).
+    NeonTimeout         no answer within the read timeout, or a write whose connection broke
+                        after it was sent: either way a write may have been applied (the
+                        message says so only for writes).
     NeonBadResponse     a 2xx whose body is not JSON, or is JSON without the fields the spec
                         requires; it carries the status and request id of that answer.
 """
@@ -52,6 +53,10 @@ MSG_RATE_LIMITED = "Neon is rate limiting requests; try again in a moment."
 MSG_UNAVAILABLE = "Neon could not be reached; try again shortly."
 MSG_TIMEOUT = (
     "Neon did not answer in time. A change may still have been applied: check before retrying."
+)
+MSG_CONNECTION_LOST = (
+    "The connection to Neon broke before it answered. A change may still have been applied: "
+    "check before retrying."
 )
 MSG_TIMEOUT_READ = "Neon did not answer in time; try again shortly."
 MSG_BAD_RESPONSE = "Neon sent a response the dashboard could not read."
@@ -742,12 +747,17 @@ class NeonClient:
                     headers=headers,
                     timeout=self._timeout_for(attempt, deadline - t0),
                 )
-            except requests.ConnectionError as exc:
+            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                 # A GET may be repeated after any network error; a write only when it cannot
                 # have reached Neon (a dropped connection may follow an applied write).
-                never_connected = _connect_failed(exc)
+                never_connected = isinstance(exc, requests.ConnectionError) and _connect_failed(exc)
                 retryable = method == "GET" or never_connected
-                error: NeonError = NeonUnavailable(request_id=request_id)
+                error: NeonError
+                if method in WRITE_METHODS and not never_connected:
+                    # Like a read timeout: the operator must check before trying again.
+                    error = NeonTimeout(MSG_CONNECTION_LOST, request_id=request_id)
+                else:
+                    error = NeonUnavailable(request_id=request_id)
                 outcome = "connect-error" if never_connected else "connection-lost"
                 self._log(method, path, outcome, t0, attempt, request_id)
             except requests.Timeout:

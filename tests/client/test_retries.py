@@ -11,6 +11,7 @@ import time
 import pytest
 
 from projects.neon import (
+    MSG_CONNECTION_LOST,
     MSG_RATE_LIMITED,
     MSG_TIMEOUT,
     MSG_TIMEOUT_READ,
@@ -212,8 +213,10 @@ def test_write_is_not_retried_when_the_connection_drops_after_apply(
 ):
     emu.set_faults({"hang": True, "hang_seconds": 0.05, "method": method, "after_apply": True})
 
-    with pytest.raises(NeonUnavailable):
+    with pytest.raises(NeonTimeout) as caught:
         write(neon_client, method, target.id)
+
+    assert caught.value.message == MSG_CONNECTION_LOST  # not "try again": it was applied
 
     assert emu.stats()[ROUTE[method]] == 1
     emu.clear_faults()
