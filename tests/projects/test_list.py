@@ -147,3 +147,17 @@ def test_anonymous_htmx_request_gets_hx_redirect_not_a_login_fragment(client):
     assert response.status_code == 200
     assert response["HX-Redirect"].startswith(reverse("login"))
     assert response.content == b""
+
+
+def test_htmx_history_restore_gets_the_whole_page(viewer_client, neon):
+    headers = HX | {"HX-History-Restore-Request": "true"}
+    html = viewer_client.get(URL, {"search": "a"}, headers=headers).content.decode()
+    assert "<html" in html
+
+
+def test_unknown_project_page_names_the_problem_and_points_to_recently_deleted(viewer_client, neon):
+    response = viewer_client.get("/projects/no-such-project-1/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "<h1>Not found</h1>" in html
+    assert reverse("projects:recoverable") in html
