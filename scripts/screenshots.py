@@ -54,6 +54,17 @@ def main() -> None:
         shoot(page, "settings", f"{first}settings/", before=open_sections)
         shoot(page, "delete", f"{first}delete/", full_page=False)
         shoot(page, "connect", f"{first}connect/", full_page=False)
+        # Leave a trail for the audit page: reveal a connection string, create a project.
+        page.get_by_role("button", name="Reveal password").click()
+        page.wait_for_load_state("networkidle")
+        page.goto("/projects/new/")
+        page.wait_for_load_state("networkidle")
+        page.get_by_label("Project name").fill("billing-staging")
+        page.get_by_role("button", name="Create project").click()
+        page.get_by_text("billing-staging").first.wait_for()
+        page.wait_for_timeout(500)
+        page.screenshot(path=OUT / "created.png", full_page=True)
+        print("created: POST /projects/new/")
         shoot(page, "audit", "/audit/", full_page=False)
         browser.close()
 

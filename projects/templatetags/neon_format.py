@@ -47,7 +47,9 @@ def reltime(value: datetime | None) -> str:
         return "—"
     now = timezone.now()
     exact = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    if value <= now:
+    if abs((now - value).total_seconds()) < 60:
+        text = "just now"
+    elif value <= now:
         text = f"{timesince(value, now, depth=1)} ago"
     else:
         text = f"in {timesince(now, value, depth=1)}"
