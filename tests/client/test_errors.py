@@ -69,11 +69,12 @@ def test_not_found_carries_neon_message_and_code(neon_client, emu):
     assert emu.stats()["GET /api/v2/projects/{project_id}"] == 1
 
 
-def test_malformed_id_is_rejected_not_sent_to_another_route(neon_client):
+def test_malformed_id_is_rejected_not_sent_to_another_route(neon_client, emu):
     # IDs are quoted as one path segment: a slash cannot reach a different route.
     with pytest.raises(NeonError) as caught:
         neon_client.get_project("../regions")
     assert caught.value.status in (400, 404)
+    assert "GET /api/v2/regions" not in emu.stats()
 
 
 def test_invalid_create_is_rejected_with_neon_message(neon_client, emu):
