@@ -40,6 +40,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+import requests.auth
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
 
@@ -659,6 +660,18 @@ def _reads_response[**P, T](method: Callable[P, T]) -> Callable[P, T]:
     return wrapper
 
 
+class _BearerAuth(requests.auth.AuthBase):
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._key}"
+        return request
+
+    def __repr__(self) -> str:  # never the key
+        return "_BearerAuth(***)"
+
+
 # --- The client --------------------------------------------------------------------------------
 
 
@@ -706,9 +719,11 @@ class NeonClient:
             session = requests.Session()
             session.mount("http://", self._adapter)
             session.mount("https://", self._adapter)
+            # An explicit auth object, not a header: requests would otherwise let a ~/.netrc
+            # entry for Neon's host replace the key.
+            session.auth = _BearerAuth(self._api_key)
             session.headers.update(
                 {
-                    "Authorization": f"Bearer {self._api_key}",
                     "Accept": "application/json",
                     "User-Agent": USER_AGENT,
                 }
