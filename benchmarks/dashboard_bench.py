@@ -26,7 +26,7 @@ KEY = "bench-neon-key-not-real"
 
 def start_emulator(seed: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    proc = subprocess.Popen(  # noqa: S603 - our own module
+    proc = subprocess.Popen(
         [
             sys.executable,
             "-m",

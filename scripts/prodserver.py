@@ -62,7 +62,7 @@ def production_server(
         ["collectstatic", "--noinput"],
         ["check", "--deploy"],
     ):
-        result = subprocess.run(  # noqa: S603 - our own manage.py
+        result = subprocess.run(
             [sys.executable, "manage.py", *command],
             cwd=ROOT,
             env=env,

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import environ
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_SEED = int(os.environ.get("DEMO_SEED", "300"))
 
@@ -25,7 +27,7 @@ def free_port() -> int:
 def start_emulator(env: dict) -> subprocess.Popen:
     port = int(os.environ.get("EMULATOR_PORT") or free_port())
     key = f"demo-key-{secrets.token_hex(8)}"
-    proc = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+    proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -57,20 +59,29 @@ def start_emulator(env: dict) -> subprocess.Popen:
 
 
 def main() -> None:
+    # .env is where .env.example tells people to put their settings; the environment wins.
+    environ.Env.read_env(ROOT / ".env")
     env = dict(os.environ)
     emulator = None
     if not env.get("NEON_API_KEY"):
         emulator = start_emulator(env)
+    else:
+        print(
+            f"Using the Neon API at {env.get('NEON_API_URL', 'https://console.neon.tech/api/v2')}"
+        )
     manage = [sys.executable, "manage.py"]
     try:
-        subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True)  # noqa: S603
+        subprocess.run([*manage, "migrate", "--noinput"], cwd=ROOT, env=env, check=True)
+        if not environ.Env.parse_value(env.get("DEBUG", "false"), bool):
+            # Without DEBUG the hashed, compressed static files must exist before serving.
+            subprocess.run(
+                [*manage, "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+            )
         if emulator:
-            subprocess.run([*manage, "demo_user"], cwd=ROOT, env=env, check=True)  # noqa: S603
+            subprocess.run([*manage, "demo_user"], cwd=ROOT, env=env, check=True)
         port = os.environ.get("PORT", "8000")
         print(f"Neon Admin at http://127.0.0.1:{port}/", flush=True)
-        subprocess.run(  # noqa: S603
-            [*manage, "runserver", f"127.0.0.1:{port}"], cwd=ROOT, env=env, check=False
-        )
+        subprocess.run([*manage, "runserver", f"127.0.0.1:{port}"], cwd=ROOT, env=env, check=False)
     except KeyboardInterrupt:
         pass
     finally:
