@@ -18,6 +18,7 @@ from neonadmin.roles import Role, has_role, role_required
 from projects import selectors, services
 from projects.forms.access import ConnectionForm, DeleteConfirmForm
 from projects.neon import NeonError
+from projects.views import wants_fragment
 
 RECOVERY_DAYS = 7
 # Neon numbers maintenance weekdays 1 (Monday) to 7 (Sunday); fixed names, whatever the locale.
@@ -47,11 +48,6 @@ def _panel(project_id: str, name: str) -> dict:
     return {**context, f"{name}_loaded": True}
 
 
-def _fragment(request) -> bool:
-    """An htmx request that swaps a fragment; restoring history after a miss needs the page."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
-
-
 def _go(request, url: str):
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
@@ -60,7 +56,7 @@ def _go(request, url: str):
 @role_required(Role.VIEWER)
 def project_detail(request, project_id: str):
     panel = request.GET.get("panel", "")
-    if _fragment(request) and panel in PANELS:
+    if wants_fragment(request) and panel in PANELS:
         context = {"project_id": project_id, **_panel(project_id, panel)}
         return render(request, f"projects/project_detail.html#{panel}", context)
     project = selectors.project_get(project_id=project_id)
@@ -101,7 +97,7 @@ def project_delete(request, project_id: str):
             return _go(request, reverse("projects:list"))
     context["recoverable_until"] = timezone.now() + timedelta(days=RECOVERY_DAYS)
     template = "projects/project_delete.html"
-    return render(request, f"{template}#confirm" if _fragment(request) else template, context)
+    return render(request, f"{template}#confirm" if wants_fragment(request) else template, context)
 
 
 @require_GET
@@ -169,4 +165,5 @@ def project_connect(request, project_id: str):
         else:
             context["strings"] = ConnectionStrings(uri)
     template = "projects/project_connect.html"
-    return render(request, f"{template}#connection" if _fragment(request) else template, context)
+    partial = f"{template}#connection" if wants_fragment(request) else template
+    return render(request, partial, context)

@@ -17,6 +17,7 @@ from neonadmin.roles import Role, has_role, role_required
 from projects import selectors, services
 from projects.forms.project import ProjectCreateForm, ProjectSettingsForm
 from projects.neon import NeonError
+from projects.views import wants_fragment
 
 CREATE = "projects/project_create.html"
 CREATED = "projects/project_created.html"
@@ -27,7 +28,7 @@ MSG_NOTHING_CHANGED = "Nothing changed, so nothing was sent to Neon."
 
 def _form_page(request, template, context):
     """The whole page, or for htmx its form partial (invalid input, or an error from Neon)."""
-    return render(request, f"{template}#form" if request.htmx else template, context)
+    return render(request, f"{template}#form" if wants_fragment(request) else template, context)
 
 
 def _check_irreversible(request, form) -> None:

@@ -1,18 +1,16 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
-from django_htmx.middleware import HtmxDetails
 
 from neonadmin.roles import Role, role_required
 from projects import selectors
 from projects.forms.listing import ProjectListFilterForm
+from projects.views import wants_fragment
 
 
 @require_GET
 @role_required(Role.VIEWER)
 def project_list(request):
-    htmx: HtmxDetails = request.htmx
-    # A history restore after a cache miss needs the whole page, not a fragment.
-    partial = bool(htmx) and not htmx.history_restore_request
+    partial = wants_fragment(request)
     form = ProjectListFilterForm(request.GET, organizations=selectors.organization_list())
     filters = form.filters()
     page = selectors.project_page(**filters)

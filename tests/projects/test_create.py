@@ -57,6 +57,11 @@ def test_page_and_htmx_partial(neon, operator_client):
     assert "<html" not in html(partial) and html(partial).lstrip().startswith("<form")
 
 
+def test_htmx_history_restore_gets_the_whole_page(neon, operator_client):
+    headers = {**HX, "HX-History-Restore-Request": "true"}
+    assert "<html" in html(operator_client.get(URL, headers=headers))
+
+
 def test_page_offers_regions_defaults_and_collapsed_sections(neon, operator_client):
     body = html(operator_client.get(URL))
     assert '<option value="aws-us-east-2" selected>' in body  # the region Neon marks default

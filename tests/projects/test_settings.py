@@ -70,6 +70,11 @@ def test_page_and_htmx_partial(project, operator_client):
     assert "<html" not in html(partial) and html(partial).lstrip().startswith("<form")
 
 
+def test_htmx_history_restore_gets_the_whole_page(project, operator_client):
+    headers = {**HX, "HX-History-Restore-Request": "true"}
+    assert "<html" in html(operator_client.get(url(project), headers=headers))
+
+
 def test_viewers_cannot_edit(project, viewer_client, neon):
     assert viewer_client.get(url(project)).status_code == 403
     assert viewer_client.post(url(project), {"name": "x"}).status_code == 403
