@@ -1,11 +1,8 @@
-"""Create a project, follow its first operations, and edit a project's settings."""
-
-import re
+"""Create a project (the result page follows its operations) and edit a project's settings."""
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -22,7 +19,6 @@ from projects.views import wants_fragment
 CREATE = "projects/project_create.html"
 CREATED = "projects/project_created.html"
 SETTINGS = "projects/project_settings.html"
-PROJECT_ID = re.compile(r"[a-z0-9-]{1,60}")  # Neon's documented ID pattern
 MSG_NOTHING_CHANGED = "Nothing changed, so nothing was sent to Neon."
 
 
@@ -49,8 +45,6 @@ def _is_admin(request) -> bool:
 @require_http_methods(["GET", "POST"])
 @role_required(Role.OPERATOR)
 def project_create(request):
-    if request.method == "GET" and "operations_of" in request.GET:
-        return _created_operations(request)
     form = ProjectCreateForm(
         request.POST if request.method == "POST" else None,
         regions=selectors.region_list(),
@@ -71,7 +65,7 @@ def project_create(request):
             context["neon_error"] = error
         else:
             # The password is in this response only: never redirected, stored or logged.
-            context = {"created": created, **_operations(created.project.id, created.operations)}
+            context = {"created": created, **_created_operations(created)}
             if request.htmx:  # the result replaces the whole page body, not the form
                 response = render(request, f"{CREATED}#content", context)
                 return reswap(retarget(response, "#main"), "innerHTML")
@@ -79,25 +73,16 @@ def project_create(request):
     return _form_page(request, CREATE, context)
 
 
-def _created_operations(request):
-    """The created page's operations, polled by htmx until all have finished. Without htmx the
-    same URL is a page of its own (without the secrets, which were shown once)."""
-    project_id = request.GET["operations_of"]
-    if not PROJECT_ID.fullmatch(project_id):
-        raise Http404("No such project.")
-    wanted = set(request.GET.getlist("op"))
-    page = selectors.operation_list(project_id=project_id, limit=50)
-    context = _operations(
-        project_id, [op for op in page.operations if op.id in wanted or not wanted]
-    )
-    return render(request, f"{CREATED}#operations" if request.htmx else CREATED, context)
-
-
-def _operations(project_id: str, operations) -> dict:
+def _created_operations(created) -> dict:
+    """The operations the create started, in the shape of the detail page's operations panel,
+    which the created page reuses: it polls `?panel=operations` (every recent operation of the
+    project, on a new project the create's own) until none runs, and stops on an error."""
+    operations = created.operations
     return {
-        "project_id": project_id,
+        "project_id": created.project.id,
         "operations": operations,
         "operations_running": any(not op.done for op in operations),
+        "operations_loaded": True,
     }
 
 

@@ -1,5 +1,6 @@
 """The create page, its result page and the operations it follows, against the emulator."""
 
+import re
 import time
 
 import pytest
@@ -131,33 +132,52 @@ def test_htmx_create_replaces_the_page_with_the_result(neon, operator_client):
 
 
 def test_operations_are_followed_until_they_finish(neon, operator_client):
-    created = operator_client.post(URL, VALID).context["created"]
+    response = operator_client.post(URL, VALID)
+    created = response.context["created"]
     ops = created.operations
     assert ops and any(not op.done for op in ops)
-    poll_url = f"{URL}?operations_of={created.project.id}&" + "&".join(f"op={o.id}" for o in ops)
-    first = html(operator_client.get(poll_url, headers=HX))
-    assert first.lstrip().startswith('<section id="operations"')
+    # The result page carries the detail page's operations panel, polling while they run.
+    panel_url = f"/projects/{created.project.id}/?panel=operations"
+    assert f'hx-get="{panel_url}" hx-trigger="every 2s"' in html(response)
     deadline = time.monotonic() + 20
-    body = first
-    while 'hx-trigger="every 1s"' in body:
+    body = html(operator_client.get(panel_url, headers=HX))
+    assert body.lstrip().startswith('<section id="operations"')
+    while "hx-trigger" in body:
         assert time.monotonic() < deadline, "operations never finished"
         time.sleep(0.2)
-        body = html(operator_client.get(poll_url, headers=HX))
+        body = html(operator_client.get(panel_url, headers=HX))
     assert "All operations have ended" in body
     assert body.count("status-finished") == len(ops)
-    # Without htmx, the same URL is a page of its own, without any secret.
-    page = operator_client.get(poll_url)
-    assert "<html" in html(page) and "Operations of" in html(page)
-    assert created.connection_details[0].password not in html(page)
+    # Without JavaScript the panel's refresh link is the detail page, without any secret.
+    assert f'href="/projects/{created.project.id}/?panel=all#operations"' in html(response)
+    page = html(operator_client.get(f"/projects/{created.project.id}/", {"panel": "all"}))
+    assert "All operations have ended" in page
+    assert created.connection_details[0].password not in page
 
 
-def test_polling_shows_running_operations_with_a_trigger(neon, operator_client):
-    created = operator_client.post(URL, VALID).context["created"]
-    body = html(operator_client.get(f"{URL}?operations_of={created.project.id}", headers=HX))
-    if "status-running" in body or "status-scheduling" in body:
-        assert 'hx-trigger="every 1s"' in body
-    else:  # already done on a slow machine: then polling must have stopped
-        assert "hx-trigger" not in body
+def test_a_failing_poll_shows_the_error_and_stops_polling(neon, operator_client, settings):
+    settings.NEON_RETRY_BUDGET = 0.2
+    result = html(operator_client.post(URL, VALID))
+    poll_url = re.search(r'hx-get="([^"]+)" hx-trigger="every', result).group(1)
+    project_id = re.search(r"/projects/([a-z0-9-]+)/", poll_url).group(1)
+    neon.set_faults(
+        {"status": 500, "method": "GET", "message": "operations are down",
+         "path_prefix": f"/api/v2/projects/{project_id}/operations"}
+    )  # fmt: skip
+    response = operator_client.get(poll_url.replace("&amp;", "&"), headers=HX)
+    body = html(response)
+    assert response.status_code == 200
+    assert "HX-Retarget" not in response.headers  # the polled element itself shows the error
+    assert body.lstrip().startswith('<section id="operations"')
+    assert MSG_UNAVAILABLE in body and "Request ID" in body
+    assert "hx-trigger" not in body  # and polling stops
+
+
+def test_the_old_polling_url_is_gone(neon, operator_client):
+    """`?operations_of=` was a second polling path that kept polling through errors."""
+    response = operator_client.get(f"{URL}?operations_of=abc", headers=HX)
+    assert html(response).lstrip().startswith("<form")
+    assert sum(n for route, n in neon.stats().items() if "operations" in route) == 0
 
 
 # --- Invalid input: nothing is sent, input is kept --------------------------------------------
@@ -291,9 +311,3 @@ def test_service_refuses_irreversible_without_admin(neon, operator):
 def test_result_page_is_never_cached(neon, operator_client):
     response = operator_client.post(URL, VALID)
     assert "no-store" in response["Cache-Control"]
-
-
-def test_polling_refuses_a_malformed_project_id(neon, operator_client):
-    response = operator_client.get(f"{URL}?operations_of=../../users/me", headers=HX)
-    assert response.status_code == 404
-    assert sum(n for route, n in neon.stats().items() if "operations" in route) == 0
