@@ -35,7 +35,7 @@ def identity_server(_identity_server, _keys):
     """The hand-made IdP, publishing `signing_key` (not `other_key`), with no token queued."""
     app, url = _identity_server
     app.published = [_keys[0]]
-    app.next_id_token, app.userinfo, app.jwks_requests = "", {}, 0
+    app.next_id_token, app.userinfo, app.jwks_requests, app.token_delay = "", {}, 0, 0.0
     app.url = url
     return app
 

@@ -48,6 +48,7 @@ class StubIdentityServer:
         self.next_id_token = ""
         self.userinfo: dict = {}
         self.jwks_requests = 0
+        self.token_delay = 0.0  # seconds the token endpoint takes to answer
 
     def __call__(self, environ, start_response):
         request = Request(environ)
@@ -55,6 +56,7 @@ class StubIdentityServer:
             self.jwks_requests += 1
             body = {"keys": [key.jwk() for key in self.published]}
         elif request.path == "/token" and request.method == "POST":
+            time.sleep(self.token_delay)
             body = {"id_token": self.next_id_token, "access_token": "at", "token_type": "Bearer"}
         elif request.path == "/userinfo":
             body = self.userinfo

@@ -141,6 +141,20 @@ def test_an_unreachable_idp_is_a_clear_502(client, stub_oidc_mode, identity_serv
     assert IDP_UNAVAILABLE in response.content.decode()
 
 
+def test_a_slow_idp_times_out_with_a_clear_502(
+    client, stub_oidc_mode, identity_server, signing_key
+):
+    stub_oidc_mode.OIDC_TIMEOUT = (1.0, 0.2)
+    params = start_sign_in(client)
+    identity_server.next_id_token = id_token(identity_server, signing_key, params)
+    identity_server.token_delay = 1.0
+
+    response = finish(client, params)
+
+    assert response.status_code == 502
+    assert IDP_UNAVAILABLE in response.content.decode()
+
+
 def test_userinfo_about_someone_else_is_refused(
     client, stub_oidc_mode, identity_server, signing_key
 ):
