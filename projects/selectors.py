@@ -26,7 +26,10 @@ ACCOUNT_CACHE_SECONDS = 300
 def project_page(
     *, limit: int, cursor: str | None = None, search: str | None = None, org_id: str | None = None
 ) -> ProjectPage:
-    return get_client().list_projects(limit=limit, cursor=cursor, search=search, org_id=org_id)
+    """A page of projects; without `org_id` Neon lists the personal account's only."""
+    return get_client().list_projects(
+        limit=limit, cursor=cursor, search=search or None, org_id=org_id or None
+    )
 
 
 def region_list() -> list[Region]:

@@ -1,11 +1,17 @@
 from django import forms
-from django.conf import settings
 
 PAGE_SIZES = (10, 25, 50, 100, 400)
+PERSONAL_ACCOUNT = "Personal account"
 
 
 class ProjectListFilterForm(forms.Form):
-    """The list's query string: the same parameters as Neon's list call."""
+    """The list's query string: the same parameters as Neon's list call.
+
+    Without `org_id` Neon lists the personal account's projects only, so the empty choice is
+    the personal account, not "all organizations". The configured organization is where the
+    list starts: it fills in `org_id` only when the query string has none, so choosing the
+    personal account (`org_id=`) sticks.
+    """
 
     search = forms.CharField(
         required=False,
@@ -24,9 +30,12 @@ class ProjectListFilterForm(forms.Form):
     )
     cursor = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, organizations=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["org_id"].choices = [("", "All organizations")] + [
+    def __init__(self, data=None, *args, organizations=(), default_org_id: str = "", **kwargs):
+        if data is not None and "org_id" not in data:
+            data = data.copy()
+            data["org_id"] = default_org_id
+        super().__init__(data, *args, initial={"org_id": default_org_id}, **kwargs)
+        self.fields["org_id"].choices = [("", PERSONAL_ACCOUNT)] + [
             (org.id, org.name) for org in organizations
         ]
 
@@ -36,7 +45,7 @@ class ProjectListFilterForm(forms.Form):
         data = self.cleaned_data if self.is_valid() else {}
         return {
             "search": data.get("search") or "",
-            "org_id": data.get("org_id") or settings.NEON_ORG_ID,
+            "org_id": data.get("org_id", self.initial["org_id"]) or "",
             "limit": data.get("limit") or PAGE_SIZES[0],
             "cursor": data.get("cursor") or None,
         }

@@ -20,6 +20,7 @@ from typing import Any
 from django import forms
 from django.core.validators import RegexValidator
 
+from projects.forms.listing import PERSONAL_ACCOUNT
 from projects.neon import Organization, PreloadLibrary, Project, Region
 
 # --- Documented limits (Neon API v2 spec) -------------------------------------------------------
@@ -546,9 +547,8 @@ class ProjectCreateForm(ProjectSettingsFields):
         default_region = next((r.id for r in regions if r.default), None)
         self.fields["region_id"].initial = default_region
         orgs = [(o.id, o.name) for o in organizations]
-        self.fields["org_id"].choices = (
-            [] if default_org_id else [("", "Personal account")]
-        ) + orgs
+        # The configured organization is preselected; the personal account stays a choice.
+        self.fields["org_id"].choices = [("", PERSONAL_ACCOUNT), *orgs]
         self.fields["org_id"].initial = default_org_id or None
         self.fields["history_retention_days"].initial = 1  # Neon's documented default
         self.fields["history_retention_hours"].initial = 0

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -11,7 +12,11 @@ from projects.views import wants_fragment
 @role_required(Role.VIEWER)
 def project_list(request):
     partial = wants_fragment(request)
-    form = ProjectListFilterForm(request.GET, organizations=selectors.organization_list())
+    form = ProjectListFilterForm(
+        request.GET,
+        organizations=selectors.organization_list(),
+        default_org_id=settings.NEON_ORG_ID,
+    )
     filters = form.filters()
     page = selectors.project_page(**filters)
     context = {"form": form, "filters": filters, "page": page}

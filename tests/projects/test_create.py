@@ -8,6 +8,7 @@ from django.core.cache import cache
 
 from audit.models import AuditEvent
 from projects.forms import project as f
+from projects.forms.listing import PERSONAL_ACCOUNT
 from projects.neon import MSG_LOCKED, MSG_RATE_LIMITED, MSG_TIMEOUT, MSG_UNAVAILABLE, Region
 from projects.services import MSG_IRREVERSIBLE_ADMIN_ONLY
 
@@ -311,3 +312,17 @@ def test_service_refuses_irreversible_without_admin(neon, operator):
 def test_result_page_is_never_cached(neon, operator_client):
     response = operator_client.post(URL, VALID)
     assert "no-store" in response["Cache-Control"]
+
+
+def test_configured_organization_is_preselected_and_personal_stays_a_choice(
+    neon, operator_client, settings
+):
+    from projects.selectors import organization_list
+
+    settings.NEON_ORG_ID = organization_list()[0].id
+    response = operator_client.get(URL)
+    field = response.context["form"].fields["org_id"]
+    assert field.choices[0] == ("", PERSONAL_ACCOUNT)
+    assert f'<option value="{settings.NEON_ORG_ID}" selected>' in html(response)
+    created = operator_client.post(URL, {**VALID, "org_id": ""}).context["created"]
+    assert created.project.org_id is None

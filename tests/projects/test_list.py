@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from projects.forms.listing import PERSONAL_ACCOUNT
 from projects.neon import MSG_UNAVAILABLE
 
 HX = {"HX-Request": "true"}
@@ -161,3 +162,33 @@ def test_unknown_project_page_names_the_problem_and_points_to_recently_deleted(v
     html = response.content.decode()
     assert "<h1>Not found</h1>" in html
     assert reverse("projects:recoverable") in html
+
+
+# --- Organization filter --------------------------------------------------------------------------
+
+
+def org_ids() -> list[str]:
+    from projects.selectors import organization_list
+
+    return [org.id for org in organization_list()]
+
+
+def test_the_empty_organization_choice_is_the_personal_account(viewer_client, neon, settings):
+    settings.NEON_ORG_ID = ""
+    response = viewer_client.get(URL)
+    choices = dict(response.context["form"].fields["org_id"].choices)
+    assert choices[""] == PERSONAL_ACCOUNT
+    assert "All organizations" not in response.content.decode()
+    assert response.context["filters"]["org_id"] == ""
+
+
+def test_configured_organization_is_only_where_the_list_starts(viewer_client, neon, settings):
+    settings.NEON_ORG_ID = org_ids()[0]
+    first = viewer_client.get(URL, {"limit": 400})
+    assert first.context["filters"]["org_id"] == settings.NEON_ORG_ID
+    assert {p.org_id for p in first.context["page"].projects} == {settings.NEON_ORG_ID}
+    assert f'<option value="{settings.NEON_ORG_ID}" selected>' in first.content.decode()
+    # Choosing the personal account sticks: it is not replaced by the configured organization.
+    personal = viewer_client.get(URL, {"org_id": "", "limit": 400})
+    assert personal.context["filters"]["org_id"] == ""
+    assert '<option value="" selected>' in personal.content.decode()
