@@ -40,9 +40,10 @@ class ProjectListFilterForm(forms.Form):
         ]
 
     def filters(self) -> dict:
-        """Valid filters, or the defaults when the query string is off (a bad link still shows
-        the list)."""
-        data = self.cleaned_data if self.is_valid() else {}
+        """The filters to ask Neon for. Each invalid field (a hand-edited or stale link) falls
+        back to its default on its own, so the valid ones still apply."""
+        self.is_valid()
+        data = {name: value for name, value in self.cleaned_data.items() if name not in self.errors}
         return {
             "search": data.get("search") or "",
             "org_id": data.get("org_id", self.initial["org_id"]) or "",

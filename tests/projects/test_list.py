@@ -164,7 +164,7 @@ def test_unknown_project_page_names_the_problem_and_points_to_recently_deleted(v
     assert reverse("projects:recoverable") in html
 
 
-# --- Organization filter --------------------------------------------------------------------------
+# --- Organization filter and partly invalid query strings -------------------------------------
 
 
 def org_ids() -> list[str]:
@@ -192,3 +192,19 @@ def test_configured_organization_is_only_where_the_list_starts(viewer_client, ne
     personal = viewer_client.get(URL, {"org_id": "", "limit": 400})
     assert personal.context["filters"]["org_id"] == ""
     assert '<option value="" selected>' in personal.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"limit": "7", "search": "db"}, {"search": "db", "limit": 10}),
+        ({"limit": "25", "search": "x" * 300}, {"search": "", "limit": 25}),
+        ({"org_id": "org-unknown-1", "search": "db"}, {"search": "db", "org_id": ""}),
+    ],
+)
+def test_an_invalid_parameter_falls_back_alone(viewer_client, neon, settings, query, expected):
+    settings.NEON_ORG_ID = ""
+    response = viewer_client.get(URL, query)
+    assert response.status_code == 200
+    filters = response.context["filters"]
+    assert {key: filters[key] for key in expected} == expected
