@@ -1,12 +1,16 @@
 """Writes to Neon. Each service makes one Neon call inside `audited`, so every attempt, failed or
 not, leaves exactly one audit record naming the person who asked."""
 
+from dataclasses import fields
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 
 from audit.services import Actor, audited
-from projects.neon import CreatedProject, Project, UpdatedProject, get_client
+from projects.neon import CreatedProject, Project, Quota, UpdatedProject, get_client
+
+# Neon's quota keys, from the client's Quota dataclass (the forms map their fields onto these).
+QUOTA_KEYS = tuple(f.name for f in fields(Quota))
 
 
 def project_delete(*, actor: Actor, project_id: str, project_name: str) -> Project:
@@ -106,8 +110,11 @@ def project_create(
 
 
 # Values compared and sent whole: Neon replaces them as one piece, and sending half of
-# `allowed_ips` or `preload_libraries` would leave the other half to Neon's interpretation.
-_WHOLE_VALUES = frozenset({"maintenance_window", "allowed_ips", "preload_libraries", "pg_settings"})
+# `quota`, `allowed_ips` or `preload_libraries` would leave the other half to Neon's
+# interpretation (is a missing quota unchanged, or unlimited?).
+_WHOLE_VALUES = frozenset(
+    {"quota", "maintenance_window", "allowed_ips", "preload_libraries", "pg_settings"}
+)
 
 
 def _project_state(project: Project) -> dict[str, Any]:
@@ -119,16 +126,7 @@ def _project_state(project: Project) -> dict[str, Any]:
         "name": project.name,
         "history_retention_seconds": project.history_retention_seconds,
         "settings": {
-            "quota": {
-                key: getattr(s.quota, key) or 0
-                for key in (
-                    "active_time_seconds",
-                    "compute_time_seconds",
-                    "written_data_bytes",
-                    "data_transfer_bytes",
-                    "logical_size_bytes",
-                )
-            },
+            "quota": {key: getattr(s.quota, key) or 0 for key in QUOTA_KEYS},
             "allowed_ips": {
                 "ips": list(s.allowed_ips),
                 "protected_branches_only": s.protected_branches_only,

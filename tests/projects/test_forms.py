@@ -468,3 +468,9 @@ def test_settings_history_retention_boundary(days, hours, ok):
         assert form.payload()["history_retention_seconds"] == 2_592_000
     else:
         assert_invalid(form, "history_retention_hours")
+
+
+def test_every_neon_quota_has_exactly_one_form_field():
+    from projects.services import QUOTA_KEYS
+
+    assert sorted(key for key, *_ in f.QUOTAS.values()) == sorted(QUOTA_KEYS)

@@ -6,6 +6,7 @@ from audit.models import AuditEvent
 from projects.forms import project as f
 from projects.forms.project import ProjectSettingsForm
 from projects.neon import MSG_LOCKED, MSG_NOT_FOUND, MSG_TIMEOUT, get_client
+from projects.services import QUOTA_KEYS
 from projects.views.edit import MSG_NOTHING_CHANGED
 
 pytestmark = pytest.mark.django_db
@@ -125,8 +126,11 @@ def test_only_changed_fields_are_sent_and_audited(project, operator_client, neon
         "name": "renamed",
         "history_retention_seconds": 3 * 86400 + 6 * 3600,
         "settings": {
-            "quota": {"active_time_seconds": 5 * 3600},
             # Sent whole, so Neon never has to guess what a half-object means.
+            "quota": {
+                **{key: getattr(project.settings.quota, key) or 0 for key in QUOTA_KEYS},
+                "active_time_seconds": 5 * 3600,
+            },
             "allowed_ips": {
                 "ips": ["192.0.2.0/24"],
                 "protected_branches_only": project.settings.protected_branches_only,
@@ -134,7 +138,7 @@ def test_only_changed_fields_are_sent_and_audited(project, operator_client, neon
         },
     }
     assert event.changes["name"] == {"before": project.name, "after": "renamed"}
-    assert event.changes["settings.quota.active_time_seconds"]["after"] == 18000
+    assert event.changes["settings.quota"]["after"]["active_time_seconds"] == 18000
     assert event.changes["settings.allowed_ips"]["before"]["ips"] == list(
         project.settings.allowed_ips
     )
