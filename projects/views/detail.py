@@ -48,6 +48,22 @@ def _panel(project_id: str, name: str) -> dict:
     return {**context, f"{name}_loaded": True}
 
 
+def mask_email(email: str | None) -> str:
+    """An address recognisable to people who know it, not readable to those who do not."""
+    if not email:
+        return ""
+    local, at, domain = email.partition("@")
+    return f"{local[:1]}\N{BULLET}\N{BULLET}\N{BULLET}{at}{domain}"
+
+
+def _owner(request, project) -> dict:
+    """The spec marks the owner's email and name x-sensitive: operators and admins, who act
+    for the owner, see them; viewers see the address masked and no name."""
+    if has_role(request.user, Role.OPERATOR):
+        return {"name": project.owner_name or "", "email": project.owner_email or ""}
+    return {"name": "", "email": mask_email(project.owner_email)}
+
+
 def _go(request, url: str):
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
@@ -64,6 +80,7 @@ def project_detail(request, project_id: str):
     context = {
         "project": project,
         "project_id": project.id,
+        "owner": _owner(request, project),
         "maintenance_days": [WEEKDAYS[d - 1] for d in window.weekdays if 1 <= d <= 7]
         if window
         else [],

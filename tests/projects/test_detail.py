@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from neon_emulator.testing import run_emulator
 from projects.neon import MSG_UNAVAILABLE, get_client
+from projects.views.detail import mask_email
 from tests.conftest import TEST_NEON_KEY
 
 HX = {"HX-Request": "true"}
@@ -217,3 +218,24 @@ def test_signed_out_is_sent_to_login(client, project):
     response = client.get(url(project.id))
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    ("client_fixture", "sees_owner"),
+    [("viewer_client", False), ("operator_client", True), ("admin_client_", True)],
+)
+def test_owner_email_and_name_are_masked_for_viewers(request, project, client_fixture, sees_owner):
+    """The spec marks them x-sensitive ("Mask these in the UI")."""
+    full = get_client().get_project(project.id)
+    assert full.owner_email and full.owner_name, "the seed gives projects an owner"
+    html = request.getfixturevalue(client_fixture).get(url(project.id)).content.decode()
+    assert (full.owner_email in html) is sees_owner
+    assert (full.owner_name in html) is sees_owner
+    if not sees_owner:
+        assert mask_email(full.owner_email) in html
+        assert mask_email(full.owner_email).startswith(full.owner_email[0] + "\N{BULLET}")
+
+
+def test_mask_email_keeps_the_first_letter_and_the_domain():
+    assert mask_email("alice@example.com") == "a\N{BULLET}\N{BULLET}\N{BULLET}@example.com"
+    assert mask_email("") == ""
