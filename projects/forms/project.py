@@ -67,6 +67,7 @@ MSG_STALE = (
     "Someone changed this project after you opened this page. The form still holds what you "
     "entered; check it against the project and save again to apply it."
 )
+MSG_CU_UNSET = "Neon's default (not set; choose a size to set one)"
 MSG_TOO_LONG_BYTES = "At most 63 bytes (Postgres identifiers are limited to 63 bytes)."
 
 
@@ -673,6 +674,16 @@ class ProjectSettingsForm(ProjectSettingsFields):
         # A library the project uses that Neon no longer lists stays visible and ticked.
         choices += [(n, n) for n in project.settings.preload_libraries if n not in known]
         self.fields["preload_libraries"].choices = choices
+        # Neon has no way back to its default compute size: leaving the key out of an update
+        # changes nothing. A project with a size offers the explicit sizes only; one without
+        # says that the empty choice keeps it unset.
+        for key in ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu"):
+            field = self.fields[key]
+            if getattr(project.endpoint_defaults, key) is not None:
+                field.choices = [c for c in field.choices if c[0] != ""]
+                field.required = True
+            else:
+                field.choices = [("", MSG_CU_UNSET)] + [c for c in field.choices if c[0] != ""]
         if project.settings.audit_log_level:  # Neon has no way back to "not set"
             self.fields["audit_log_level"].choices = [(lvl, lvl) for lvl in AUDIT_LOG_LEVELS]
             self.fields["audit_log_level"].required = True

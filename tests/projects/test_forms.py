@@ -474,3 +474,24 @@ def test_every_neon_quota_has_exactly_one_form_field():
     from projects.services import QUOTA_KEYS
 
     assert sorted(key for key, *_ in f.QUOTAS.values()) == sorted(QUOTA_KEYS)
+
+
+def test_settings_offers_no_no_op_compute_size():
+    """Leaving the key out changes nothing, so 'Neon's default' cannot reset a size."""
+    form = settings_form({"autoscaling_limit_min_cu": "", "autoscaling_limit_max_cu": "4"})
+    for key in ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu"):
+        assert "" not in dict(form.fields[key].choices)
+        assert form.fields[key].required
+    assert_invalid(form, "autoscaling_limit_min_cu")
+    form = settings_form({"autoscaling_limit_min_cu": "1", "autoscaling_limit_max_cu": "4"})
+    assert_valid(form)
+    endpoint = form.payload()["default_endpoint_settings"]
+    assert endpoint["autoscaling_limit_min_cu"] == 1 and endpoint["autoscaling_limit_max_cu"] == 4
+
+
+def test_settings_without_a_compute_size_says_the_empty_choice_keeps_it_unset():
+    unset = replace(PROJECT, endpoint_defaults=EndpointDefaults(suspend_timeout_seconds=300))
+    form = settings_form(project=unset)
+    assert dict(form.fields["autoscaling_limit_min_cu"].choices)[""] == f.MSG_CU_UNSET
+    assert_valid(form)
+    assert "autoscaling_limit_min_cu" not in form.payload()["default_endpoint_settings"]
