@@ -208,3 +208,20 @@ def test_an_invalid_parameter_falls_back_alone(viewer_client, neon, settings, qu
     assert response.status_code == 200
     filters = response.context["filters"]
     assert {key: filters[key] for key in expected} == expected
+
+
+def test_templates_build_their_links_with_url_not_literal_paths():
+    """A literal path breaks the day the app is mounted elsewhere; {% url %} follows it."""
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    templates = Path(settings.BASE_DIR) / "templates"
+    literal = re.compile(r"""(?:href|action|hx-get|hx-post)="/[a-z]""")
+    found = [
+        f"{path.name}: {match.group(0)}"
+        for path in [*(templates / "projects").glob("*.html"), templates / "neon_error.html"]
+        for match in literal.finditer(path.read_text())
+    ]
+    assert found == []
