@@ -5,6 +5,7 @@ from dataclasses import fields
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.views.decorators.debug import sensitive_variables
 
 from audit.services import Actor, audited
 from projects.neon import CreatedProject, Project, Quota, UpdatedProject, get_client
@@ -40,6 +41,7 @@ def project_recover(*, actor: Actor, project_id: str) -> Project:
     return project
 
 
+@sensitive_variables("uri")  # kept out of error reports (those written with DEBUG off)
 def connection_reveal(
     *,
     actor: Actor,
@@ -90,6 +92,7 @@ def _irreversible_requested(settings: dict[str, Any], current: Project | None = 
     )
 
 
+@sensitive_variables("created")
 def project_create(
     *, actor: Actor, data: dict[str, Any], allow_irreversible: bool = False
 ) -> CreatedProject:

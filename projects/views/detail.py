@@ -1,7 +1,7 @@
 """One project: its detail page (the hub), delete, recover and connection details."""
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.contrib import messages
@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -141,7 +142,7 @@ def project_recover(request, project_id: str):
 class ConnectionStrings:
     """One URI in the formats people paste: as is, as a psql command, as an env line."""
 
-    uri: str
+    uri: str = field(repr=False)  # holds the password
 
     @property
     def psql(self) -> str:
@@ -155,6 +156,7 @@ class ConnectionStrings:
 @never_cache
 @require_http_methods(["GET", "POST"])
 @role_required(Role.VIEWER)
+@sensitive_variables("uri", "context")  # hidden from error reports (DEBUG off)
 def project_connect(request, project_id: str):
     """GET shows the choices and the URI with its password masked; POST reveals it (audited)."""
     revealing = request.method == "POST"

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
@@ -44,6 +45,7 @@ def _is_admin(request) -> bool:
 @never_cache  # the result page holds a password: no browser or proxy may keep it
 @require_http_methods(["GET", "POST"])
 @role_required(Role.OPERATOR)
+@sensitive_variables("created", "context", "response")  # the password, in error reports
 def project_create(request):
     form = ProjectCreateForm(
         request.POST if request.method == "POST" else None,
