@@ -1,16 +1,43 @@
+import math
+
 from django.shortcuts import render
 from django_htmx.http import reswap, retarget
 
-from projects.neon import NeonError, NeonNotFound
+from projects.neon import (
+    NeonError,
+    NeonLocked,
+    NeonNotFound,
+    NeonRateLimited,
+    NeonRejected,
+    NeonTimeout,
+)
+
+# The status of the error page, first match wins. The dashboard is a gateway to Neon: a failure
+# upstream (unreachable, 5xx, unreadable answer, our API key refused) is a 502, a timeout a 504.
+# What Neon refuses about the request itself keeps its meaning for the caller.
+PAGE_STATUS = (
+    (NeonNotFound, 404),
+    (NeonRejected, 400),  # 409 when Neon said 409, see page_status()
+    (NeonLocked, 409),  # operations still running: retry later
+    (NeonRateLimited, 503),  # with Retry-After: Neon limits the dashboard's key, not this person
+    (NeonTimeout, 504),
+    (NeonError, 502),
+)
+
+
+def page_status(error: NeonError) -> int:
+    if isinstance(error, NeonRejected) and error.status == 409:
+        return 409
+    return next(status for kind, status in PAGE_STATUS if isinstance(error, kind))
 
 
 class NeonErrorMiddleware:
-    """The one place where an unhandled Neon error becomes something an operator can read.
+    """The one place where an unhandled Neon error becomes something a person can read.
 
-    A full page for normal requests (with a fitting status); for htmx requests the error
-    fragment, retargeted into the page's flash area with status 200 so htmx 2 swaps it in and
-    the rest of the page stays usable. Views that can do better (a form keeping its input)
-    catch the error themselves.
+    Normal requests get a full error page with a fitting status (PAGE_STATUS). htmx requests
+    get the error fragment, retargeted into the page's flash area with status 200, because
+    htmx 2 swaps 2xx only: a 502 would leave the page silently unchanged. Views that can do
+    better (a form keeping its input, a panel showing its own error) catch the error themselves.
     """
 
     def __init__(self, get_response):
@@ -24,7 +51,14 @@ class NeonErrorMiddleware:
             return None
         context = {"error": exception}
         if getattr(request, "htmx", False):
-            response = render(request, "neon_error.html#error", context)
-            return reswap(retarget(response, "#flash"), "innerHTML")
-        status = 404 if isinstance(exception, NeonNotFound) else 502
-        return render(request, "neon_error.html", context, status=status)
+            return self._flash(request, context)
+        response = render(request, "neon_error.html", context, status=page_status(exception))
+        retry_after = getattr(exception, "retry_after", None)
+        if retry_after:
+            response["Retry-After"] = str(math.ceil(retry_after))
+        return response
+
+    @staticmethod
+    def _flash(request, context):
+        response = render(request, "neon_error.html#error", context)
+        return reswap(retarget(response, "#flash"), "innerHTML")
