@@ -1,5 +1,6 @@
 import math
 
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django_htmx.http import reswap, retarget
 
@@ -11,6 +12,8 @@ from projects.neon import (
     NeonRejected,
     NeonTimeout,
 )
+
+MSG_FORBIDDEN = "You do not have permission to do that."
 
 # The status of the error page, first match wins. The dashboard is a gateway to Neon: a failure
 # upstream (unreachable, 5xx, unreadable answer, our API key refused) is a 502, a timeout a 504.
@@ -32,12 +35,14 @@ def page_status(error: NeonError) -> int:
 
 
 class NeonErrorMiddleware:
-    """The one place where an unhandled Neon error becomes something a person can read.
+    """The one place where an unhandled Neon error or a refused permission becomes something a
+    person can read.
 
-    Normal requests get a full error page with a fitting status (PAGE_STATUS). htmx requests
-    get the error fragment, retargeted into the page's flash area with status 200, because
-    htmx 2 swaps 2xx only: a 502 would leave the page silently unchanged. Views that can do
-    better (a form keeping its input, a panel showing its own error) catch the error themselves.
+    Normal requests get a full error page with a fitting status (PAGE_STATUS); a refused
+    permission is left to Django's 403 page. htmx requests get the error fragment, retargeted
+    into the page's flash area with status 200, because htmx 2 swaps 2xx only: a 403 or 502
+    would leave the page silently unchanged. Views that can do better (a form keeping its
+    input, a panel showing its own error) catch the error themselves.
     """
 
     def __init__(self, get_response):
@@ -47,6 +52,11 @@ class NeonErrorMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
+        if isinstance(exception, PermissionDenied):
+            if not getattr(request, "htmx", False):
+                return None  # Django's 403 page, with its status
+            context = {"error": {"message": str(exception) or MSG_FORBIDDEN, "status": 403}}
+            return self._flash(request, context)
         if not isinstance(exception, NeonError):
             return None
         context = {"error": exception}

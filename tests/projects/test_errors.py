@@ -2,11 +2,13 @@
 requests get instead (a fragment in the flash area, status 200, since htmx 2 swaps 2xx only)."""
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.test import RequestFactory
+from django.urls import reverse
 from django.utils.html import escape
 from django_htmx.middleware import HtmxDetails
 
-from projects.middleware import NeonErrorMiddleware
+from projects.middleware import MSG_FORBIDDEN, NeonErrorMiddleware
 from projects.neon import (
     NeonAuthError,
     NeonBadResponse,
@@ -16,7 +18,9 @@ from projects.neon import (
     NeonRejected,
     NeonTimeout,
     NeonUnavailable,
+    get_client,
 )
+from projects.views.detail import MSG_REVEAL_FORBIDDEN
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +68,37 @@ def test_htmx_errors_go_to_the_flash_area_with_200(error, admin_user):
     assert response.status_code == 200
     assert response["HX-Retarget"] == "#flash" and response["HX-Reswap"] == "innerHTML"
     assert error.message in response.content.decode()
+
+
+def test_htmx_permission_denied_is_shown_in_the_flash_area(admin_user):
+    response = handle(PermissionDenied(), htmx=True, user=admin_user)
+    assert response.status_code == 200 and response["HX-Retarget"] == "#flash"
+    assert MSG_FORBIDDEN in response.content.decode() and "HTTP 403" in response.content.decode()
+
+
+def test_permission_denied_without_htmx_is_left_to_django():
+    assert handle(PermissionDenied("no")) is None
+
+
+@pytest.fixture
+def connect_url(neon):
+    project = get_client().list_projects(limit=1).projects[0]
+    return reverse("projects:connect", args=[project.id])
+
+
+def test_a_viewers_htmx_reveal_shows_why_it_was_refused(viewer_client, connect_url):
+    data = viewer_client.get(connect_url).context["form"].cleaned_data
+    data = {k: v for k, v in data.items() if v is not False}
+    response = viewer_client.post(connect_url, data, headers=HX)
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#flash"
+    assert MSG_REVEAL_FORBIDDEN in response.content.decode()
+    # Without htmx it is still a 403, for browsers and HTTP-level callers alike.
+    assert viewer_client.post(connect_url, data).status_code == 403
+
+
+def test_a_role_refused_htmx_request_is_not_a_silent_403(viewer_client, neon):
+    response = viewer_client.get(reverse("projects:create"), headers=HX)
+    assert response.status_code == 200 and response["HX-Retarget"] == "#flash"
+    assert "operator" in response.content.decode().lower()
+    assert viewer_client.get(reverse("projects:create")).status_code == 403
