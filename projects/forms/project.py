@@ -68,6 +68,10 @@ MSG_STALE = (
     "entered; check it against the project and save again to apply it."
 )
 MSG_CU_UNSET = "Neon's default (not set; choose a size to set one)"
+MSG_NOT_AN_IDENTIFIER = (
+    "“%(name)s” is not a library name: letters, digits and underscores, at most 63 bytes, "
+    "not starting with a digit."
+)
 MSG_TOO_LONG_BYTES = "At most 63 bytes (Postgres identifiers are limited to 63 bytes)."
 
 
@@ -199,6 +203,40 @@ class KeyValueField(forms.CharField):
             return self.to_python(data) != (initial or {})
         except forms.ValidationError:
             return True
+
+
+PG_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
+class IdentifierListField(forms.CharField):
+    """Postgres identifiers, one per line (library names); returns a list without repeats.
+    Every bad line is reported, by line number."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocomplete": "off"})
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> list[str]:
+        text = super().to_python(value) or ""
+        names: list[str] = []
+        for line in text.splitlines():
+            if (name := line.strip()) and name not in names:
+                names.append(name)
+        return names
+
+    def validate(self, value: list[str]) -> None:
+        super().validate(value)
+        errors = [
+            forms.ValidationError(
+                MSG_NOT_AN_IDENTIFIER, code="invalid_identifier", params={"name": name}
+            )
+            for name in value
+            if not PG_IDENTIFIER.fullmatch(name) or len(name.encode()) > MAX_PG_IDENTIFIER_BYTES
+        ]
+        if errors:
+            raise forms.ValidationError(errors)
 
 
 def _max_bytes(value: str) -> None:
@@ -380,7 +418,7 @@ class ProjectSettingsFields(forms.Form):
         "compliance": (
             "enable_logical_replication", "hipaa", "audit_log_level", "confirm_irreversible",
         ),
-        "preload": ("preload_use_defaults", "preload_libraries"),
+        "preload": ("preload_use_defaults", "preload_skip_defaults", "preload_libraries"),
         "branch": ("branch_name", "role_name", "database_name", "branch_annotations"),
         "placement": ("provisioner", "store_passwords"),
     }  # fmt: skip
@@ -492,7 +530,11 @@ class ProjectSettingsFields(forms.Form):
 
 
 class ProjectCreateForm(ProjectSettingsFields):
-    """Every field of Neon's ProjectCreateRequest (see the module docstring for two exceptions)."""
+    """Every field of Neon's ProjectCreateRequest (see the module docstring for two exceptions).
+
+    Preloaded libraries are typed, not picked: Neon lists the available ones per project, and
+    the project does not exist yet. Neon checks the names; this form checks they are names.
+    """
 
     pg_version = forms.TypedChoiceField(
         label="Postgres version",
@@ -526,6 +568,18 @@ class ProjectCreateForm(ProjectSettingsFields):
         label="Database name", required=False, validators=[_max_bytes],
         widget=forms.TextInput(attrs={"placeholder": "neondb"}),
     )  # fmt: skip
+    # Worded as an opt-out so a submission without the box (no JavaScript needed, or a script)
+    # keeps Neon's defaults, as leaving the section alone does.
+    preload_skip_defaults = forms.BooleanField(
+        label="Do not preload Neon's default libraries",
+        required=False,
+        help_text="Unticked and with no libraries below, Neon decides.",
+    )
+    preload_libraries = IdentifierListField(
+        label="Libraries to preload",
+        help_text="One per line, for example pg_cron or timescaledb. Changing them later "
+        "restarts computes.",
+    )
     branch_annotations = KeyValueField(
         label="Branch annotations",
         max_pairs=MAX_ANNOTATIONS,
@@ -602,6 +656,12 @@ class ProjectCreateForm(ProjectSettingsFields):
                 settings[flag] = True
         if data.get("audit_log_level"):
             settings["audit_log_level"] = data["audit_log_level"]
+        libraries = data.get("preload_libraries") or []
+        if libraries or data.get("preload_skip_defaults"):
+            settings["preload_libraries"] = {
+                "use_defaults": not data.get("preload_skip_defaults"),
+                "enabled_libraries": libraries,
+            }
         if settings:
             project["settings"] = settings
 

@@ -9,7 +9,14 @@ from django.core.cache import cache
 from audit.models import AuditEvent
 from projects.forms import project as f
 from projects.forms.listing import PERSONAL_ACCOUNT
-from projects.neon import MSG_LOCKED, MSG_RATE_LIMITED, MSG_TIMEOUT, MSG_UNAVAILABLE, Region
+from projects.neon import (
+    MSG_LOCKED,
+    MSG_RATE_LIMITED,
+    MSG_TIMEOUT,
+    MSG_UNAVAILABLE,
+    Region,
+    get_client,
+)
 from projects.services import MSG_IRREVERSIBLE_ADMIN_ONLY
 
 pytestmark = pytest.mark.django_db
@@ -327,3 +334,13 @@ def test_configured_organization_is_preselected_and_personal_stays_a_choice(
     assert f'<option value="{settings.NEON_ORG_ID}" selected>' in html(response)
     created = operator_client.post(URL, {**VALID, "org_id": ""}).context["created"]
     assert created.project.org_id is None
+
+
+def test_create_with_preloaded_libraries(neon, operator_client):
+    page = html(operator_client.get(URL))
+    assert 'name="preload_libraries"' in page and 'name="preload_skip_defaults"' in page
+    data = {**VALID, "preload_libraries": "pg_cron\ntimescaledb", "preload_skip_defaults": "on"}
+    created = operator_client.post(URL, data).context["created"]
+    settings = get_client().get_project(created.project.id).settings
+    assert sorted(settings.preload_libraries) == ["pg_cron", "timescaledb"]
+    assert settings.preload_use_defaults is False

@@ -495,3 +495,27 @@ def test_settings_without_a_compute_size_says_the_empty_choice_keeps_it_unset():
     assert dict(form.fields["autoscaling_limit_min_cu"].choices)[""] == f.MSG_CU_UNSET
     assert_valid(form)
     assert "autoscaling_limit_min_cu" not in form.payload()["default_endpoint_settings"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "sent"),
+    [
+        ({}, None),  # left alone: Neon's defaults, nothing sent
+        (
+            {"preload_libraries": "pg_cron\n\ntimescaledb\npg_cron"},
+            {"use_defaults": True, "enabled_libraries": ["pg_cron", "timescaledb"]},
+        ),
+        ({"preload_skip_defaults": "on"}, {"use_defaults": False, "enabled_libraries": []}),
+    ],
+)
+def test_create_preload_libraries(changes, sent):
+    form = create_form(**changes)
+    assert_valid(form)
+    assert form.payload().get("settings", {}).get("preload_libraries") == sent
+
+
+@pytest.mark.parametrize("name", ["pg-cron", "1lib", "pg cron", "x" * 64, "lib;drop"])
+def test_create_preload_libraries_must_be_names(name):
+    form = create_form(preload_libraries=f"pg_cron\n{name}")
+    assert_invalid(form, "preload_libraries")
+    assert f"“{name}” is not a library name" in form.errors["preload_libraries"][0]
