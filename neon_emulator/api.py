@@ -66,6 +66,16 @@ def _ensure_unlocked(store: Store, project: Project) -> None:
         raise ApiError(423, RUNNING_OPERATIONS)
 
 
+def _check_hipaa_allowed(store: Store, org_id: str | None) -> None:
+    """Refuse HIPAA in an organization whose ``allow_hipaa_projects`` is false.
+
+    Personal projects may turn it on.
+    """
+    org = store.organizations.get(org_id) if org_id is not None else None
+    if org is not None and not org.allow_hipaa_projects:
+        raise v.bad(f"project.settings.hipaa: organization {org_id} does not allow HIPAA projects")
+
+
 def _org_filter(ctx: Ctx) -> str | None:
     org_id = v.query_id(ctx.args, "org_id")
     if org_id is not None and org_id not in ctx.store.organizations:
@@ -197,6 +207,7 @@ def build_project(
         settings=settings,
         default_endpoint_settings=des,
         creation_source=creation_source,
+        hipaa_enabled_us=at_us if settings["hipaa"] else None,
     )
     branch_spec = spec.get("branch") or {}
     database_name = branch_spec.get("database_name", "neondb")
@@ -247,6 +258,8 @@ def create_project(ctx: Ctx):
         )
     if "org_id" in spec and spec["org_id"] not in store.organizations:
         raise ApiError(404, f"organization {spec['org_id']} not found")
+    if (spec.get("settings") or {}).get("hipaa"):
+        _check_hipaa_allowed(store, spec.get("org_id"))
     project, password = build_project(store, spec, at_us=store.tick(), rng=store.rng)
     store.insert(project)
     branch = project.default_branch
@@ -295,6 +308,11 @@ def update_project(ctx: Ctx, project_id: str):
             "project.settings.enable_logical_replication: logical replication cannot be "
             "disabled once it has been enabled"
         )
+    if project.settings.get("hipaa") and settings.get("hipaa") is False:
+        raise v.bad("project.settings.hipaa: HIPAA cannot be disabled once it has been enabled")
+    turns_hipaa_on = settings.get("hipaa") is True and not project.settings.get("hipaa")
+    if turns_hipaa_on:
+        _check_hipaa_allowed(store, project.org_id)
     _ensure_unlocked(store, project)
     touches_computes = (
         "default_endpoint_settings" in spec
@@ -311,6 +329,8 @@ def update_project(ctx: Ctx, project_id: str):
         project.history_retention_seconds = spec["history_retention_seconds"]
     if settings:
         project.settings = _merge_settings(project.settings, settings)
+    if turns_hipaa_on:
+        project.hipaa_enabled_us = now
     if "default_endpoint_settings" in spec:
         des = {**project.default_endpoint_settings, **spec["default_endpoint_settings"]}
         project.default_endpoint_settings = copy.deepcopy(des)

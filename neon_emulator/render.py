@@ -65,6 +65,8 @@ def _common_project(p: Project) -> dict:
         out["compute_last_active_at"] = iso(p.compute_last_active_us)
     if p.org_id is not None:
         out["org_id"] = p.org_id
+    if p.hipaa_enabled_us is not None:
+        out["hipaa_enabled_at"] = iso(p.hipaa_enabled_us)
     return out
 
 
@@ -233,7 +235,7 @@ def organization(o: Organization) -> dict:
         "created_at": iso(o.created_us),
         "updated_at": iso(o.created_us),
         "managed_by": "console",
-        "allow_hipaa_projects": o.plan == "business",
+        "allow_hipaa_projects": o.allow_hipaa_projects,
         "require_mfa": False,
     }
 

@@ -18,9 +18,10 @@ from neon_emulator.store import (
 ANCHOR_US = int(datetime(2026, 11, 27, 12, 0, tzinfo=UTC).timestamp()) * 1_000_000
 HOUR_US = 3600 * 1_000_000
 
+# id, name, handle, plan, allow_hipaa_projects
 ORGS = [
-    ("org-acme-analytics-41502719", "Acme Analytics", "acme-analytics", "scale"),
-    ("org-borealis-labs-83920461", "Borealis Labs", "borealis-labs", "business"),
+    ("org-acme-analytics-41502719", "Acme Analytics", "acme-analytics", "scale", False),
+    ("org-borealis-labs-83920461", "Borealis Labs", "borealis-labs", "business", True),
 ]
 PRODUCTS = [
     "billing",
@@ -91,6 +92,8 @@ def _settings(rng: random.Random, project) -> None:
         settings["audit_log_level"] = rng.choice(("base", "extended", "full"))
     if project.org_id == ORGS[1][0] and rng.random() < 0.3:
         settings["hipaa"] = True
+        # No extra draw from rng: the rest of the seeded data stays the same.
+        project.hipaa_enabled_us = project.created_us
 
 
 def _project(store: Store, rng: random.Random, index: int, created_us: int, org_ids: list[str]):
@@ -212,10 +215,12 @@ def _extra_branch(store: Store, rng: random.Random, project, parent: Branch) -> 
 def seed_store(store: Store, count: int, *, seed: int = 20261128) -> None:
     """Fill an empty store with ``count`` live projects and a few deleted, recoverable ones."""
     rng = random.Random(seed)
-    for org_id, name, handle, plan in ORGS:
+    for org_id, name, handle, plan, allow_hipaa in ORGS:
         store.used_ids.add(org_id)
         created = ANCHOR_US - 700 * 24 * HOUR_US
-        store.organizations[org_id] = Organization(org_id, name, handle, plan, created)
+        store.organizations[org_id] = Organization(
+            org_id, name, handle, plan, created, allow_hipaa_projects=allow_hipaa
+        )
     if count <= 0:
         return
     org_ids = [o[0] for o in ORGS]

@@ -152,6 +152,8 @@ class Project:
     written_data_bytes: int = 0
     data_transfer_bytes: int = 0
     compute_last_active_us: int | None = None
+    # Set when settings.hipaa is turned on; HIPAA cannot be turned off again.
+    hipaa_enabled_us: int | None = None
     deleted_us: int | None = None
     branches: dict[str, Branch] = field(default_factory=dict)
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
@@ -169,6 +171,7 @@ class Organization:
     handle: str
     plan: str
     created_us: int
+    allow_hipaa_projects: bool = False
 
 
 class Store:
@@ -301,7 +304,11 @@ class Store:
         org_id: str | None,
         deadline: float | None = None,
     ) -> tuple[list[Project], bool]:
-        """Projects newest first, strictly older than ``before_us``; (items, more_may_follow)."""
+        """Projects newest first, strictly older than ``before_us``; (items, more_may_follow).
+
+        Only the projects owned by ``org_id``: ``None`` means the personal account's, those
+        with no organization, as Neon lists for a personal key given no ``org_id``.
+        """
         order = self._deleted_order if deleted else self._order
         pool = self.deleted if deleted else self.projects
         end = len(order) if before_us is None else bisect.bisect_left(order, (before_us, ""))
@@ -314,7 +321,7 @@ class Store:
             i -= 1
             if deleted and now - project.deleted_us > RECOVERY_WINDOW_SECONDS * 1_000_000:
                 continue
-            if org_id is not None and project.org_id != org_id:
+            if project.org_id != org_id:
                 continue
             if needle and needle not in project.name.lower() and needle not in project.id:
                 continue

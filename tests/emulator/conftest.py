@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -74,12 +75,19 @@ def api(emu) -> Api:
     return Api(emu.base_url)
 
 
+def skip_or_fail_in_ci(reason: str) -> None:
+    """Skip locally; in CI (``CI`` set) fail, so that a done-means test never skips silently."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run this test, but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def spec_dict() -> dict:
     spec = load_spec()
     if spec is None:
-        pytest.skip(
-            f"Neon OpenAPI spec not found at {SPEC_JSON} nor in the npm package "
+        skip_or_fail_in_ci(
+            f"the Neon OpenAPI spec is not found at {SPEC_JSON} nor in the npm package "
             f"@neondatabase/api-client (run `npm ci --prefix {NPM_DIR.relative_to(REPO_ROOT)}`)"
         )
     return spec
@@ -106,6 +114,32 @@ def conforms(openapi):
         return response.json()
 
     return check
+
+
+def listed_projects(api: Api, **params) -> list[dict]:
+    """``GET /projects`` with these query parameters, every page, newest first.
+
+    Without ``org_id`` that is the personal account's projects only, as in real Neon.
+    """
+    query = {"limit": 400, **params}
+    out: list[dict] = []
+    while True:
+        response = api.get("/projects", params=query)
+        assert response.status_code == 200, response.text
+        page = response.json()["projects"]
+        out.extend(page)
+        if len(page) < query["limit"]:
+            return out
+        query["cursor"] = response.json()["pagination"]["cursor"]
+
+
+def all_projects(api: Api, **params) -> list[dict]:
+    """Every project the key can see: the personal account's, then each organization's."""
+    orgs = api.get("/users/me/organizations").json()["organizations"]
+    out = listed_projects(api, **params)
+    for org in orgs:
+        out.extend(listed_projects(api, org_id=org["id"], **params))
+    return out
 
 
 def wait_for_operations(api: Api, project_id: str, timeout: float = 5.0) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import requests
 
+from tests.emulator.conftest import Api, all_projects
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -50,10 +52,7 @@ def test_module_serves_with_keys_seed_and_options():
         assert line == f"neon emulator listening on http://127.0.0.1:{port}/api/v2"
         base = f"http://127.0.0.1:{port}/api/v2"
         for key in ("one", "two"):
-            response = requests.get(
-                base + "/projects", headers={"Authorization": f"Bearer {key}"}, timeout=5
-            )
-            assert len(response.json()["projects"]) == 7
+            assert len(all_projects(Api(base, key))) == 7
         wrong = requests.get(base + "/projects", headers={"Authorization": "Bearer x"}, timeout=5)
         assert wrong.status_code == 401
     finally:

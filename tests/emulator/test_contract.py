@@ -26,7 +26,8 @@ def test_list_projects_by_org_and_search_conform(api, conforms):
     assert {p["org_id"] for p in body["projects"]} == {orgs[0]["id"]}
     assert {p["org_name"] for p in body["projects"]} == {orgs[0]["name"]}
     some = body["projects"][0]
-    found = conforms(api.get("/projects", params={"search": some["id"][-5:].upper()}))
+    params = {"org_id": orgs[0]["id"], "search": some["id"][-5:].upper()}
+    found = conforms(api.get("/projects", params=params))
     assert some["id"] in {p["id"] for p in found["projects"]}
 
 
@@ -257,3 +258,44 @@ def test_request_id_is_echoed(api, conforms):
     assert conforms(response)["request_id"] == "abc-123"
     generated = api.get("/projects/nope")
     assert len(generated.json()["request_id"]) == 36
+
+
+def test_without_org_id_only_the_personal_accounts_projects(api, conforms):
+    """A personal key lists its own projects by default, an organization's with ``org_id``."""
+    assert conforms(api.get("/auth"))["auth_method"] == "api_key_user"
+    orgs = [o["id"] for o in api.get("/users/me/organizations").json()["organizations"]]
+    personal = conforms(api.get("/projects", params={"limit": 400}))["projects"]
+    assert personal
+    assert all("org_id" not in p and "org_name" not in p for p in personal)
+    for org in orgs:
+        listed = conforms(api.get("/projects", params={"org_id": org, "limit": 400}))["projects"]
+        assert listed
+        assert {p["org_id"] for p in listed} == {org}
+        assert not {p["id"] for p in listed} & {p["id"] for p in personal}
+
+    in_org = api.post("/projects", json={"project": {"name": "in-org", "org_id": orgs[0]}})
+    mine = api.post("/projects", json={"project": {"name": "mine"}})
+    default_ids = {p["id"] for p in api.get("/projects", params={"limit": 400}).json()["projects"]}
+    org_ids = {
+        p["id"]
+        for p in api.get("/projects", params={"org_id": orgs[0], "limit": 400}).json()["projects"]
+    }
+    assert mine.json()["project"]["id"] in default_ids - org_ids
+    assert in_org.json()["project"]["id"] in org_ids - default_ids
+
+
+def test_recoverable_without_org_id_only_the_personal_accounts_projects(api, conforms):
+    orgs = [o["id"] for o in api.get("/users/me/organizations").json()["organizations"]]
+    personal = api.get("/projects", params={"limit": 1}).json()["projects"][0]["id"]
+    in_org = api.get("/projects", params={"limit": 1, "org_id": orgs[0]}).json()["projects"][0]
+    for pid in (personal, in_org["id"]):
+        assert api.delete(f"/projects/{pid}").status_code == 200
+    params = {"recoverable": "true", "limit": 400}
+    listed = conforms(api.get("/projects", params=params))["projects"]
+    assert personal in {p["id"] for p in listed}
+    assert all("org_id" not in p for p in listed)
+    listed = conforms(api.get("/projects", params={**params, "org_id": orgs[0]}))["projects"]
+    assert {p["id"] for p in listed} == {in_org["id"]}
+    missing = api.get("/projects", params={**params, "org_id": "org-nope-12345"})
+    assert missing.status_code == 404
+    conforms(missing)

@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from tests.emulator.conftest import Api
+from tests.emulator.conftest import Api, all_projects
 
 
 def _control(emu, method: str, path: str, json=None) -> requests.Response:
@@ -15,7 +15,7 @@ def _control(emu, method: str, path: str, json=None) -> requests.Response:
 
 
 def _project_count(api: Api) -> int:
-    return len(api.get("/projects", params={"limit": 400}).json()["projects"])
+    return len(all_projects(api))
 
 
 def test_status_fault_with_count_applies_before_the_write(emu, api, conforms):

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.conftest import API_KEY, NPM_DIR, wait_for_operations
+from tests.emulator.conftest import (
+    API_KEY,
+    NPM_DIR,
+    listed_projects,
+    skip_or_fail_in_ci,
+    wait_for_operations,
+)
 
 NEONCTL = next(
     (
@@ -25,8 +31,8 @@ NEONCTL = next(
 @pytest.fixture
 def neonctl(emu, api, tmp_path: Path):
     if NEONCTL is None:
-        pytest.skip(
-            "neonctl not installed: run `npm ci --prefix tests/emulator/npm` "
+        skip_or_fail_in_ci(
+            "neonctl is not installed: run `npm ci --prefix tests/emulator/npm` "
             "(pins neonctl in tests/emulator/npm/package.json)"
         )
     env = {
@@ -63,8 +69,12 @@ def neonctl(emu, api, tmp_path: Path):
 
 
 def test_neonctl_project_lifecycle(neonctl, api):
+    # Without --org-id neonctl lists the personal account's projects only.
     listed = neonctl("projects", "list")
-    assert len(listed["projects"]) == 20
+    personal = api.get("/projects", params={"limit": 400}).json()["projects"]
+    assert 0 < len(personal) < 20
+    assert [p["id"] for p in listed["projects"]] == [p["id"] for p in personal]
+    assert all("org_id" not in p for p in listed["projects"])
     assert listed["shared_with_you"] == []
 
     created = neonctl(
@@ -90,12 +100,16 @@ def test_neonctl_project_lifecycle(neonctl, api):
     assert api.get(f"/projects/{pid}").status_code == 404
 
 
-def test_neonctl_lists_more_than_one_page(neonctl, api):
+def test_neonctl_lists_more_than_one_page(emu, neonctl, api):
+    emu.reset(seed=250)
     for n in range(5):
         api.post("/projects", json={"project": {"name": f"extra-{n}"}})
-    # neonctl pages with its own limit; all 25 must come back exactly once.
+    personal = [p["id"] for p in listed_projects(api)]
+    # neonctl pages 100 at a time; every personal project must come back exactly once.
+    assert len(personal) > 100
     ids = [p["id"] for p in neonctl("projects", "list")["projects"]]
-    assert len(ids) == len(set(ids)) == 25
+    assert len(ids) == len(set(ids))
+    assert ids == personal
 
 
 def test_neonctl_lists_an_organization(neonctl, api):

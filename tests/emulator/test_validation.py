@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import copy
+import time
+from datetime import UTC, datetime
 
 import pytest
 
-ORG_ID = "org-acme-analytics-41502719"  # seeded
+from tests.emulator.conftest import all_projects, wait_for_operations
+
+ORG_ID = "org-acme-analytics-41502719"  # seeded; allow_hipaa_projects: false
+HIPAA_ORG_ID = "org-borealis-labs-83920461"  # seeded; allow_hipaa_projects: true
 
 
 def _set(path: str, value) -> dict:
@@ -111,6 +116,9 @@ CREATE_CASES = [
     ("settings.allowed_ips", {"ips": [1]}, False),
     ("settings.allowed_ips", {"protected_branches_only": "yes"}, False),
     ("settings.hipaa", 0, False),
+    ("settings.hipaa", "true", False),
+    ("settings.hipaa", True, True),
+    ("settings.hipaa", False, True),
     ("settings.block_public_connections", True, True),
     ("settings.preload_libraries", {"enabled_libraries": ["pg_cron"]}, True),
     ("settings.preload_libraries", {"enabled_libraries": "pg_cron"}, False),
@@ -225,6 +233,94 @@ def test_logical_replication_cannot_be_turned_off(api, conforms):
     response = api.patch(f"/projects/{pid}", json=body)
     assert response.status_code == 400
     assert "logical replication" in conforms(response)["message"]
+
+
+def _seconds(timestamp: str) -> float:
+    return datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+
+
+def test_hipaa_cannot_be_turned_off(api, conforms):
+    response = api.post("/projects", json={"project": {"settings": {"hipaa": True}}})
+    assert response.status_code == 201, response.text
+    project = conforms(response)["project"]
+    assert project["settings"]["hipaa"] is True
+    enabled_at = project["hipaa_enabled_at"]
+    pid = project["id"]
+    response = api.patch(f"/projects/{pid}", json={"project": {"settings": {"hipaa": False}}})
+    assert response.status_code == 400
+    error = conforms(response)
+    assert error["code"] == "BAD_REQUEST"
+    assert "hipaa" in error["message"].lower() and "cannot be disabled" in error["message"]
+    wait_for_operations(api, pid)
+    # Asking again for what is already on changes nothing, not even the date.
+    response = api.patch(f"/projects/{pid}", json={"project": {"settings": {"hipaa": True}}})
+    assert response.status_code == 200, response.text
+    assert conforms(response)["project"]["hipaa_enabled_at"] == enabled_at
+    assert api.get(f"/projects/{pid}").json()["project"]["settings"]["hipaa"] is True
+
+
+def test_turning_hipaa_on_records_when(api, conforms):
+    project = api.get("/projects", params={"limit": 1}).json()["projects"][0]  # personal
+    assert project["settings"]["hipaa"] is False
+    assert "hipaa_enabled_at" not in project
+    pid = project["id"]
+    response = api.patch(f"/projects/{pid}", json={"project": {"settings": {"hipaa": True}}})
+    assert response.status_code == 200, response.text
+    enabled_at = conforms(response)["project"]["hipaa_enabled_at"]
+    assert abs(_seconds(enabled_at) - time.time()) < 60
+    assert conforms(api.get(f"/projects/{pid}"))["project"]["hipaa_enabled_at"] == enabled_at
+    listed = conforms(api.get("/projects", params={"limit": 1}))["projects"][0]
+    assert listed["id"] == pid and listed["hipaa_enabled_at"] == enabled_at
+
+
+def test_seeded_hipaa_projects_say_since_when(api):
+    projects = all_projects(api)
+    with_hipaa = [p for p in projects if p["settings"]["hipaa"]]
+    assert with_hipaa
+    assert all(p["hipaa_enabled_at"] >= p["created_at"] for p in with_hipaa)
+    assert all("hipaa_enabled_at" not in p for p in projects if not p["settings"]["hipaa"])
+
+
+def test_organizations_say_whether_they_allow_hipaa(api, conforms):
+    orgs = conforms(api.get("/users/me/organizations"))["organizations"]
+    assert {o["id"]: o["allow_hipaa_projects"] for o in orgs} == {
+        ORG_ID: False,
+        HIPAA_ORG_ID: True,
+    }
+    assert conforms(api.get(f"/organizations/{ORG_ID}"))["allow_hipaa_projects"] is False
+
+
+@pytest.mark.parametrize(("org_id", "allowed"), [(ORG_ID, False), (HIPAA_ORG_ID, True)])
+def test_create_with_hipaa_follows_the_organization(api, conforms, org_id, allowed):
+    before = len(api.get("/projects", params={"org_id": org_id, "limit": 400}).json()["projects"])
+    body = {"project": {"org_id": org_id, "settings": {"hipaa": True}}}
+    response = api.post("/projects", json=body)
+    if allowed:
+        assert response.status_code == 201, response.text
+        assert conforms(response)["project"]["hipaa_enabled_at"]
+    else:
+        assert response.status_code == 400, response.text
+        message = conforms(response)["message"]
+        assert "hipaa" in message and org_id in message
+        listed = api.get("/projects", params={"org_id": org_id, "limit": 400}).json()["projects"]
+        assert len(listed) == before
+
+
+@pytest.mark.parametrize(("org_id", "allowed"), [(ORG_ID, False), (HIPAA_ORG_ID, True)])
+def test_turning_hipaa_on_follows_the_organization(api, conforms, org_id, allowed):
+    listed = api.get("/projects", params={"org_id": org_id, "limit": 400}).json()["projects"]
+    pid = next(p["id"] for p in listed if not p["settings"]["hipaa"])
+    response = api.patch(f"/projects/{pid}", json={"project": {"settings": {"hipaa": True}}})
+    conforms(response)
+    if allowed:
+        assert response.status_code == 200, response.text
+        assert response.json()["project"]["hipaa_enabled_at"]
+    else:
+        assert response.status_code == 400, response.text
+        assert "does not allow HIPAA" in response.json()["message"]
+        project = api.get(f"/projects/{pid}").json()["project"]
+        assert project["settings"]["hipaa"] is False
+        assert "hipaa_enabled_at" not in project
 
 
 def test_update_needs_a_project_object(api, conforms):
