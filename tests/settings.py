@@ -1,6 +1,8 @@
 """Test settings: the real settings module, fed an environment the way production feeds it."""
 
 import os
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("DEBUG", "true")
 os.environ.setdefault("NEONADMIN_DEMO", "true")
@@ -22,3 +24,11 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Fast retries in tests; the client tests set their own budgets where they measure retries.
 NEON_RETRY_BUDGET = 3.0
 NEON_READ_TIMEOUT = 5.0
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # An in-memory test database is shared by every thread of the live server, and the detail
+    # page's lazy panels make concurrent requests: one SQLite connection used by three threads at
+    # once returns rows of the wrong query. A file gives each thread its own connection.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.gettempdir()) / f"neonadmin-test-{os.getpid()}.sqlite3")
+    }
