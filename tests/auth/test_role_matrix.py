@@ -6,6 +6,7 @@ Routes from projects/urls.py. The forms are filled the way a browser submits the
 the page renders for someone allowed, with the change under test.
 """
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ class Route:
     method: str
     prepare: Callable[[Client], tuple[str, dict]]  # -> (url, POST data), read as an admin
     audit_action: str = ""  # recorded on success
+    asks: str = ""  # and found in what the record says was asked
 
     def __str__(self) -> str:
         return self.name
@@ -45,6 +47,13 @@ def _page_form(admin: Client, url: str, **changes) -> tuple[str, dict]:
 
 def create(admin):
     return _page_form(admin, "/projects/new/", name="matrix-created")
+
+
+def create_irreversible(admin):
+    return _page_form(
+        admin, "/projects/new/", name="matrix-replicated",
+        enable_logical_replication="on", confirm_irreversible="on",
+    )  # fmt: skip
 
 
 def settings_change(admin):
@@ -81,14 +90,30 @@ def page(path_of: Callable[[], str]):
     return lambda admin: (path_of(), {})
 
 
+REPLICATION_ON = '"enable_logical_replication": true'
 ROUTES = [
     Route("create: form", Role.OPERATOR, "GET", page(lambda: "/projects/new/")),
     Route("create", Role.OPERATOR, "POST", create, "project.create"),
     Route(
+        "create: irreversible",
+        Role.ADMIN,
+        "POST",
+        create_irreversible,
+        "project.create",
+        asks=REPLICATION_ON,
+    ),
+    Route(
         "settings: form", Role.OPERATOR, "GET", page(lambda: f"/projects/{_project().id}/settings/")
     ),
     Route("settings: change", Role.OPERATOR, "POST", settings_change, "project.update"),
-    Route("settings: irreversible", Role.ADMIN, "POST", settings_irreversible, "project.update"),
+    Route(
+        "settings: irreversible",
+        Role.ADMIN,
+        "POST",
+        settings_irreversible,
+        "project.update",
+        asks=REPLICATION_ON,
+    ),
     Route("connect: reveal", Role.OPERATOR, "POST", reveal, "connection.reveal"),
     Route("delete: form", Role.ADMIN, "GET", page(lambda: f"/projects/{_project().id}/delete/")),
     Route("delete", Role.ADMIN, "POST", delete, "project.delete"),
@@ -130,6 +155,7 @@ def test_role_matrix(client, neon, django_user_model, route, role):
                 (route.audit_action, "success", person.get_username())
             ]
             assert _writes(neon.stats())  # it reached Neon (and the stats see such calls)
+            assert route.asks in json.dumps(new_events[0].request_data)
     else:
         assert response.status_code == 403
         assert new_events == []
