@@ -45,17 +45,22 @@ def all_projects(client, **filters) -> list[Project]:
 
 @pytest.mark.parametrize("limit", [1, 7, 10, 25, 400])
 def test_list_pages_through_every_seeded_project_once(neon_client, emu, limit):
-    projects = all_projects(neon_client, limit=limit)
-
-    ids = [p.id for p in projects]
-    assert len(ids) == SEED_PROJECTS
-    assert len(set(ids)) == SEED_PROJECTS
-    assert all(isinstance(p, Project) for p in projects)
-    # Newest first, as Neon lists them.
-    created = [p.created_at for p in projects]
-    assert created == sorted(created, reverse=True)
-    # A full page is followed by one more request; a short page ends the walk.
-    expected_calls = SEED_PROJECTS // limit + 1
+    # Without org_id Neon lists the personal account's projects; each organization's need its
+    # org_id. Together they are every seeded project, each exactly once.
+    owners = [None] + [org.id for org in neon_client.list_organizations()]
+    emu.clear_stats()
+    ids: list[str] = []
+    expected_calls = 0
+    for org_id in owners:
+        projects = all_projects(neon_client, limit=limit, org_id=org_id)
+        assert all(isinstance(p, Project) and p.org_id == org_id for p in projects)
+        # Newest first, as Neon lists them.
+        created = [p.created_at for p in projects]
+        assert created == sorted(created, reverse=True)
+        ids += [p.id for p in projects]
+        # A full page is followed by one more request; a short page ends the walk.
+        expected_calls += len(projects) // limit + 1
+    assert len(ids) == len(set(ids)) == SEED_PROJECTS
     assert emu.stats()["GET /api/v2/projects"] == expected_calls
 
 
@@ -98,15 +103,16 @@ def test_list_search_without_match_is_an_empty_last_page(neon_client):
 
 def test_list_filters_by_org(neon_client):
     orgs = neon_client.list_organizations()
-    every = all_projects(neon_client, limit=100)
+    personal = all_projects(neon_client, limit=100)
+    assert personal and all(p.org_id is None for p in personal), "no org_id: personal projects"
     filtered = {}
     for org in orgs:
         in_org = all_projects(neon_client, limit=3, org_id=org.id)
-        assert {p.id for p in in_org} == {p.id for p in every if p.org_id == org.id}
         assert all(p.org_id == org.id for p in in_org)
-        filtered[org.id] = in_org
-    assert any(len(projects) > 3 for projects in filtered.values()), "a filter that pages"
-    assert any(p.org_id is None for p in every), "and personal projects that no filter returns"
+        filtered[org.id] = {p.id for p in in_org}
+    assert any(len(ids) > 3 for ids in filtered.values()), "a filter that pages"
+    seen = [pid for ids in filtered.values() for pid in ids] + [p.id for p in personal]
+    assert len(seen) == len(set(seen)) == SEED_PROJECTS
 
 
 def test_list_rejects_a_limit_neon_does_not_allow(neon_client):
