@@ -78,3 +78,19 @@ def test_pages_carry_a_content_security_policy_with_a_nonce(viewer_client, neon)
     assert "'unsafe-inline'" not in policy
     html = response.content.decode()
     assert "<script src=" in html and "onclick" not in html
+
+
+def test_every_variable_the_settings_read_is_documented_in_env_example():
+    import re
+
+    read = set(
+        re.findall(
+            r'env\.(?:str|bool|int|float|list|path|db)\(\s*"([A-Z_]+)"',
+            (ROOT / "neonadmin" / "settings.py").read_text(),
+        )
+    )
+    read |= set(
+        re.findall(r'os\.environ\.get\("([A-Z_]+)"', (ROOT / "gunicorn.conf.py").read_text())
+    )
+    documented = set(re.findall(r"^#? ?([A-Z][A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert read - documented == set()
