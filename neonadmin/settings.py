@@ -182,7 +182,7 @@ NEONADMIN_VIEWER_GROUPS = env.list("NEONADMIN_VIEWER_GROUPS", default=[])
 NEONADMIN_OPERATOR_GROUPS = env.list("NEONADMIN_OPERATOR_GROUPS", default=[])
 NEONADMIN_ADMIN_GROUPS = env.list("NEONADMIN_ADMIN_GROUPS", default=[])
 
-# How people sign in (docs/sso.md): "oidc" (the dashboard is an OpenID Connect client),
+# How people sign in (README.md, sign-in section): "oidc" (the dashboard is an OIDC client),
 # "proxy" (an SSO proxy in front signs each request), or "demo" (local password; demo mode only).
 _default_mode = "demo" if DEMO_MODE else "oidc"
 NEONADMIN_AUTH_MODE = env.str("NEONADMIN_AUTH_MODE", default="") or _default_mode

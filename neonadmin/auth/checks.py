@@ -36,7 +36,7 @@ def sign_in_configured(app_configs, **kwargs):
                 "Proxy sign-in needs NEONADMIN_PROXY_JWT_HEADER (with its JWKS URL, audience "
                 "and issuer), or NEONADMIN_PROXY_TRUST_PLAIN_HEADERS with "
                 "NEONADMIN_TRUSTED_PROXIES.",
-                hint="See docs/sso.md.",
+                hint="See README.md, section 'Sign-in, roles and the audit log'.",
                 id="neonadmin.E002",
             )
         )
@@ -45,7 +45,7 @@ def sign_in_configured(app_configs, **kwargs):
             checks.Error(
                 f"{mode.upper()} sign-in is selected but {', '.join(missing)} "
                 f"{'is' if len(missing) == 1 else 'are'} not set.",
-                hint="Set them in the environment; see docs/sso.md and .env.example.",
+                hint="Set them in the environment; see README.md (sign-in) and .env.example.",
                 id="neonadmin.E001",
             )
         )
