@@ -164,6 +164,13 @@ def _obj(data: Any, key: str) -> Mapping[str, Any]:
     return value
 
 
+def _str(data: Any, key: str) -> str:
+    value = _req(data, key)
+    if not isinstance(value, str):
+        raise NeonBadResponse(f"Neon's response field {key!r} is not a string.")
+    return value
+
+
 def _list(data: Any, key: str) -> list[Any]:
     value = _req(data, key)
     if not isinstance(value, list):
@@ -966,10 +973,7 @@ class NeonClient:
             params=params,
             request_id=request_id,
         )
-        uri = _req(body, "uri")
-        if not isinstance(uri, str):
-            raise NeonBadResponse("Neon's connection URI is not a string.")
-        return uri
+        return _str(body, "uri")
 
     @_reads_response
     def available_preload_libraries(self, project_id: str) -> list[PreloadLibrary]:
@@ -1023,10 +1027,7 @@ class NeonClient:
             f"/roles/{_seg(role_name)}/reveal_password"
         )
         body = self._request("GET", path, request_id=request_id)
-        password = _req(body, "password")
-        if not isinstance(password, str):
-            raise NeonBadResponse("Neon's password is not a string.")
-        return password
+        return _str(body, "password")
 
     @_reads_response
     def list_endpoints(self, project_id: str) -> list[Endpoint]:
