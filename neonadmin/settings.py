@@ -12,6 +12,13 @@ env = environ.Env()
 if (BASE_DIR / ".env").is_file():
     environ.Env.read_env(BASE_DIR / ".env")
 
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    """A comma-separated setting. env.list keeps the space of "a, b" (" b" then matches no group
+    and is no network), so every entry is stripped and empty ones are dropped."""
+    return [item.strip() for item in env.list(name, default=default) if item.strip()]
+
+
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 
@@ -39,8 +46,8 @@ if not DEBUG:
 elif not SECRET_KEY:
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -178,9 +185,9 @@ LOGGING = {
 
 # --- Access: who may sign in and what each role may do (neonadmin/auth.py, neonadmin/roles.py).
 # Group names from the IdP or the SSO proxy, mapped to roles. A person in none is refused.
-NEONADMIN_VIEWER_GROUPS = env.list("NEONADMIN_VIEWER_GROUPS", default=[])
-NEONADMIN_OPERATOR_GROUPS = env.list("NEONADMIN_OPERATOR_GROUPS", default=[])
-NEONADMIN_ADMIN_GROUPS = env.list("NEONADMIN_ADMIN_GROUPS", default=[])
+NEONADMIN_VIEWER_GROUPS = env_list("NEONADMIN_VIEWER_GROUPS", default=[])
+NEONADMIN_OPERATOR_GROUPS = env_list("NEONADMIN_OPERATOR_GROUPS", default=[])
+NEONADMIN_ADMIN_GROUPS = env_list("NEONADMIN_ADMIN_GROUPS", default=[])
 
 # How people sign in (README.md, sign-in section): "oidc" (the dashboard is an OIDC client),
 # "proxy" (an SSO proxy in front signs each request), or "demo" (local password; demo mode only).
@@ -204,7 +211,7 @@ AUTHENTICATION_BACKENDS = [
 NEONADMIN_DEFAULT_ROLE = env.str("NEONADMIN_DEFAULT_ROLE", default="")
 # Addresses (CIDRs) of our own reverse proxies: their X-Forwarded-For names the client address
 # in the audit log, and only they may send plain identity headers.
-NEONADMIN_TRUSTED_PROXIES = env.list("NEONADMIN_TRUSTED_PROXIES", default=[])
+NEONADMIN_TRUSTED_PROXIES = env_list("NEONADMIN_TRUSTED_PROXIES", default=[])
 
 # --- OIDC (mozilla-django-oidc, hardened in neonadmin/auth/oidc.py)
 # Exactly as the IdP writes it in its tokens (Auth0's ends in "/"): `iss` must match it.
@@ -235,7 +242,7 @@ NEONADMIN_PROXY_JWT_HEADER = env.str("NEONADMIN_PROXY_JWT_HEADER", default="")
 NEONADMIN_PROXY_JWKS_URL = env.str("NEONADMIN_PROXY_JWKS_URL", default="")
 NEONADMIN_PROXY_AUDIENCE = env.str("NEONADMIN_PROXY_AUDIENCE", default="")
 NEONADMIN_PROXY_ISSUER = env.str("NEONADMIN_PROXY_ISSUER", default="")
-NEONADMIN_PROXY_ALGORITHMS = env.list("NEONADMIN_PROXY_ALGORITHMS", default=["RS256", "ES256"])
+NEONADMIN_PROXY_ALGORITHMS = env_list("NEONADMIN_PROXY_ALGORITHMS", default=["RS256", "ES256"])
 NEONADMIN_PROXY_EMAIL_CLAIM = env.str("NEONADMIN_PROXY_EMAIL_CLAIM", default="email")
 NEONADMIN_PROXY_GROUPS_CLAIM = env.str("NEONADMIN_PROXY_GROUPS_CLAIM", default="groups")
 NEONADMIN_PROXY_TIMEOUT = env.float("NEONADMIN_PROXY_TIMEOUT", default=5.0)

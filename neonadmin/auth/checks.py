@@ -1,5 +1,7 @@
 """The chosen sign-in mode must be fully configured before the dashboard serves anyone."""
 
+import ipaddress
+
 from django.conf import settings
 from django.core import checks
 
@@ -49,6 +51,7 @@ def sign_in_configured(app_configs, **kwargs):
                 id="neonadmin.E001",
             )
         )
+    errors += _trusted_proxies_valid()
     if settings.NEONADMIN_DEFAULT_ROLE.lower() not in ROLE_NAMES:
         errors.append(
             checks.Error(
@@ -57,3 +60,24 @@ def sign_in_configured(app_configs, **kwargs):
             )
         )
     return errors
+
+
+def _trusted_proxies_valid() -> list[checks.CheckMessage]:
+    """Every request looks the client address up in these networks: a typo must stop the start,
+    not fail each request (/healthz included) with a 500."""
+    bad = []
+    for cidr in settings.NEONADMIN_TRUSTED_PROXIES:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            bad.append(repr(cidr))
+    if not bad:
+        return []
+    return [
+        checks.Error(
+            f"NEONADMIN_TRUSTED_PROXIES has entries that are not IP addresses or networks: "
+            f"{', '.join(bad)}.",
+            hint="Give addresses or CIDRs separated by commas, e.g. 10.0.0.0/8,192.168.0.0/16.",
+            id="neonadmin.E004",
+        )
+    ]

@@ -121,11 +121,11 @@ def test_sign_out_needs_post(admin_client_):
 # --- Settings ----------------------------------------------------------------------------------
 
 
-def load_settings(**env) -> subprocess.CompletedProcess:
+def load_settings(show="SECURE_CSP['form-action']", **env) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("NEONADMIN_", "OIDC_"))}
     base |= {"DEBUG": "false", "SECRET_KEY": "x" * 50, "NEON_API_KEY": "k"}
     base.pop("DJANGO_SETTINGS_MODULE", None)
-    code = "import neonadmin.settings as s; print(s.SECURE_CSP['form-action'])"
+    code = f"import neonadmin.settings as s; print(s.{show})"
     return subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=base | env, capture_output=True, text=True
     )
@@ -143,6 +143,36 @@ def test_demo_sign_in_is_refused_with_debug_off():
 
     assert result.returncode != 0
     assert "demo login needs NEONADMIN_DEMO and DEBUG" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("NEONADMIN_ADMIN_GROUPS", "platform-admins, dba ,", ["platform-admins", "dba"]),
+        (
+            "NEONADMIN_TRUSTED_PROXIES",
+            "10.0.0.0/8, 192.168.0.0/16",
+            ["10.0.0.0/8", "192.168.0.0/16"],
+        ),
+        ("ALLOWED_HOSTS", "admin.example.com, localhost", ["admin.example.com", "localhost"]),
+    ],
+)
+def test_list_settings_strip_the_space_after_each_comma(name, value, expected):
+    result = load_settings(show=name, **{name: value})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == repr(expected)
+
+
+def test_a_trusted_proxy_that_is_no_network_fails_the_system_check(settings):
+    from neonadmin.auth.checks import sign_in_configured
+
+    settings.NEONADMIN_TRUSTED_PROXIES = ["10.0.0.0/8", "10.0.0.300/8"]
+
+    errors = sign_in_configured(None)
+
+    assert [e.id for e in errors] == ["neonadmin.E004"]
+    assert "'10.0.0.300/8'" in errors[0].msg
 
 
 def test_an_unconfigured_sso_mode_fails_the_system_check(settings):
