@@ -16,6 +16,30 @@ from neonadmin.roles import ROLE_GROUP_SETTINGS
 
 SIGN_IN_FAILED = "Single sign-on did not complete, so you are not signed in."
 IDP_UNAVAILABLE = "The identity provider did not answer in time. Try again in a moment."
+NOT_STARTED_HERE = "This sign-in link was not started from this browser (or has expired)."
+IDP_ANSWERED = "The identity provider answered: {code}."
+# The error codes of RFC 6749 4.1.2.1 and OIDC Core 3.1.2.6. Only these are shown: the callback
+# URL is anyone's to craft, so free text (error_description) could put words in our mouth.
+OAUTH_ERRORS = frozenset(
+    {
+        "invalid_request",
+        "unauthorized_client",
+        "access_denied",
+        "unsupported_response_type",
+        "invalid_scope",
+        "server_error",
+        "temporarily_unavailable",
+        "interaction_required",
+        "login_required",
+        "account_selection_required",
+        "consent_required",
+        "invalid_request_uri",
+        "invalid_request_object",
+        "request_not_supported",
+        "request_uri_not_supported",
+        "registration_not_supported",
+    }
+)
 
 
 @login_not_required
@@ -86,6 +110,8 @@ class OIDCCallbackView(oidc_views.OIDCAuthenticationCallbackView):
     def get(self, request):
         if settings.NEONADMIN_AUTH_MODE != "oidc":
             raise Http404("Single sign-on through OIDC is not configured.")
+        if request.GET.get("error"):
+            return self._provider_error(request)
         try:
             return super().get(request)
         except SuspiciousOperation as exc:
@@ -99,13 +125,25 @@ class OIDCCallbackView(oidc_views.OIDCAuthenticationCallbackView):
             refusal = SignInRefused(SIGN_IN_FAILED + " " + self._reason())
         return sign_in_refused(self.request, refusal)
 
+    def _provider_error(self, request):
+        """The IdP's own refusal. Only one for a sign-in this session started ends the session
+        (as mozilla-django-oidc would): a link with ?error= sent by anyone must not sign out."""
+        state = request.GET.get("state", "")
+        states = request.session.get("oidc_states", {})
+        if state not in states:
+            return sign_in_refused(request, SignInRefused(f"{SIGN_IN_FAILED} {NOT_STARTED_HERE}"))
+        del states[state]  # spent, so the same answer cannot be replayed
+        request.session.modified = True
+        auth.logout(request)
+        error = request.GET["error"]
+        code = error if error in OAUTH_ERRORS else "an unrecognised error"
+        return sign_in_refused(
+            request, SignInRefused(f"{SIGN_IN_FAILED} {IDP_ANSWERED.format(code=code)}")
+        )
+
     def _reason(self) -> str:
-        error = self.request.GET.get("error")
-        if error:
-            detail = self.request.GET.get("error_description") or error
-            return f"The identity provider answered: {detail}"
         if "oidc_states" not in self.request.session:
-            return "This sign-in link was not started from this browser (or has expired)."
+            return NOT_STARTED_HERE
         return "The sign-in was not accepted."
 
 

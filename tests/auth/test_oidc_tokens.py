@@ -10,7 +10,7 @@ from django.utils.html import escape
 from neonadmin.auth import NO_MAPPED_GROUP
 from neonadmin.models import Identity
 from neonadmin.roles import Role, user_role
-from neonadmin.views import IDP_UNAVAILABLE, SIGN_IN_FAILED
+from neonadmin.views import IDP_ANSWERED, IDP_UNAVAILABLE, NOT_STARTED_HERE, SIGN_IN_FAILED
 from tests.auth.conftest import OIDC_CLIENT_ID
 from tests.auth.idp import claims_for
 
@@ -119,16 +119,50 @@ def test_a_callback_this_browser_never_started_is_refused(client, stub_oidc_mode
     assert "not started from this browser" in response.content.decode()
 
 
-def test_an_idp_error_is_shown(client, stub_oidc_mode, identity_server):
+def test_an_idp_error_shows_its_code_and_never_its_description(
+    client, stub_oidc_mode, identity_server
+):
     params = start_sign_in(client)
 
     response = client.get(
         "/oidc/callback/",
-        {"error": "access_denied", "error_description": "User cancelled", "state": params["state"]},
+        {
+            "error": "access_denied",
+            "error_description": "Call +1 555 0100",
+            "state": params["state"],
+        },
     )
 
     assert response.status_code == 403
-    assert "User cancelled" in response.content.decode()
+    page = response.content.decode()
+    assert escape(IDP_ANSWERED.format(code="access_denied")) in page
+    assert "555" not in page
+    assert params["state"] not in client.session.get("oidc_states", {})
+
+
+def test_an_unknown_idp_error_code_is_not_echoed(client, stub_oidc_mode, identity_server):
+    params = start_sign_in(client)
+
+    response = client.get(
+        "/oidc/callback/", {"error": "visit_evil.example", "state": params["state"]}
+    )
+
+    assert response.status_code == 403
+    assert "evil.example" not in response.content.decode()
+
+
+@pytest.mark.parametrize("state", [None, "x" * 32])
+def test_an_error_link_this_session_never_started_does_not_sign_out(
+    admin_client_, stub_oidc_mode, state
+):
+    admin_client_.get("/oidc/authenticate/")  # a sign-in of this session exists, but not this one
+    query = {"error": "access_denied", **({"state": state} if state else {})}
+
+    response = admin_client_.get("/oidc/callback/", query)
+
+    assert response.status_code == 403
+    assert escape(NOT_STARTED_HERE) in response.content.decode()
+    assert admin_client_.session.get("_auth_user_id")
 
 
 def test_an_unreachable_idp_is_a_clear_502(client, stub_oidc_mode, identity_server):
