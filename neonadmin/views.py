@@ -112,18 +112,27 @@ class OIDCCallbackView(oidc_views.OIDCAuthenticationCallbackView):
             raise Http404("Single sign-on through OIDC is not configured.")
         if request.GET.get("error"):
             return self._provider_error(request)
+        # A refused sign-in this session started ends the session: the earlier user must not
+        # stay signed in (holding the refused person's ID token). One it did not start is
+        # anyone's link and changes nothing.
+        self.started_here = request.GET.get("state") in request.session.get("oidc_states", {})
         try:
             return super().get(request)
         except SuspiciousOperation as exc:
-            return sign_in_refused(request, SignInRefused(f"{SIGN_IN_FAILED} {exc}"))
+            return self._refuse(SignInRefused(f"{SIGN_IN_FAILED} {exc}"))
         except OSError:  # requests' errors: the IdP's token, JWKS or userinfo call failed
-            return sign_in_refused(request, SignInRefused(IDP_UNAVAILABLE), status=502)
+            return self._refuse(SignInRefused(IDP_UNAVAILABLE), status=502)
 
     def login_failure(self):
         refusal = getattr(self.request, "sign_in_refusal", None)
         if refusal is None:
             refusal = SignInRefused(SIGN_IN_FAILED + " " + self._reason())
-        return sign_in_refused(self.request, refusal)
+        return self._refuse(refusal)
+
+    def _refuse(self, refusal: SignInRefused, status: int = 403) -> HttpResponse:
+        if self.started_here:
+            auth.logout(self.request)
+        return sign_in_refused(self.request, refusal, status=status)
 
     def _provider_error(self, request):
         """The IdP's own refusal. Only one for a sign-in this session started ends the session

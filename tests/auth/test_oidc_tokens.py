@@ -262,3 +262,30 @@ def test_oidc_discover_prints_the_settings(oidc_provider):
     assert lines["OIDC_OP_ISSUER"] == oidc_provider
     assert lines["OIDC_OP_JWKS_ENDPOINT"] == f"{oidc_provider}/jwks"
     assert lines["OIDC_OP_LOGOUT_ENDPOINT"].endswith("/oauth2/end_session")
+
+
+@pytest.mark.parametrize(
+    "overrides", [{"groups": ["marketing"]}, {"aud": "another-client"}], ids=["no group", "bad aud"]
+)
+def test_a_refused_sign_in_ends_the_earlier_session(
+    admin_client_, stub_oidc_mode, identity_server, signing_key, overrides
+):
+    params = start_sign_in(admin_client_)
+    identity_server.next_id_token = id_token(identity_server, signing_key, params, **overrides)
+
+    response = finish(admin_client_, params)
+
+    assert response.status_code == 403
+    assert not admin_client_.session.get("_auth_user_id")
+    assert not admin_client_.session.get("oidc_id_token")
+
+
+def test_a_callback_with_a_state_this_session_never_started_keeps_it(
+    admin_client_, stub_oidc_mode, identity_server
+):
+    start_sign_in(admin_client_)
+
+    response = admin_client_.get("/oidc/callback/", {"code": "c0de", "state": "x" * 32})
+
+    assert response.status_code == 403
+    assert admin_client_.session.get("_auth_user_id")
