@@ -35,6 +35,26 @@ class OIDCBackend(OIDCAuthenticationBackend):
             return None
         return super().authenticate(request, **kwargs)
 
+    def verify_token(self, token, **kwargs):
+        # The library decodes whatever the token response held: without an id_token, PyJWT's
+        # DecodeError would escape the callback as a 500.
+        if not isinstance(token, str) or not token:
+            raise SuspiciousOperation("The identity provider's token response has no ID token.")
+        return super().verify_token(token, **kwargs)
+
+    def retrieve_matching_jwk(self, token):
+        # The library indexes the token's and the keys' `kid` (KeyError without one) and reads
+        # the header unchecked: each is a refusal, not a 500.
+        try:
+            return super().retrieve_matching_jwk(token)
+        except KeyError as exc:
+            raise SuspiciousOperation(
+                f"The ID token or the provider's key set has no {exc.args[0]!r}, "
+                "so no signing key matches."
+            ) from exc
+        except jwt.InvalidTokenError as exc:
+            raise SuspiciousOperation(f"The ID token is malformed: {exc}") from exc
+
     def get_payload_data(self, token, key):
         """The ID token's claims, after every check OIDC Core 3.1.3.7 asks of a client."""
         try:

@@ -4,6 +4,7 @@ fail ends on a page that says so, with nobody signed in."""
 
 from urllib.parse import parse_qs, urlsplit
 
+import jwt
 import pytest
 from django.utils.html import escape
 
@@ -289,3 +290,29 @@ def test_a_callback_with_a_state_this_session_never_started_keeps_it(
 
     assert response.status_code == 403
     assert admin_client_.session.get("_auth_user_id")
+
+
+def test_an_id_token_without_kid_is_refused(client, stub_oidc_mode, identity_server, signing_key):
+    params = start_sign_in(client)
+    token = id_token(identity_server, signing_key, params)
+    identity_server.next_id_token = jwt.encode(
+        jwt.decode(token, options={"verify_signature": False}), signing_key.private, "RS256"
+    )
+
+    response = finish(client, params)
+
+    assert response.status_code == 403
+    assert escape(SIGN_IN_FAILED) in response.content.decode()
+    assert "kid" in response.content.decode()
+    assert not client.session.get("_auth_user_id")
+
+
+def test_a_token_response_without_an_id_token_is_refused(client, stub_oidc_mode, identity_server):
+    params = start_sign_in(client)
+    identity_server.next_id_token = None
+
+    response = finish(client, params)
+
+    assert response.status_code == 403
+    assert escape(SIGN_IN_FAILED) in response.content.decode()
+    assert not client.session.get("_auth_user_id")
