@@ -76,8 +76,11 @@ class OIDCBackend(OIDCAuthenticationBackend):
         except jwt.InvalidTokenError as exc:
             raise SuspiciousOperation(f"The ID token was refused: {exc}") from exc
         audiences = payload["aud"] if isinstance(payload["aud"], list) else [payload["aud"]]
-        if len(audiences) > 1 and payload.get("azp") != self.OIDC_RP_CLIENT_ID:
-            raise SuspiciousOperation("The ID token names other audiences and not us as azp.")
+        # OIDC Core 3.1.3.7 (4, 5): several audiences need azp, and an azp must be us.
+        if (len(audiences) > 1 or "azp" in payload) and payload.get(
+            "azp"
+        ) != self.OIDC_RP_CLIENT_ID:
+            raise SuspiciousOperation("The ID token was issued to another client (azp).")
         return payload
 
     def get_or_create_user(self, access_token, id_token, payload):

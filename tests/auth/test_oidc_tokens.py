@@ -71,6 +71,12 @@ def test_a_valid_token_signs_in_with_the_role_from_groups(
         ("wrong issuer", {"iss": "https://evil.example"}, "Invalid issuer"),
         ("expired", {"iat": 1_700_000_000, "exp": 1_700_000_300}, "Signature has expired"),
         ("wrong nonce", {"nonce": "replayed"}, "Nonce"),
+        ("azp of another client", {"azp": "another-client"}, "another client (azp)"),
+        (
+            "several audiences, no azp",
+            {"aud": [OIDC_CLIENT_ID, "another-client"]},
+            "another client (azp)",
+        ),
     ],
 )
 def test_bad_id_tokens_are_refused(
