@@ -44,7 +44,8 @@ def test_an_htmx_post_from_an_expired_session_redirects_too(client):
     assert response["HX-Redirect"].startswith("/accounts/login/")
 
 
-def test_demo_mode_shows_the_password_form_and_signs_in(client, django_user_model):
+def test_demo_mode_shows_the_password_form_and_signs_in(client, settings, django_user_model):
+    settings.DEBUG = True  # as `make run` has it (pytest-django turns DEBUG off)
     django_user_model.objects.create_user("demo", password="demo")
 
     assert b'name="password"' in client.get(reverse("login")).content
@@ -207,3 +208,14 @@ def test_client_address(rf, settings, remote, forwarded, expected):
     request = rf.get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_FOR=forwarded)
 
     assert client_address(request) == expected
+
+
+@pytest.mark.parametrize("off", ["DEBUG", "DEMO_MODE"])
+def test_demo_backend_needs_debug_and_demo_mode_when_it_signs_in(settings, django_user_model, off):
+    from django.contrib.auth import authenticate
+
+    django_user_model.objects.create_user("demo", password="demo")
+    settings.NEONADMIN_AUTH_MODE, settings.DEMO_MODE, settings.DEBUG = "demo", True, True
+    setattr(settings, off, False)
+
+    assert authenticate(username="demo", password="demo") is None
