@@ -81,3 +81,17 @@ def _trusted_proxies_valid() -> list[checks.CheckMessage]:
             id="neonadmin.E004",
         )
     ]
+
+
+@checks.register(checks.Tags.security)
+def provider_logout_configured(app_configs, **kwargs):
+    if settings.NEONADMIN_AUTH_MODE != "oidc" or settings.OIDC_OP_LOGOUT_ENDPOINT:
+        return []
+    return [
+        checks.Warning(
+            "OIDC_OP_LOGOUT_ENDPOINT is not set: signing out ends the dashboard session only, "
+            "not the identity provider's, so the next sign-in needs no password.",
+            hint="Set it to the IdP's end_session_endpoint (manage.py oidc_discover prints it).",
+            id="neonadmin.W001",
+        )
+    ]

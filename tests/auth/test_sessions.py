@@ -219,3 +219,18 @@ def test_demo_backend_needs_debug_and_demo_mode_when_it_signs_in(settings, djang
     setattr(settings, off, False)
 
     assert authenticate(username="demo", password="demo") is None
+
+
+def test_oidc_without_a_logout_endpoint_is_a_system_check_warning(settings):
+    from django.core import checks
+
+    from neonadmin.auth.checks import provider_logout_configured
+
+    settings.NEONADMIN_AUTH_MODE = "oidc"
+    settings.OIDC_OP_LOGOUT_ENDPOINT = ""
+
+    warnings = provider_logout_configured(None)
+
+    assert [(w.id, w.level) for w in warnings] == [("neonadmin.W001", checks.WARNING)]
+    settings.OIDC_OP_LOGOUT_ENDPOINT = "https://idp.example.com/logout"
+    assert provider_logout_configured(None) == []
