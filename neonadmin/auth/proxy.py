@@ -89,19 +89,20 @@ def identity_from_assertion(token: str) -> SsoIdentity:
 
 
 def identity_from_plain_headers(request) -> SsoIdentity | None:
+    """Only the two headers of the issue, which the trusted proxy must set (or strip) on every
+    request: the email is the identity. X-Forwarded-User and -Preferred-Username are not
+    trusted, as a proxy that sets only these two would pass a client's own through."""
     if not settings.NEONADMIN_PROXY_TRUST_PLAIN_HEADERS:
         return None
     if not is_trusted_proxy(request.META.get("REMOTE_ADDR")):
         return None
     email = request.META.get("HTTP_X_FORWARDED_EMAIL", "").strip()
-    user = request.META.get("HTTP_X_FORWARDED_USER", "").strip()
-    if not (email or user):
+    if not email:
         return None
     return SsoIdentity(
         issuer=PLAIN_HEADERS_ISSUER,
-        subject=user or email,
+        subject=email,
         email=email,
-        name=request.META.get("HTTP_X_FORWARDED_PREFERRED_USERNAME", "").strip(),
         groups=groups_from_claim(request.META.get("HTTP_X_FORWARDED_GROUPS", "")),
     )
 

@@ -193,6 +193,24 @@ def test_plain_headers_from_a_trusted_proxy_sign_in(client, proxy_mode):
     assert user_role(response.wsgi_request.user) == Role.OPERATOR
 
 
+def test_only_the_email_and_groups_headers_are_trusted(client, proxy_mode):
+    proxy_mode.NEONADMIN_PROXY_TRUST_PLAIN_HEADERS = True
+    proxy_mode.NEONADMIN_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    passed_through = {
+        "HTTP_X_FORWARDED_USER": "admin",
+        "HTTP_X_FORWARDED_PREFERRED_USERNAME": "The Administrator",
+    }
+
+    alone = client.get(AUDIT, REMOTE_ADDR="10.1.2.3", **passed_through)
+    response = client.get(AUDIT, REMOTE_ADDR="10.1.2.3", **PLAIN, **passed_through)
+
+    assert alone.status_code == 403
+    assert response.status_code == 200
+    identity = Identity.objects.get()
+    assert identity.subject == "lee@example.test"
+    assert identity.user.get_full_name() == ""
+
+
 def test_a_signed_assertion_wins_over_plain_headers(client, proxy_mode, other_key):
     """With both, the (here forged) assertion decides: plain headers never paper over it."""
     proxy_mode.NEONADMIN_PROXY_TRUST_PLAIN_HEADERS = True
