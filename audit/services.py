@@ -75,6 +75,50 @@ def redact(value: Any) -> Any:
     return value
 
 
+def _common_fields(*, actor: Actor, action: str, request_data: Mapping[str, Any] | None) -> dict:
+    return {
+        "actor": actor.username,
+        "actor_subject": actor.subject,
+        "client_ip": actor.client_ip,
+        "action": action,
+        "request_data": redact(dict(request_data or {})),
+    }
+
+
+MSG_REFUSED = "Refused: needs the {role} role."
+
+
+def refusal_record(
+    *,
+    actor: Actor,
+    action: str,
+    role: str,
+    project_id: str = "",
+    project_name: str = "",
+    request_data: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Record a write refused by our own role check: it never reached Neon, so there is no
+    Neon answer and no request id, but the attempt is as much a fact as a failed call."""
+    return AuditEvent.objects.create(
+        **_common_fields(actor=actor, action=action, request_data=request_data),
+        project_id=project_id,
+        project_name=project_name,
+        outcome=AuditEvent.Outcome.FAILURE,
+        status=403,
+        neon_message=MSG_REFUSED.format(role=role),
+    )
+
+
+def asked(request) -> dict[str, Any]:
+    """What a form POST asked for, as recorded (redacted later): one value per field, or the
+    list when a field repeats; the CSRF token is no part of the request."""
+    return {
+        key: values[0] if len(values) == 1 else values
+        for key, values in request.POST.lists()
+        if key != "csrfmiddlewaretoken"
+    }
+
+
 @contextmanager
 def audited(
     *,
@@ -89,13 +133,7 @@ def audited(
     The exception, if any, is re-raised after it is recorded.
     """
     entry = AuditEntry(project_id=project_id, project_name=project_name)
-    fields = {
-        "actor": actor.username,
-        "actor_subject": actor.subject,
-        "client_ip": actor.client_ip,
-        "action": action,
-        "request_data": redact(dict(request_data or {})),
-    }
+    fields = _common_fields(actor=actor, action=action, request_data=request_data)
     try:
         yield entry
     except Exception as exc:

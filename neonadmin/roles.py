@@ -1,6 +1,6 @@
 """Roles: viewer < operator < admin. Stored as Django groups named after the role.
 
-The sign-in backends (neonadmin/auth.py) set a person's role from their IdP or proxy groups at
+The sign-in backends (neonadmin/auth/) set a person's role from their IdP or proxy groups at
 every login; views check it with `role_required`, and templates read `access` (see
 context_processors.access). The server is the guard; hidden buttons are only a courtesy.
 """
@@ -8,6 +8,7 @@ context_processors.access). The server is the guard; hidden buttons are only a c
 from collections.abc import Callable, Iterable
 from enum import IntEnum
 from functools import wraps
+from typing import NoReturn
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -66,14 +67,35 @@ def has_role(user, role: Role) -> bool:
     return current is not None and current >= role
 
 
-def role_required(role: Role) -> Callable:
-    """View decorator: 403 unless the signed-in user has at least `role`."""
+def refuse(
+    request, role: Role, *, audit_action: str = "", message: str = "", **project: str
+) -> NoReturn:
+    """403 for someone below `role`. A refused POST to a write (`audit_action` given) is a write
+    attempt, and every attempt is audited: one failure record, status 403, the role it needed.
+    `project` is the project_id and, when already known, the project_name."""
+    if audit_action and request.method == "POST":
+        from audit.services import Actor, asked, refusal_record  # audit's models need the apps
+
+        refusal_record(
+            actor=Actor.from_request(request),
+            action=audit_action,
+            role=role.label,
+            request_data=asked(request),
+            **project,
+        )
+    raise PermissionDenied(message or f"This needs the {role.label} role.")
+
+
+def role_required(role: Role, *, audit_action: str = "") -> Callable:
+    """View decorator: 403 unless the signed-in user has at least `role`; a refused POST to a
+    write view (one with an `audit_action`) is recorded in the audit log."""
 
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if not has_role(request.user, role):
-                raise PermissionDenied(f"This needs the {role.label} role.")
+                project_id = kwargs.get("project_id", "")
+                refuse(request, role, audit_action=audit_action, project_id=project_id)
             return view(request, *args, **kwargs)
 
         return wrapper

@@ -4,7 +4,6 @@ not, leaves exactly one audit record naming the person who asked."""
 from dataclasses import fields
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.views.decorators.debug import sensitive_variables
 
 from audit.services import Actor, audited
@@ -79,33 +78,16 @@ def connection_reveal(
     return uri
 
 
-# Settings that can never be turned off again: only admins may turn them on.
-IRREVERSIBLE_SETTINGS = ("enable_logical_replication", "hipaa")
-MSG_IRREVERSIBLE_ADMIN_ONLY = "Only admins may turn on logical replication or HIPAA."
-
-
-def _irreversible_requested(settings: dict[str, Any], current: Project | None = None) -> bool:
-    on_now = current.settings if current else None
-    return any(
-        settings.get(name) and not (on_now and getattr(on_now, name))
-        for name in IRREVERSIBLE_SETTINGS
-    )
-
-
 @sensitive_variables("created")
-def project_create(
-    *, actor: Actor, data: dict[str, Any], allow_irreversible: bool = False
-) -> CreatedProject:
-    """Create a project from the create request's `project` object.
+def project_create(*, actor: Actor, data: dict[str, Any]) -> CreatedProject:
+    """Create a project from the create request's `project` object. Who may turn on irreversible
+    settings is the view's check (projects.views.edit), audited there when it refuses.
 
     The result holds the connection URI and password: show them once, never store or log them.
     """
     with audited(
         actor=actor, action="project.create", project_name=data.get("name", ""), request_data=data
     ) as entry:
-        if _irreversible_requested(data.get("settings") or {}) and not allow_irreversible:
-            entry.status = 403
-            raise PermissionDenied(MSG_IRREVERSIBLE_ADMIN_ONLY)
         created = get_client().create_project(data, request_id=entry.request_id)
         entry.project_id, entry.project_name = created.project.id, created.project.name
         entry.status = 201
@@ -197,7 +179,6 @@ def project_update(
     actor: Actor,
     project: Project,
     changes: dict[str, Any],
-    allow_irreversible: bool = False,
 ) -> UpdatedProject | None:
     """Send Neon only what differs from `project` in `changes` (the desired state, in the update
     request's shape). Returns None, and records nothing, when nothing differs."""
@@ -212,9 +193,6 @@ def project_update(
         request_data=body,
     ) as entry:
         entry.changes = diff
-        if _irreversible_requested(body.get("settings") or {}, project) and not allow_irreversible:
-            entry.status = 403
-            raise PermissionDenied(MSG_IRREVERSIBLE_ADMIN_ONLY)
         updated = get_client().update_project(project.id, body, request_id=entry.request_id)
         entry.status = 200
     return updated

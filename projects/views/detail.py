@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from audit.services import Actor
-from neonadmin.roles import Role, has_role, role_required
+from neonadmin.roles import Role, has_role, refuse, role_required
 from projects import selectors, services
 from projects.forms.access import ConnectionForm, DeleteConfirmForm
 from projects.neon import NeonError
@@ -93,7 +92,7 @@ def project_detail(request, project_id: str):
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(Role.ADMIN)
+@role_required(Role.ADMIN, audit_action="project.delete")
 def project_delete(request, project_id: str):
     project = selectors.project_get(project_id=project_id)
     data = request.POST if request.method == "POST" else None
@@ -126,7 +125,7 @@ def project_recoverable_list(request):
 
 
 @require_POST
-@role_required(Role.ADMIN)
+@role_required(Role.ADMIN, audit_action="project.recover")
 def project_recover(request, project_id: str):
     try:
         project = services.project_recover(actor=Actor.from_request(request), project_id=project_id)
@@ -155,13 +154,16 @@ class ConnectionStrings:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@role_required(Role.VIEWER)
+@role_required(Role.VIEWER, audit_action="connection.reveal")
 @sensitive_variables("uri", "context")  # hidden from error reports (DEBUG off)
 def project_connect(request, project_id: str):
     """GET shows the choices and the URI with its password masked; POST reveals it (audited)."""
     revealing = request.method == "POST"
     if revealing and not has_role(request.user, Role.OPERATOR):
-        raise PermissionDenied(MSG_REVEAL_FORBIDDEN)
+        refuse(
+            request, Role.OPERATOR, audit_action="connection.reveal",
+            message=MSG_REVEAL_FORBIDDEN, project_id=project_id,
+        )  # fmt: skip
     data = request.POST if revealing else request.GET
     options = selectors.connection_options(project_id=project_id, branch_id=data.get("branch"))
     form = ConnectionForm(data, options=options)

@@ -2,7 +2,6 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -11,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from audit.services import Actor
-from neonadmin.roles import Role, has_role, role_required
+from neonadmin.roles import Role, has_role, refuse, role_required
 from projects import selectors, services
 from projects.forms.project import ProjectCreateForm, ProjectSettingsForm
 from projects.neon import NeonError
@@ -21,6 +20,7 @@ CREATE = "projects/project_create.html"
 CREATED = "projects/project_created.html"
 SETTINGS = "projects/project_settings.html"
 MSG_NOTHING_CHANGED = "Nothing changed, so nothing was sent to Neon."
+MSG_IRREVERSIBLE_ADMIN_ONLY = "Only admins may turn on logical replication or HIPAA."
 
 
 def _form_page(request, template, context):
@@ -28,14 +28,18 @@ def _form_page(request, template, context):
     return render(request, f"{template}#form" if wants_fragment(request) else template, context)
 
 
-def _check_irreversible(request, form) -> None:
+def _check_irreversible(request, form, *, action: str, project=None) -> None:
     """Only admins may turn on what cannot be turned off, whether or not the rest of the form
-    is valid; the service checks again."""
+    is valid. This is the one guard (the services trust it); a refusal is audited as `action`."""
     if not form.is_bound or _is_admin(request):
         return
     form.is_valid()  # fills cleaned_data with the fields that are valid
     if form.irreversible_changes():
-        raise PermissionDenied(services.MSG_IRREVERSIBLE_ADMIN_ONLY)
+        refuse(
+            request, Role.ADMIN, audit_action=action, message=MSG_IRREVERSIBLE_ADMIN_ONLY,
+            project_id=project.id if project else "",
+            project_name=project.name if project else form.data.get("name", ""),
+        )  # fmt: skip
 
 
 def _is_admin(request) -> bool:
@@ -44,7 +48,7 @@ def _is_admin(request) -> bool:
 
 @never_cache  # the result page holds a password: no browser or proxy may keep it
 @require_http_methods(["GET", "POST"])
-@role_required(Role.OPERATOR)
+@role_required(Role.OPERATOR, audit_action="project.create")
 @sensitive_variables("created", "context", "response")  # the password, in error reports
 def project_create(request):
     form = ProjectCreateForm(
@@ -55,13 +59,12 @@ def project_create(request):
         allow_irreversible=_is_admin(request),
     )
     context = {"form": form}
-    _check_irreversible(request, form)
+    _check_irreversible(request, form, action="project.create")
     if form.is_bound and form.is_valid():
         try:
             created = services.project_create(
                 actor=Actor.from_request(request),
                 data=form.payload(),
-                allow_irreversible=_is_admin(request),
             )
         except NeonError as error:
             context["neon_error"] = error
@@ -89,7 +92,7 @@ def _created_operations(created) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
-@role_required(Role.OPERATOR)
+@role_required(Role.OPERATOR, audit_action="project.update")
 def project_settings(request, project_id: str):
     project = selectors.project_get(project_id=project_id)
     libraries = selectors.preload_library_list(project_id=project_id)
@@ -100,14 +103,13 @@ def project_settings(request, project_id: str):
         allow_irreversible=_is_admin(request),
     )
     context = {"form": form, "project": project}
-    _check_irreversible(request, form)
+    _check_irreversible(request, form, action="project.update", project=project)
     if form.is_bound and form.is_valid():
         try:
             updated = services.project_update(
                 actor=Actor.from_request(request),
                 project=project,
                 changes=form.payload(),
-                allow_irreversible=_is_admin(request),
             )
         except NeonError as error:
             context["neon_error"] = error

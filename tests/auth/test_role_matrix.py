@@ -1,6 +1,8 @@
 """Each role against each write route, at the HTTP level: allowed (and then it really happens,
-with one successful audit record naming the person) or 403 (and nothing was sent to Neon and
-nothing was recorded). Hidden buttons are not the guard; these responses are.
+with one successful audit record naming the person) or 403 (nothing was sent to Neon, and a
+refused write attempt leaves exactly one failure record saying which role it needed; a refused
+GET of a form page is no attempt and records nothing). Hidden buttons are not the guard; these
+responses are.
 
 Routes from projects/urls.py. The forms are filled the way a browser submits them: the values
 the page renders for someone allowed, with the change under test.
@@ -28,8 +30,13 @@ class Route:
     minimum: Role
     method: str
     prepare: Callable[[Client], tuple[str, dict]]  # -> (url, POST data), read as an admin
-    audit_action: str = ""  # recorded on success
+    audit_action: str = ""  # recorded on success, and on a refused POST
     asks: str = ""  # and found in what the record says was asked
+    door: Role | None = None  # the view's own role, when `minimum` is checked inside it
+
+    @property
+    def gate(self) -> Role:
+        return self.door or self.minimum
 
     def __str__(self) -> str:
         return self.name
@@ -101,6 +108,7 @@ ROUTES = [
         create_irreversible,
         "project.create",
         asks=REPLICATION_ON,
+        door=Role.OPERATOR,
     ),
     Route(
         "settings: form", Role.OPERATOR, "GET", page(lambda: f"/projects/{_project().id}/settings/")
@@ -113,8 +121,9 @@ ROUTES = [
         settings_irreversible,
         "project.update",
         asks=REPLICATION_ON,
+        door=Role.OPERATOR,
     ),
-    Route("connect: reveal", Role.OPERATOR, "POST", reveal, "connection.reveal"),
+    Route("connect: reveal", Role.OPERATOR, "POST", reveal, "connection.reveal", door=Role.VIEWER),
     Route("delete: form", Role.ADMIN, "GET", page(lambda: f"/projects/{_project().id}/delete/")),
     Route("delete", Role.ADMIN, "POST", delete, "project.delete"),
     Route("recover", Role.ADMIN, "POST", recover, "project.recover"),
@@ -158,5 +167,19 @@ def test_role_matrix(client, neon, django_user_model, route, role):
             assert route.asks in json.dumps(new_events[0].request_data)
     else:
         assert response.status_code == 403
-        assert new_events == []
         assert _writes(neon.stats()) == []
+        if route.method == "GET":
+            assert new_events == []
+            return
+        needed = route.gate if role is None or role < route.gate else route.minimum
+        [event] = new_events
+        assert (event.action, event.outcome, event.status, event.neon_message) == (
+            route.audit_action, "failure", 403, f"Refused: needs the {needed.label} role.",
+        )  # fmt: skip
+        assert (event.actor, event.client_ip) == (person.get_username(), "127.0.0.1")
+        assert event.request_id == ""  # nothing was sent to Neon
+        if "/projects/new/" not in url:
+            assert event.project_id == url.split("/")[2]
+        assert "csrfmiddlewaretoken" not in event.request_data
+        if route.asks:  # the form as posted: what was asked before any payload was built
+            assert event.request_data["enable_logical_replication"] == "on"

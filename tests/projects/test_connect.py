@@ -184,7 +184,9 @@ def test_viewer_sees_the_form_but_may_not_reveal(viewer_client, setup, neon):
     response = viewer_client.post(url(project.id), {**data, "shown_branch": data["branch"]})
     assert response.status_code == 403
     assert neon.stats() == {}
-    assert not AuditEvent.objects.exists()
+    event = AuditEvent.objects.get()  # the refused reveal is an attempt, recorded once
+    assert (event.action, event.outcome, event.status) == ("connection.reveal", "failure", 403)
+    assert event.project_id == project.id
 
 
 def test_neon_error_on_the_uri_is_shown_in_place(operator_client, setup, neon):

@@ -52,7 +52,9 @@ def test_only_admins_may_delete(request, project, neon, client_fixture):
     assert client.get(url(project.id)).status_code == 403
     assert client.post(url(project.id), {"name": project.name}).status_code == 403
     assert deletes(neon) == 0
-    assert not AuditEvent.objects.exists()
+    event = AuditEvent.objects.get()  # the refused POST is recorded, the refused GET is not
+    assert (event.action, event.outcome, event.status) == ("project.delete", "failure", 403)
+    assert event.project_id == project.id
 
 
 @pytest.mark.parametrize(

@@ -256,6 +256,11 @@ def test_operator_cannot_turn_on_irreversible(project, operator_client, neon, fl
         data["confirm_irreversible"] = "on"
     assert operator_client.post(url(project), data).status_code == 403
     assert writes(neon) == 0
+    event = AuditEvent.objects.get()  # refused before Neon, and still recorded once
+    assert (event.action, event.outcome, event.status) == ("project.update", "failure", 403)
+    assert (event.project_id, event.project_name) == (project.id, project.name)
+    assert event.neon_message == "Refused: needs the admin role."
+    assert event.request_data[flag] == "on"
 
 
 def test_operators_see_irreversible_settings_disabled(project, operator_client):
