@@ -38,6 +38,9 @@ class SignInRefused(PermissionDenied):
 
 @dataclass(frozen=True, kw_only=True)
 class SsoIdentity:
+    """Who signed in. `email` is only ever an address the IdP or proxy has verified ("" if
+    none): it becomes user.email, the name the audit log shows."""
+
     issuer: str
     subject: str
     email: str = ""
@@ -81,12 +84,16 @@ def _role_for(identity: SsoIdentity) -> Role | None:
     return role
 
 
-def _free_username(base: str, identity: SsoIdentity) -> str:
-    users = get_user_model().objects
-    if not users.filter(username=base).exists():
+def _username_for(identity: SsoIdentity) -> str:
+    """The username, set once at the first sign-in and never changed: the subject the issuer
+    vouches for, never an email (which may be unverified, renamed or reused). When another
+    account (another issuer's, or a local one) holds it, a digest of (issuer, subject) tells
+    them apart."""
+    base = identity.subject[:150]
+    if not get_user_model().objects.filter(username=base).exists():
         return base
     digest = hashlib.sha256(f"{identity.issuer} {identity.subject}".encode()).hexdigest()[:10]
-    return f"{base[:138]}~{digest}"
+    return f"{identity.subject[:139]}~{digest}"
 
 
 def identity_sign_in(identity: SsoIdentity):
@@ -119,8 +126,7 @@ def _sync(identity: SsoIdentity):
         .first()
     )
     if record is None:
-        username = _free_username((identity.email or identity.subject)[:150], identity)
-        user = get_user_model().objects.create_user(username=username, email=identity.email)
+        user = get_user_model().objects.create_user(username=_username_for(identity))
         user.set_unusable_password()
         record = Identity(user=user, issuer=identity.issuer, subject=identity.subject)
     user = record.user

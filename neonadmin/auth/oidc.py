@@ -3,7 +3,8 @@
 mozilla-django-oidc checks the ID token's signature, algorithm and nonce (and PKCE travels with
 the code). It does not check `aud` or `iss`, lets an expired token escape as an unhandled error,
 and matches users on email. Here the token must be for our client id, from the configured issuer,
-unexpired; people are matched on (issuer, subject); roles come from the groups claim.
+unexpired; people are matched on (issuer, subject); an email counts only when `email_verified`;
+roles come from the groups claim.
 """
 
 import logging
@@ -92,7 +93,7 @@ class OIDCBackend(OIDCAuthenticationBackend):
         identity = SsoIdentity(
             issuer=payload["iss"],
             subject=payload["sub"],
-            email=claims.get("email") or "",
+            email=verified_email(payload, userinfo),
             name=claims.get("name") or "",
             groups=groups_from_claim(claim(claims, settings.OIDC_GROUPS_CLAIM)),
         )
@@ -103,6 +104,20 @@ class OIDCBackend(OIDCAuthenticationBackend):
             self.request.sign_in_refusal = refusal
             logger.warning("OIDC sign-in refused for %s: %s", identity.label, refusal.message)
             raise
+
+
+def verified_email(*sources: dict) -> str:
+    """The email of the first source that has one, if that source says it is verified.
+
+    Many IdPs let people type any address into their profile; an unverified one would put a
+    name in the audit log that the person does not own. Email and flag come from one source,
+    so a flag about one address never vouches for another.
+    """
+    for source in sources:
+        if source.get("email"):
+            verified = source.get("email_verified") in (True, "true")  # some IdPs send a string
+            return str(source["email"]) if verified else ""
+    return ""
 
 
 def provider_logout_url(request) -> str:

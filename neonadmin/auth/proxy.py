@@ -78,6 +78,7 @@ def identity_from_assertion(token: str) -> SsoIdentity:
         )
     except jwt.InvalidTokenError as exc:
         raise SignInRefused(BAD_ASSERTION.format(reason=exc)) from exc
+    # The proxy signed in this person itself and vouches for the address it asserts.
     email = claim(claims, settings.NEONADMIN_PROXY_EMAIL_CLAIM) or ""
     return SsoIdentity(
         issuer=claims["iss"],

@@ -36,7 +36,7 @@ def sign_in_at_provider(page, subject: str) -> None:
 
 def test_sign_in_role_from_groups_and_sign_out(page, oidc_mode, oidc_provider, neon):
     set_provider_user(
-        oidc_provider, "u-4711", email="ada@example.test", name="Ada Admin",
+        oidc_provider, "u-4711", email="ada@example.test", email_verified=True, name="Ada Admin",
         groups=["platform-admins", "everyone"],
     )  # fmt: skip
 
@@ -61,7 +61,9 @@ def test_sign_in_role_from_groups_and_sign_out(page, oidc_mode, oidc_provider, n
 
 
 def test_a_person_in_no_mapped_group_is_refused(page, oidc_mode, oidc_provider):
-    set_provider_user(oidc_provider, "u-0815", email="mo@example.test", groups=["marketing"])
+    set_provider_user(
+        oidc_provider, "u-0815", email="mo@example.test", email_verified=True, groups=["marketing"]
+    )
 
     sign_in_at_provider(page, "u-0815")
 

@@ -27,7 +27,7 @@ def start_sign_in(client, next_url="/audit/") -> dict:
 def id_token(server, key, params, **overrides) -> str:
     claims = claims_for(
         iss=server.url, aud=OIDC_CLIENT_ID, sub="00u1abcd", nonce=params["nonce"],
-        email="sam@example.test", name="Sam Rivera", groups=["platform"],
+        email="sam@example.test", email_verified=True, name="Sam Rivera", groups=["platform"],
     )  # fmt: skip
     return key.sign({**claims, **overrides})
 
@@ -57,7 +57,8 @@ def test_a_valid_token_signs_in_with_the_role_from_groups(
     assert response.status_code == 302 and response["Location"] == "/audit/"
     page = client.get("/audit/")
     user = page.wsgi_request.user
-    assert user.get_username() == "sam@example.test" and user.get_full_name() == "Sam Rivera"
+    assert user.get_username() == "00u1abcd"  # from the subject, never the email
+    assert user.email == "sam@example.test" and user.get_full_name() == "Sam Rivera"
     assert user_role(user) == Role.OPERATOR
     assert Identity.objects.get(user=user).subject == "00u1abcd"
     assert client.session["oidc_id_token"]  # kept for RP-initiated logout
@@ -322,3 +323,52 @@ def test_a_token_response_without_an_id_token_is_refused(client, stub_oidc_mode,
     assert response.status_code == 403
     assert escape(SIGN_IN_FAILED) in response.content.decode()
     assert not client.session.get("_auth_user_id")
+
+
+@pytest.mark.parametrize(
+    ("token_claims", "userinfo"),
+    [
+        ({"email": "boss@example.test", "email_verified": False}, {}),
+        ({"email": "boss@example.test", "email_verified": "false"}, {}),
+        ({"email": None}, {"email": "boss@example.test"}),
+        ({"email": "boss@example.test"}, {"email": "sam@example.test", "email_verified": True}),
+    ],
+    ids=["false", "false as a string", "no flag in userinfo", "flag about another address"],
+)
+def test_an_unverified_email_is_ignored(
+    client, stub_oidc_mode, identity_server, signing_key, token_claims, userinfo
+):
+    params = start_sign_in(client)
+    claims = {"email_verified": None, **token_claims}
+    identity_server.next_id_token = id_token(identity_server, signing_key, params, **claims)
+    identity_server.userinfo = {"sub": "00u1abcd", **userinfo}
+
+    finish(client, params)
+
+    user = Identity.objects.get().user
+    assert (user.get_username(), user.email) == ("00u1abcd", "")
+
+
+def test_the_username_stays_when_the_email_changes(
+    client, stub_oidc_mode, identity_server, signing_key
+):
+    for email in ("sam@example.test", "sam.rivera@example.test"):
+        params = start_sign_in(client)
+        identity_server.next_id_token = id_token(identity_server, signing_key, params, email=email)
+        finish(client, params)
+
+    user = Identity.objects.get().user
+    assert (user.get_username(), user.email) == ("00u1abcd", "sam.rivera@example.test")
+
+
+def test_a_subject_that_is_already_a_username_gets_its_own(
+    client, stub_oidc_mode, identity_server, signing_key, django_user_model
+):
+    django_user_model.objects.create_user("00u1abcd")
+    params = start_sign_in(client)
+    identity_server.next_id_token = id_token(identity_server, signing_key, params)
+
+    finish(client, params)
+
+    username = Identity.objects.get().user.get_username()
+    assert username.startswith("00u1abcd~") and len(username) == len("00u1abcd~") + 10
