@@ -25,10 +25,12 @@ class Actor:
 
     @classmethod
     def from_request(cls, request) -> "Actor":
+        """The person as people know them (their current email, else the username) and as the IdP
+        knows them (subject @ issuer, which never changes when the email does)."""
         user = request.user
         identity = getattr(user, "sso_identity", None)  # neonadmin.models.Identity, if SSO
         return cls(
-            username=user.get_username(),
+            username=user.email or user.get_username(),
             subject=f"{identity.subject} @ {identity.issuer}"[:255] if identity else "",
             client_ip=getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR"),
         )

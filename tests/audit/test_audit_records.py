@@ -117,6 +117,23 @@ def test_actor_from_request_names_the_sso_identity(django_user_model):
     )
 
 
+def test_actor_is_the_current_email_and_the_subject_not_the_username(django_user_model):
+    # Usernames are derived from the IdP subject; people are known by their (current) email.
+    user = django_user_model.objects.create_user("oidc-u-2", email="lee@example.test")
+    Identity.objects.create(user=user, issuer="https://idp", subject="u-2")
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2")
+    request.user = user
+
+    actor = Actor.from_request(request)
+
+    assert (actor.username, actor.subject) == ("lee@example.test", "u-2 @ https://idp")
+    assert actor.client_ip == "10.0.0.2"
+    user.email = "lee.renamed@example.test"  # renamed at the IdP: the record says who it is now
+    assert Actor.from_request(request).username == "lee.renamed@example.test"
+    user.email = ""  # no verified email: the username still names someone
+    assert Actor.from_request(request).username == "oidc-u-2"
+
+
 # --- Through the emulator -----------------------------------------------------------------------
 
 
