@@ -26,12 +26,15 @@ def project_delete(*, actor: Actor, project_id: str, project_name: str) -> Proje
     return project
 
 
-def project_recover(*, actor: Actor, project_id: str) -> Project:
-    """Bring back a deleted project that is still inside Neon's 7-day recovery window."""
+def project_recover(*, actor: Actor, project_id: str, project_name: str = "") -> Project:
+    """Bring back a deleted project that is still inside Neon's 7-day recovery window.
+
+    `project_name` is the name the caller showed, so a failed recover names the project too."""
     with audited(
         actor=actor,
         action="project.recover",
         project_id=project_id,
+        project_name=project_name,
         request_data={"project_id": project_id},
     ) as entry:
         project = get_client().recover_project(project_id, request_id=entry.request_id)

@@ -128,7 +128,11 @@ def project_recoverable_list(request):
 @role_required(Role.ADMIN, audit_action="project.recover")
 def project_recover(request, project_id: str):
     try:
-        project = services.project_recover(actor=Actor.from_request(request), project_id=project_id)
+        project = services.project_recover(
+            actor=Actor.from_request(request),
+            project_id=project_id,
+            project_name=request.POST.get("name", ""),  # as the list of deleted projects showed it
+        )
     except NeonError as exc:
         rid = f" (request ID {exc.request_id})" if exc.request_id else ""
         messages.error(request, f"Project {project_id} was not recovered: {exc.message}{rid}")

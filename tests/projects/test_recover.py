@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from projects.neon import get_client
+from tests.auth.forms import form_data
 
 HX = {"HX-Request": "true"}
 LIST = "/projects/deleted/"
@@ -80,3 +81,17 @@ def test_only_admins_may_recover(request, deleted, neon, client_fixture):
     event = AuditEvent.objects.get()  # the refused POST is recorded, the refused GET is not
     assert (event.action, event.outcome, event.status) == ("project.recover", "failure", 403)
     assert get_client().list_projects(recoverable=True).projects[0].id == deleted.id
+
+
+def test_a_failed_recovery_names_the_project_the_list_showed(admin_client_, deleted, neon):
+    recover = reverse("projects:recover", args=[deleted.id])
+    data = form_data(admin_client_.get(LIST).content.decode(), recover)  # the button's form
+    neon.set_faults(
+        {"status": 500, "method": "POST", "path_prefix": f"/api/v2/projects/{deleted.id}"}
+    )
+    neon.clear_stats()
+    admin_client_.post(recover, data, headers=HX)
+    event = AuditEvent.objects.get()
+    assert (event.action, event.outcome, event.status) == ("project.recover", "failure", 500)
+    assert (event.project_id, event.project_name) == (deleted.id, deleted.name)
+    assert [k for k in neon.stats() if not k.startswith("POST ")] == []  # no Neon call for it
