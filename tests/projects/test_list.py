@@ -231,3 +231,18 @@ def test_templates_build_their_links_with_url_not_literal_paths():
         for match in literal.finditer(path.read_text())
     ]
     assert found == []
+
+
+def test_the_top_bar_names_the_person_by_name_else_email_else_username(
+    client, django_user_model, neon
+):
+    from neonadmin.roles import Role, user_role_set
+
+    # Usernames are the IdP subject (an opaque ID); people should see something they recognise.
+    user = django_user_model.objects.create_user("0b7f3c1e-subject", email="sam@example.test")
+    user_role_set(user=user, role=Role.VIEWER)
+    client.force_login(user)
+    assert '<span class="who">sam@example.test</span>' in client.get(URL).content.decode()
+    user.first_name, user.last_name = "Sam", "Lee"
+    user.save()
+    assert '<span class="who">Sam Lee</span>' in client.get(URL).content.decode()
