@@ -46,8 +46,8 @@ def test_valid_assertion_signs_in_with_the_role_from_groups(client, proxy_mode, 
     assert (identity.issuer, identity.subject) == (
         PROXY_ISSUER, "7335d417-61da-459d-899c-0a01c76812be",
     )  # fmt: skip
-    # Who is signed in, in the top bar (the name, else the username; templates/base.html).
-    assert b"7335d417-61da-459d-899c-0a01c76812be" in response.content
+    # Who is signed in, in the top bar: the name, else the email (templates/base.html).
+    assert b'<span class="who">kim@example.test</span>' in response.content
 
 
 @pytest.mark.parametrize(
