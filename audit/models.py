@@ -36,6 +36,9 @@ class AuditEvent(models.Model):
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
+        # Django's internal queries (and AuditEvent._base_manager) use the guarded queryset
+        # too; the database's triggers (migration 0003) refuse whatever gets past it.
+        base_manager_name = "objects"
         ordering = ["-created_at", "-id"]
         # The audit page pages newest first by (created_at, id): one index walk per page.
         indexes = [models.Index(fields=["-created_at", "-id"], name="audit_newest_first")]
