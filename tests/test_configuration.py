@@ -1,6 +1,7 @@
 """Configuration comes only from the environment, and production refuses to start half-set."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -78,6 +79,8 @@ def test_pages_carry_a_content_security_policy_with_a_nonce(viewer_client, neon)
     assert "'unsafe-inline'" not in policy
     html = response.content.decode()
     assert "<script src=" in html and "onclick" not in html
+    nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
+    assert re.search(r'<script src="[^"]*app\.js" defer nonce="' + re.escape(nonce) + '"', html)
 
 
 def test_every_variable_the_settings_read_is_documented_in_env_example():

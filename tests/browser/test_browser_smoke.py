@@ -5,8 +5,11 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_demo_login_then_the_project_list(browser, live_server, neon, django_user_model):
+def test_demo_login_then_the_project_list(browser, live_server, neon, django_user_model, settings):
     from neonadmin.roles import Role, user_role_set
+
+    # The demo login exists only with DEBUG on (make run's demo mode); pytest-django turns it off.
+    settings.DEBUG = True
 
     user = django_user_model.objects.create_user("demo-e2e", password="demo-e2e-pass")
     user_role_set(user=user, role=Role.ADMIN)
