@@ -5,20 +5,19 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from audit.services import Actor
 from neonadmin.roles import Role, has_role, refuse, role_required
 from projects import selectors, services
 from projects.forms.access import ConnectionForm, DeleteConfirmForm
 from projects.neon import NeonError
-from projects.views import wants_fragment
+from projects.views import go, wants_fragment
 
 RECOVERY_DAYS = 7
 # Neon numbers maintenance weekdays 1 (Monday) to 7 (Sunday); fixed names, whatever the locale.
@@ -64,10 +63,6 @@ def _owner(request, project) -> dict:
     return {"name": "", "email": mask_email(project.owner_email)}
 
 
-def _go(request, url: str):
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-
-
 @require_GET
 @role_required(Role.VIEWER)
 def project_detail(request, project_id: str):
@@ -111,7 +106,7 @@ def project_delete(request, project_id: str):
                 f"Project “{project.name}” was deleted. Neon keeps it recoverable for "
                 f"{RECOVERY_DAYS} days under “Recently deleted”.",
             )
-            return _go(request, reverse("projects:list"))
+            return go(request, reverse("projects:list"))
     context["recoverable_until"] = timezone.now() + timedelta(days=RECOVERY_DAYS)
     template = "projects/project_delete.html"
     return render(request, f"{template}#confirm" if wants_fragment(request) else template, context)
@@ -136,9 +131,9 @@ def project_recover(request, project_id: str):
     except NeonError as exc:
         rid = f" (request ID {exc.request_id})" if exc.request_id else ""
         messages.error(request, f"Project {project_id} was not recovered: {exc.message}{rid}")
-        return _go(request, reverse("projects:recoverable"))
+        return go(request, reverse("projects:recoverable"))
     messages.success(request, f"Project “{project.name}” was recovered.")
-    return _go(request, reverse("projects:detail", args=[project.id]))
+    return go(request, reverse("projects:detail", args=[project.id]))
 
 
 @dataclass(frozen=True)

@@ -2,19 +2,19 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods
-from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+from django_htmx.http import reswap, retarget
 
 from audit.services import Actor
 from neonadmin.roles import Role, has_role, refuse, role_required
 from projects import selectors, services
 from projects.forms.project import ProjectCreateForm, ProjectSettingsForm
 from projects.neon import NeonError
-from projects.views import wants_fragment
+from projects.views import go, wants_fragment
 
 CREATE = "projects/project_create.html"
 CREATED = "projects/project_created.html"
@@ -116,7 +116,7 @@ def project_settings(request, project_id: str):
         else:
             _report_update(request, updated)
             url = reverse("projects:detail", args=[project_id])
-            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+            return go(request, url)
     return _form_page(request, SETTINGS, context)
 
 
