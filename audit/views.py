@@ -3,12 +3,12 @@ import json
 from urllib.parse import urlencode
 
 from django.http import StreamingHttpResponse
-from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from audit import selectors
 from audit.forms import PAGE_SIZE, AuditFilterForm
+from neonadmin.htmx import render_page_or_fragment, wants_fragment
 from neonadmin.roles import Role, role_required
 
 CSV_COLUMNS = (
@@ -21,20 +21,16 @@ CSV_COLUMNS = (
 @role_required(Role.VIEWER)
 def audit_list(request):
     """The audit log, newest first. It holds no secrets, so every role may read it."""
-    load_more = request.htmx and request.GET.get("cursor")
+    # "Load more" appends rows only: it needs no action choices, so it skips their query.
+    load_more = wants_fragment(request) and bool(request.GET.get("cursor"))
     actions = () if load_more else selectors.audit_action_list()
     form = AuditFilterForm(request.GET, actions=actions)
     filters = form.filters()
     page = selectors.audit_event_page(**filters, cursor=form.page_cursor(), limit=PAGE_SIZE)
     export_query = urlencode({k: v for k, v in filters.items() if v})
     context = {"form": form, "filters": filters, "page": page, "export_query": export_query}
-    if load_more:
-        template = "audit/audit_list.html#rows"
-    elif request.htmx:
-        template = "audit/audit_list.html#results"
-    else:
-        template = "audit/audit_list.html"
-    return render(request, template, context)
+    fragment = "rows" if load_more else "results"
+    return render_page_or_fragment(request, "audit/audit_list.html", context, fragment=fragment)
 
 
 class _Echo:

@@ -3,12 +3,10 @@
 from django.shortcuts import redirect
 from django_htmx.http import HttpResponseClientRedirect
 
+# Page or fragment is decided in neonadmin.htmx for every app; re-exported for the views here.
+from neonadmin.htmx import render_page_or_fragment, wants_fragment
 
-def wants_fragment(request) -> bool:
-    """An htmx request that swaps a fragment. A history restore after a cache miss is an htmx
-    request too, but it replaces the whole body, so it needs the whole page."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request
+__all__ = ["go", "render_page_or_fragment", "wants_fragment"]
 
 
 def go(request, url: str):
