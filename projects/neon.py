@@ -957,7 +957,7 @@ class NeonClient:
         role_name: str,
         branch_id: str | None = None,
         endpoint_id: str | None = None,
-        pooled: bool = False,
+        pooled: bool = True,  # as the connect page preselects: what most applications want
         request_id: str | None = None,
     ) -> str:
         params = {

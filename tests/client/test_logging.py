@@ -93,8 +93,8 @@ def test_key_passwords_and_uris_never_reach_a_log_record(make_client, emu, caplo
     [details] = created.connection_details
     pid, branch_id = created.project.id, created.branch.id
     uris = [
+        client.connection_uri(pid, database_name="neondb", role_name="neondb_owner", pooled=False),
         client.connection_uri(pid, database_name="neondb", role_name="neondb_owner"),
-        client.connection_uri(pid, database_name="neondb", role_name="neondb_owner", pooled=True),
     ]
     revealed = client.reveal_role_password(pid, branch_id, "neondb_owner")
     # Failures too: retried, timed out, unreadable, refused, and a wrong key.

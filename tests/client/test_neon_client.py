@@ -261,10 +261,10 @@ def test_connection_uri_direct_and_pooled(neon_client):
     endpoint = created.endpoints[0]
     pid = created.project.id
 
-    direct = neon_client.connection_uri(pid, database_name="neondb", role_name="neondb_owner")
-    pooled = neon_client.connection_uri(
-        pid, database_name="neondb", role_name="neondb_owner", pooled=True
+    direct = neon_client.connection_uri(
+        pid, database_name="neondb", role_name="neondb_owner", pooled=False
     )
+    pooled = neon_client.connection_uri(pid, database_name="neondb", role_name="neondb_owner")
 
     assert urlsplit(direct).hostname == endpoint.host
     assert urlsplit(pooled).hostname == details.pooler_host
@@ -284,6 +284,7 @@ def test_connection_uri_for_a_named_branch_and_endpoint(neon_client):
         role_name="neondb_owner",
         branch_id=branch.id,
         endpoint_id=endpoint.id,
+        pooled=False,
     )
 
     assert urlsplit(uri).hostname == endpoint.host
