@@ -77,6 +77,55 @@ def role_list(*, project_id: str, branch_id: str) -> list[Role]:
     return get_client().list_roles(project_id, branch_id)
 
 
+@dataclass(frozen=True, kw_only=True)
+class BranchContents:
+    """One branch and what lives on it: its computes and its databases."""
+
+    branch: Branch
+    endpoints: list[Endpoint]
+    databases: list[Database]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectDeleteSummary:
+    """What deleting a project takes with it, as Neon lists it now."""
+
+    branches: list[BranchContents]
+    endpoints: list[Endpoint]  # all of them, so a compute on an unlisted branch still counts
+
+    @property
+    def branch_count(self) -> int:
+        return len(self.branches)
+
+    @property
+    def endpoint_count(self) -> int:
+        return len(self.endpoints)
+
+    @property
+    def database_count(self) -> int:
+        return sum(len(c.databases) for c in self.branches)
+
+    @property
+    def protected_branches(self) -> list[Branch]:
+        """Neon refuses to delete a project while any of these exist (FACTS.md section 11)."""
+        return [c.branch for c in self.branches if c.branch.protected]
+
+
+def project_delete_summary(*, project_id: str) -> ProjectDeleteSummary:
+    """The project's branches, computes and databases. Databases live on branches, so this is
+    one call per branch: a project with many branches costs as many requests."""
+    endpoints = endpoint_list(project_id=project_id)
+    branches = [
+        BranchContents(
+            branch=branch,
+            endpoints=[e for e in endpoints if e.branch_id == branch.id],
+            databases=database_list(project_id=project_id, branch_id=branch.id),
+        )
+        for branch in branch_list(project_id=project_id)
+    ]
+    return ProjectDeleteSummary(branches=branches, endpoints=endpoints)
+
+
 MASKED = "********"
 
 

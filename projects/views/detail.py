@@ -17,12 +17,14 @@ from neonadmin.roles import Role, has_role, refuse, role_required
 from projects import selectors, services
 from projects.forms.access import ConnectionForm, DeleteConfirmForm
 from projects.neon import NeonError
-from projects.views import go, wants_fragment
+from projects.views import go, render_page_or_fragment, wants_fragment
 
 RECOVERY_DAYS = 7
 # Neon numbers maintenance weekdays 1 (Monday) to 7 (Sunday); fixed names, whatever the locale.
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MSG_REVEAL_FORBIDDEN = "Revealing connection passwords needs the operator role."
+# Neon's words for why it refuses (FACTS.md section 11), shown before the operator tries.
+MSG_PROTECTED_BLOCKS_DELETE = "Protected branches block deletion of the project."
 
 
 def _operations(project_id: str) -> dict:
@@ -107,9 +109,25 @@ def project_delete(request, project_id: str):
                 f"{RECOVERY_DAYS} days under “Recently deleted”.",
             )
             return go(request, reverse("projects:list"))
-    context["recoverable_until"] = timezone.now() + timedelta(days=RECOVERY_DAYS)
-    template = "projects/project_delete.html"
-    return render(request, f"{template}#confirm" if wants_fragment(request) else template, context)
+    if not wants_fragment(request):  # the confirm fragment shows none of what is read here
+        context.update(_delete_page(project.id))
+    return render_page_or_fragment(
+        request, "projects/project_delete.html", context, fragment="confirm"
+    )
+
+
+def _delete_page(project_id: str) -> dict:
+    """What the delete takes with it. If Neon cannot list that, the page says so and keeps the
+    form: the delete does not depend on this read, and Neon still checks for itself."""
+    context = {
+        "recoverable_until": timezone.now() + timedelta(days=RECOVERY_DAYS),
+        "protected_blocks": MSG_PROTECTED_BLOCKS_DELETE,
+    }
+    try:
+        context["summary"] = selectors.project_delete_summary(project_id=project_id)
+    except NeonError as exc:
+        context["summary_error"] = exc
+    return context
 
 
 @require_GET
@@ -184,6 +202,6 @@ def project_connect(request, project_id: str):
             context["neon_error"] = exc
         else:
             context["strings"] = ConnectionStrings(uri)
-    template = "projects/project_connect.html"
-    partial = f"{template}#connection" if wants_fragment(request) else template
-    return render(request, partial, context)
+    return render_page_or_fragment(
+        request, "projects/project_connect.html", context, fragment="connection"
+    )
