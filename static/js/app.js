@@ -1,20 +1,88 @@
 // The little JavaScript the dashboard has. No inline scripts (CSP); behaviour hangs on data-*.
 "use strict";
 
-// <button data-copy="#id"> copies the value (or text) of the element it names.
+// <button data-copy-target="#id" hidden> copies what the element it names shows (its value, or
+// its text), so a masked password is copied masked. The button ships hidden: without JavaScript
+// it would do nothing. `data-copy` is the older spelling of the same thing.
+const COPY_BUTTONS = "[data-copy-target], [data-copy]";
+const COPY_RESET_MS = 2000;
+const copyTimers = new WeakMap();
+let copyAnnouncer = null;
+
+// One polite live region, in the page before anything is copied: a region created at the moment
+// it is filled is often not read out.
+function ensureCopyAnnouncer() {
+  if (copyAnnouncer?.isConnected || !document.querySelector(COPY_BUTTONS)) return;
+  copyAnnouncer = document.createElement("div");
+  copyAnnouncer.id = "copy-status";
+  copyAnnouncer.className = "visually-hidden";
+  copyAnnouncer.setAttribute("role", "status");
+  copyAnnouncer.setAttribute("aria-live", "polite");
+  document.body.append(copyAnnouncer);
+}
+
+function initCopy(root) {
+  root.querySelectorAll(COPY_BUTTONS).forEach((button) => { button.hidden = false; });
+  ensureCopyAnnouncer();
+}
+document.addEventListener("DOMContentLoaded", () => initCopy(document));
+document.addEventListener("htmx:load", (event) => initCopy(event.target));
+
+// Where the asynchronous clipboard is missing (plain http) or refused, select the text and try
+// the old copy command; if that fails too, the selection is there for Ctrl+C.
+function copyBySelecting(source) {
+  if ("select" in source) {
+    source.focus();
+    source.select();
+  } else {
+    window.getSelection().selectAllChildren(source);
+  }
+  try {
+    return document.execCommand("copy");
+  } catch {
+    return false;
+  }
+}
+
+function showCopyState(button, visible, spoken) {
+  button.dataset.copyLabel ??= button.textContent;
+  clearTimeout(copyTimers.get(button));
+  button.textContent = visible;
+  button.classList.add("is-copied");
+  ensureCopyAnnouncer();
+  if (copyAnnouncer) {
+    // Emptied first, so copying twice in a row is announced twice.
+    copyAnnouncer.textContent = "";
+    setTimeout(() => { copyAnnouncer.textContent = spoken; }, 50);
+  }
+  copyTimers.set(button, setTimeout(() => {
+    button.textContent = button.dataset.copyLabel;
+    button.classList.remove("is-copied");
+  }, COPY_RESET_MS));
+}
+
 document.addEventListener("click", async (event) => {
-  const button = event.target.closest("[data-copy]");
+  const button = event.target.closest(COPY_BUTTONS);
   if (!button) return;
-  const source = document.querySelector(button.dataset.copy);
+  const source = document.querySelector(button.dataset.copyTarget || button.dataset.copy);
   if (!source) return;
   const text = "value" in source ? source.value : source.textContent;
+  let copied = false;
   try {
     await navigator.clipboard.writeText(text);
-    const label = button.textContent;
-    button.textContent = "Copied";
-    setTimeout(() => { button.textContent = label; }, 1500);
+    copied = true;
   } catch {
-    if ("select" in source) source.select();
+    copied = copyBySelecting(source);
+    if (copied) button.focus();  // the selecting moved focus; a keyboard user stays put
+  }
+  if (copied) {
+    showCopyState(button, "Copied", "Copied to the clipboard.");
+  } else {
+    showCopyState(
+      button,
+      "Press Ctrl+C",
+      "Could not copy. The text is selected: press Control+C, or Command+C on a Mac.",
+    );
   }
 });
 

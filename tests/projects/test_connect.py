@@ -70,6 +70,48 @@ def test_defaults_are_preselected_and_the_uri_is_masked(viewer_client, setup):
     assert 'id="conn-psql"' in html and 'id="conn-env"' in html
 
 
+COPY_BUTTONS = {
+    "#conn-uri": "Copy connection URI",
+    "#conn-psql": "Copy psql command",
+    "#conn-env": "Copy environment variable line",
+}
+
+
+def copy_button(target: str, label: str) -> str:
+    # Hidden until app.js shows it: without JavaScript a Copy button could do nothing.
+    return (
+        f'<button type="button" class="copy" data-copy-target="{target}" '
+        f'aria-label="{label}" hidden>Copy</button>'
+    )
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["page", "htmx"])
+def test_each_masked_string_has_a_copy_button_hidden_until_script_runs(
+    viewer_client, setup, headers
+):
+    project, _, _ = setup
+    html = viewer_client.get(url(project.id), headers=headers).content.decode()
+    assert ("<html" in html) is not bool(headers)
+    for target, label in COPY_BUTTONS.items():
+        assert copy_button(target, label) in html
+        assert f'id="{target[1:]}"' in html
+    assert (
+        "onclick" not in html and "hx-on" not in html and "<script" not in html.split("<body")[-1]
+    )
+
+
+@pytest.mark.parametrize("headers", [{}, HX], ids=["page", "htmx"])
+def test_revealed_strings_have_copy_buttons_too(operator_client, setup, headers):
+    project, _, _ = setup
+    data = operator_client.get(url(project.id)).context["form"].cleaned_data
+    post = {**data, "pooled": "on", "shown_branch": data["branch"]}
+    html = operator_client.post(url(project.id), post, headers=headers).content.decode()
+    assert ("<html" in html) is not bool(headers)
+    assert MASKED not in html
+    for target, label in COPY_BUTTONS.items():
+        assert copy_button(target, label) in html
+
+
 def test_pooled_off_gives_the_direct_host(viewer_client, setup):
     project, default, _ = setup
     first = viewer_client.get(url(project.id)).context["form"].cleaned_data
@@ -150,7 +192,7 @@ def test_operator_reveal_shows_the_password_and_is_audited(operator_client, setu
     )
     assert uri == real
     assert f">{uri}</textarea>" in html.replace("&amp;", "&")
-    assert 'data-copy="#conn-uri"' in html
+    assert 'data-copy-target="#conn-uri"' in html
     assert "no-store" in response["Cache-Control"]
     event = AuditEvent.objects.get()
     assert (event.action, event.outcome, event.project_id) == (
