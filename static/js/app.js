@@ -127,3 +127,26 @@ document.addEventListener("change", (event) => {
 });
 document.addEventListener("DOMContentLoaded", () => syncShows(document));
 document.addEventListener("htmx:load", (event) => syncShows(event.target));
+
+// <input data-placeholder-from="#id" data-placeholder-suffix="_owner">: its placeholder follows
+// the other field, as Neon names the default role after the database ("orders" → "orders_owner").
+// An empty source lends its own placeholder, so the hint always shows what Neon would pick.
+function syncPlaceholder(input) {
+  const source = document.querySelector(input.dataset.placeholderFrom);
+  if (!source) return;
+  input.dataset.placeholderDefault ??= input.placeholder;
+  const base = source.value.trim() || source.placeholder;
+  input.placeholder = base
+    ? base + (input.dataset.placeholderSuffix || "")
+    : input.dataset.placeholderDefault;
+}
+document.addEventListener("input", (event) => {
+  document.querySelectorAll("[data-placeholder-from]").forEach((input) => {
+    if (event.target.matches(input.dataset.placeholderFrom)) syncPlaceholder(input);
+  });
+});
+function initPlaceholders(root) {
+  root.querySelectorAll("[data-placeholder-from]").forEach(syncPlaceholder);
+}
+document.addEventListener("DOMContentLoaded", () => initPlaceholders(document));
+document.addEventListener("htmx:load", (event) => initPlaceholders(event.target));
