@@ -6,6 +6,8 @@ import argparse
 import sys
 
 from neon_emulator.app import EmulatorApp
+from neon_emulator.errors import ApiError
+from neon_emulator.limits import DEFAULT_CEILING, ceiling_value
 from neon_emulator.server import build_server
 
 
@@ -34,10 +36,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--latency-ms", type=int, default=0, metavar="MS", help="added to every API request"
     )
+    parser.add_argument(
+        "--max-autoscaling-limit",
+        type=float,
+        default=DEFAULT_CEILING,
+        metavar="CU",
+        help="the account's plan ceiling, GET /users/me max_autoscaling_limit "
+        f"(default {DEFAULT_CEILING}; 0 means none, 2 is Neon's Free plan)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
     if args.seed < 0 or args.op_seconds < 0 or args.latency_ms < 0:
         parser.error("--seed, --op-seconds and --latency-ms must not be negative")
+    try:
+        args.max_autoscaling_limit = ceiling_value(
+            args.max_autoscaling_limit, "--max-autoscaling-limit"
+        )
+    except ApiError as error:
+        parser.error(error.message)
     return args
 
 
@@ -48,6 +64,7 @@ def main(argv: list[str] | None = None) -> None:
         api_keys=args.api_keys,
         op_seconds=args.op_seconds,
         latency_ms=args.latency_ms,
+        max_autoscaling_limit=args.max_autoscaling_limit,
     )
     server = build_server(app, args.host, args.port, verbose=args.verbose)
     host, port = server.server_address[:2]

@@ -12,7 +12,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from neon_emulator import render
+from neon_emulator import limits, render
 from neon_emulator import validation as v
 from neon_emulator.errors import RUNNING_OPERATIONS, ApiError
 from neon_emulator.store import (
@@ -31,8 +31,6 @@ from neon_emulator.store import (
 )
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-DEFAULT_MIN_CU = 0.25
-DEFAULT_MAX_CU = 2
 USER_ID = "8f2e0c5a-4b7d-4c1e-9a3f-2d6b1e7c9a10"
 
 
@@ -177,16 +175,19 @@ def build_project(
 ) -> tuple[Project, str]:
     """Create a project with its default branch, role, database and read-write endpoint.
 
-    Returns the project and the default role's password. ``spec`` has been validated.
+    Returns the project and the default role's password. ``spec`` has passed the schema
+    checks; Neon's compute limits are checked here, before anything is stored, so the seed
+    meets them too.
     """
+    provisioner = spec.get("provisioner", "k8s-neonvm")
+    ceiling = store.max_autoscaling_limit
+    compute = limits.for_create(spec, provisioner=provisioner, ceiling=ceiling)
+    limits.check(compute, provisioner=provisioner, ceiling=ceiling)
+    min_cu, max_cu = compute.min_cu, compute.max_cu
     des = copy.deepcopy(spec.get("default_endpoint_settings") or {})
-    min_cu = des.get("autoscaling_limit_min_cu", spec.get("autoscaling_limit_min_cu"))
-    max_cu = des.get("autoscaling_limit_max_cu", spec.get("autoscaling_limit_max_cu"))
-    min_cu = DEFAULT_MIN_CU if min_cu is None else min_cu
-    max_cu = max(DEFAULT_MAX_CU, min_cu) if max_cu is None else max_cu
-    des["autoscaling_limit_min_cu"] = min_cu
-    des["autoscaling_limit_max_cu"] = max_cu
-    des.setdefault("suspend_timeout_seconds", 0)
+    des[limits.MIN_FIELD] = min_cu
+    des[limits.MAX_FIELD] = max_cu
+    des[limits.SUSPEND_FIELD] = compute.suspend_timeout_seconds
 
     project_id = store.new_id(rng=rng)
     settings = _fill_window(default_settings(rng))
@@ -198,7 +199,7 @@ def build_project(
         name=spec.get("name", project_id),
         region_id=spec.get("region_id", DEFAULT_REGION),
         pg_version=spec.get("pg_version", 17),
-        provisioner=spec.get("provisioner", "k8s-neonvm"),
+        provisioner=provisioner,
         created_us=at_us,
         updated_us=at_us,
         store_passwords=spec.get("store_passwords", True),
@@ -298,7 +299,12 @@ def get_project(ctx: Ctx, project_id: str):
 def update_project(ctx: Ctx, project_id: str):
     store = ctx.store
     project = _project(ctx, project_id)
-    spec = v.project_update(ctx.body, project.default_endpoint_settings)
+    spec = v.project_update(ctx.body)
+    if "default_endpoint_settings" in spec:
+        compute = limits.for_update(
+            project.default_endpoint_settings, spec["default_endpoint_settings"]
+        )
+        limits.check(compute, provisioner=project.provisioner, ceiling=store.max_autoscaling_limit)
     settings = spec.get("settings") or {}
     if (
         project.settings.get("enable_logical_replication")
@@ -595,7 +601,7 @@ def current_user(ctx: Ctx):
         "active_seconds_limit": 0,
         "projects_limit": 0,
         "branches_limit": 5000,
-        "max_autoscaling_limit": 16,
+        "max_autoscaling_limit": ctx.store.max_autoscaling_limit,
         "compute_seconds_limit": 0,
         # Optional in today's spec but required by older clients (neon-api 0.3.0), so sent.
         "billing_account": {

@@ -14,7 +14,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarg
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from neon_emulator import api, seed
+from neon_emulator import api, limits, seed
 from neon_emulator.errors import CODES, ApiError
 from neon_emulator.faults import Fault, parse_faults
 from neon_emulator.store import Store
@@ -88,8 +88,13 @@ class EmulatorApp:
         api_keys: list[str] | None = None,
         op_seconds: float = 2.0,
         latency_ms: int = 0,
+        max_autoscaling_limit: float = limits.DEFAULT_CEILING,
     ) -> None:
-        self.store = Store(op_seconds=op_seconds)
+        # The account's plan ceiling after a plain reset; a reset may set another one.
+        self.max_autoscaling_limit = limits.ceiling_value(
+            max_autoscaling_limit, "max_autoscaling_limit"
+        )
+        self.store = Store(op_seconds=op_seconds, max_autoscaling_limit=self.max_autoscaling_limit)
         self.api_keys = set(api_keys or [])
         self.latency_ms = latency_ms
         self.seed_count = seed_count
@@ -310,13 +315,14 @@ class EmulatorApp:
                     self.faults = []
                 return self._json(200, self._faults_json(), request_id)
             if route == ("POST", "/_emulator/reset"):
-                body = self._body(request)
-                body = {} if body is None else body
-                count = body.get("seed", self.seed_count) if isinstance(body, dict) else None
-                if type(count) is not int or count < 0:
-                    raise ApiError(400, 'expected {"seed": N} with N a non-negative integer')
-                self.reset(count)
-                return self._json(200, {"seed": count, "projects": count}, request_id)
+                count, ceiling = self._reset_body(self._body(request))
+                self.reset(count, max_autoscaling_limit=ceiling)
+                answer = {
+                    "seed": count,
+                    "projects": count,
+                    "max_autoscaling_limit": self.store.max_autoscaling_limit,
+                }
+                return self._json(200, answer, request_id)
             if route == ("GET", "/_emulator/stats"):
                 with self.stats_lock:
                     return self._json(200, dict(self.stats), request_id)
@@ -331,13 +337,34 @@ class EmulatorApp:
             return self._error(ApiError(405, f"method {request.method} not allowed"), request_id)
         return self._error(ApiError(404, f"no route for {request.path}"), request_id)
 
+    def _reset_body(self, body) -> tuple[int, float | None]:
+        """``{"seed": N?, "max_autoscaling_limit": CU?}``; absent means the startup value."""
+        body = {} if body is None else body
+        usage = 'expected {"seed": N, "max_autoscaling_limit": CU}, both optional'
+        if not isinstance(body, dict):
+            raise ApiError(400, usage)
+        unknown = set(body) - {"seed", "max_autoscaling_limit"}
+        if unknown:
+            raise ApiError(400, f"{usage}; unknown field {sorted(unknown)[0]!r}")
+        count = body.get("seed", self.seed_count)
+        if type(count) is not int or count < 0:
+            raise ApiError(400, "seed: expected a non-negative integer")
+        ceiling = None
+        if "max_autoscaling_limit" in body:
+            ceiling = limits.ceiling_value(body["max_autoscaling_limit"], "max_autoscaling_limit")
+        return count, ceiling
+
     def _faults_json(self) -> dict:
         with self.fault_lock:
             return {"faults": [f.as_json() for f in self.faults]}
 
-    def reset(self, seed_count: int) -> None:
+    def reset(self, seed_count: int, *, max_autoscaling_limit: float | None = None) -> None:
+        """Forget everything and seed again; the plan ceiling is the startup one unless given."""
+        if max_autoscaling_limit is None:
+            max_autoscaling_limit = self.max_autoscaling_limit
         with self.store.lock:
             self.store.reset()
+            self.store.max_autoscaling_limit = max_autoscaling_limit
             seed.seed_store(self.store, seed_count)
         with self.fault_lock:
             self.faults = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from neon_emulator import api
+from neon_emulator import api, limits
 from neon_emulator.store import (
     REGIONS,
     Branch,
@@ -55,7 +55,46 @@ PG_WEIGHTS = {14: 6, 15: 10, 16: 30, 17: 40, 18: 14}
 EXTRA_DATABASES = ("analytics", "app", "events", "reporting", "auth", "queue")
 EXTRA_ROLES = ("app_user", "readonly", "reporting", "migrator", "web_app")
 BRANCH_NAMES = ("dev", "staging", "preview/pr-142", "feature/search", "qa", "hotfix", "ci")
-CU_CHOICES = ((0.25, 0.25), (0.25, 1), (0.25, 2), (0.5, 4), (1, 4), (2, 8), (0.25, 0.5))
+
+# Compute sizes, (min CU, max CU, provisioner). All meet Neon's limits (neon_emulator/limits.py),
+# so a dashboard can save any seeded project unchanged. Some are off the console's steps
+# (0.75, 7.5, 9, 11, 13): the API takes them, and a dashboard that offers only steps meets them.
+NEONVM, POD = "k8s-neonvm", "k8s-pod"
+COMMON_SIZES = (
+    (0.25, 1, NEONVM),
+    (0.25, 2, NEONVM),
+    (0.25, 2, NEONVM),
+    (0.5, 4, NEONVM),
+    (1, 4, NEONVM),
+    (0.25, 0.5, NEONVM),
+    (0.75, 7.5, NEONVM),
+    (1, 9, NEONVM),
+)
+# The newest projects are the ones a demo shows first and tests pick ("the first project"):
+# they get common sizes and no protected branch, so that renaming, resizing or deleting them
+# just works. Below them come the cases that refuse some requests: a large min that a smaller
+# max cannot go under, k8s-pod (min = max only), fixed sizes, protected branches.
+COMMON_NEWEST = 10
+OLDER_SIZES = (
+    *COMMON_SIZES,
+    (2, 8, NEONVM),
+    (5, 13, NEONVM),
+    (4, 12, NEONVM),
+    (8, 16, NEONVM),
+    (11, 11, NEONVM),
+    (0.25, 0.25, POD),
+    (1, 1, POD),
+    (2, 2, POD),
+)
+# Every BIG_EVERY-th older project is a fixed 32 CU compute, which never suspends: above 16 CU
+# a compute cannot scale to zero.
+BIG_SIZE = (32, 32, NEONVM)
+BIG_EVERY = 12
+# Older projects at rank PROTECTED_AT (mod PROTECTED_EVERY) from the newest have a protected
+# default branch, which blocks deleting the project (one in seven); at twice the period they
+# have a second branch, protected as well.
+PROTECTED_EVERY = 7
+PROTECTED_AT = 4
 
 
 def _name(rng: random.Random, index: int) -> str:
@@ -96,19 +135,43 @@ def _settings(rng: random.Random, project) -> None:
         project.hipaa_enabled_us = project.created_us
 
 
-def _project(store: Store, rng: random.Random, index: int, created_us: int, org_ids: list[str]):
-    min_cu, max_cu = rng.choice(CU_CHOICES)
+def _size(rng: random.Random, rank: int, ceiling: float) -> tuple[float, float, str, int]:
+    """(min CU, max CU, provisioner, suspend_timeout_seconds) of the project ``rank`` from the
+    newest, lowered to the plan ceiling."""
+    older = rank - COMMON_NEWEST
+    if older >= 0 and older % BIG_EVERY == 0:
+        min_cu, max_cu, provisioner = BIG_SIZE
+    else:
+        min_cu, max_cu, provisioner = rng.choice(OLDER_SIZES if older >= 0 else COMMON_SIZES)
+    suspend = rng.choice((0, 0, 300, 3600, -1))
+    min_cu, max_cu = limits.fit(min_cu, max_cu, ceiling)
+    if max_cu > limits.MAX_AUTOSCALING_CU:
+        suspend = limits.NEVER_SUSPEND
+    return min_cu, max_cu, provisioner, suspend
+
+
+def _project(
+    store: Store,
+    rng: random.Random,
+    index: int,
+    rank: int,
+    created_us: int,
+    org_ids: list[str],
+    *,
+    deleted: bool,
+):
+    min_cu, max_cu, provisioner, suspend = _size(rng, rank, store.max_autoscaling_limit)
     spec = {
         "name": _name(rng, index),
         "region_id": rng.choices([r[0] for r in REGIONS], REGION_WEIGHTS)[0],
         "pg_version": rng.choices(list(PG_WEIGHTS), list(PG_WEIGHTS.values()))[0],
-        "provisioner": "k8s-pod" if min_cu == max_cu else "k8s-neonvm",
+        "provisioner": provisioner,
         "history_retention_seconds": rng.choice((0, 3600, 86400, 86400, 604800, 2592000)),
         "store_passwords": rng.random() > 0.05,
         "default_endpoint_settings": {
             "autoscaling_limit_min_cu": min_cu,
             "autoscaling_limit_max_cu": max_cu,
-            "suspend_timeout_seconds": rng.choice((0, 0, 300, 3600, -1)),
+            "suspend_timeout_seconds": suspend,
         },
     }
     roll = rng.random()
@@ -132,11 +195,18 @@ def _project(store: Store, rng: random.Random, index: int, created_us: int, org_
         project.compute_last_active_us = ANCHOR_US - rng.randrange(0, max(1, age))
     main = project.default_branch
     main.logical_size = min(project.synthetic_storage_size, 2**40)
-    main.protected = rng.random() < 0.2
     for endpoint in project.endpoints.values():
         endpoint.last_active_us = project.compute_last_active_us
     for _ in range(rng.choice((0, 0, 1, 1, 2))):
         _extra_branch(store, rng, project, main)
+    # A deleted project cannot have had a protected branch: it would have blocked the delete.
+    if rank >= COMMON_NEWEST and rank % PROTECTED_EVERY == PROTECTED_AT and not deleted:
+        main.protected = True
+        if rank % (2 * PROTECTED_EVERY) == PROTECTED_AT:
+            if len(project.branches) == 1:
+                _extra_branch(store, rng, project, main)
+            for branch in project.branches.values():
+                branch.protected = True
     if rng.random() < 0.3:
         db = rng.choice(EXTRA_DATABASES)
         owner = next(iter(main.roles))
@@ -171,6 +241,12 @@ def _project(store: Store, rng: random.Random, index: int, created_us: int, org_
 
 
 def _extra_branch(store: Store, rng: random.Random, project, parent: Branch) -> None:
+    # Its compute follows the project's provisioner: k8s-pod runs fixed sizes only.
+    parent_endpoint = next(iter(project.endpoints.values()))
+    if project.provisioner == POD:
+        min_cu = max_cu = parent_endpoint.min_cu
+    else:
+        min_cu, max_cu = limits.fit(0.25, 1, store.max_autoscaling_limit)
     taken = {b.name for b in project.branches.values()}
     names = [n for n in BRANCH_NAMES if n not in taken]
     created = min(parent.created_us + rng.randrange(HOUR_US, 30 * 24 * HOUR_US), ANCHOR_US)
@@ -197,8 +273,8 @@ def _extra_branch(store: Store, rng: random.Random, project, parent: Branch) -> 
             branch_id=branch.id,
             type="read_write",
             created_us=created,
-            min_cu=0.25,
-            max_cu=1,
+            min_cu=min_cu,
+            max_cu=max_cu,
             last_active_us=created,
         )
         project.endpoints[endpoint.id] = endpoint
@@ -232,9 +308,11 @@ def seed_store(store: Store, count: int, *, seed: int = 20261128) -> None:
     while live < count:
         # Oldest first; the jitter varies the gaps while keeping creation times unique.
         created = ANCHOR_US - span + index * step + rng.randrange(0, max(1, step // 2))
-        project = _project(store, rng, index, store.tick(created), org_ids)
+        doomed = index % 26 == 25
+        rank = total - 1 - index  # 0 is the newest
+        project = _project(store, rng, index, rank, store.tick(created), org_ids, deleted=doomed)
         store.insert(project)
-        if index % 26 == 25:
+        if doomed:
             deleted.append(project)
         else:
             live += 1

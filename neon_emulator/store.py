@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from neon_emulator import ids
+from neon_emulator import ids, limits
 
 RECOVERY_WINDOW_SECONDS = 7 * 24 * 3600
 DEFAULT_OWNER_ID = "1232111"
@@ -175,9 +175,17 @@ class Organization:
 
 
 class Store:
-    def __init__(self, *, op_seconds: float = 2.0, rng_seed: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        op_seconds: float = 2.0,
+        rng_seed: int | None = None,
+        max_autoscaling_limit: float = limits.DEFAULT_CEILING,
+    ) -> None:
         self.lock = threading.RLock()
         self.op_seconds = op_seconds
+        # The account's plan ceiling in CU (0 = none): GET /users/me, and every compute size.
+        self.max_autoscaling_limit = max_autoscaling_limit
         self.rng = random.Random(rng_seed if rng_seed is not None else secrets.randbits(64))
         self.reset()
 

@@ -6,6 +6,7 @@
         requests.get(emu.base_url + "/projects", headers={"Authorization": "Bearer test-key"})
         emu.set_faults({"status": 503, "count": 1, "method": "POST"})
         emu.stats()  # {"POST /api/v2/projects": 1, ...}
+        emu.reset(seed=20, max_autoscaling_limit=2)  # a Free-plan account, until the next reset
 
 Each call starts its own server on a free port with its own state.
 """
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 from typing import Self
 
 from neon_emulator.app import EmulatorApp
+from neon_emulator.limits import DEFAULT_CEILING
 from neon_emulator.server import build_server
 
 
@@ -91,9 +93,18 @@ class RunningEmulator:
     def clear_faults(self) -> None:
         self._control("DELETE", "/_emulator/faults")
 
-    def reset(self, seed: int | None = None) -> None:
-        """Forget everything (projects, faults, stats) and seed again."""
-        self._control("POST", "/_emulator/reset", {} if seed is None else {"seed": seed})
+    def reset(self, seed: int | None = None, max_autoscaling_limit: float | None = None) -> None:
+        """Forget everything (projects, faults, stats) and seed again.
+
+        ``max_autoscaling_limit`` sets the account's plan ceiling in CU (0 = none) until the
+        next reset; without it the ceiling goes back to the one the emulator started with.
+        """
+        body: dict = {}
+        if seed is not None:
+            body["seed"] = seed
+        if max_autoscaling_limit is not None:
+            body["max_autoscaling_limit"] = max_autoscaling_limit
+        self._control("POST", "/_emulator/reset", body)
 
     def stats(self) -> dict[str, int]:
         return self._control("GET", "/_emulator/stats")
@@ -108,12 +119,17 @@ def start_emulator(
     api_keys: list[str] | None = None,
     op_seconds: float = 2.0,
     latency_ms: int = 0,
+    max_autoscaling_limit: float = DEFAULT_CEILING,
     host: str = "127.0.0.1",
     port: int = 0,
 ) -> RunningEmulator:
     """Start an emulator in a background thread; call ``.stop()`` when done."""
     app = EmulatorApp(
-        seed_count=seed, api_keys=api_keys, op_seconds=op_seconds, latency_ms=latency_ms
+        seed_count=seed,
+        api_keys=api_keys,
+        op_seconds=op_seconds,
+        latency_ms=latency_ms,
+        max_autoscaling_limit=max_autoscaling_limit,
     )
     return RunningEmulator(app, host, port)
 

@@ -3,6 +3,8 @@
 Types are never coerced: ``"17"`` is not a pg_version, ``true`` is not an integer and ``1`` is not
 a boolean. Fields the spec does not define are refused, so a client that sends a typo or a
 create-only field in an update learns about it instead of seeing it silently dropped.
+
+Neon's product limits on compute sizes, which the spec does not state, live in ``limits``.
 """
 
 from __future__ import annotations
@@ -262,21 +264,6 @@ def create_branch(value, where: str) -> None:
     )
 
 
-def _min_max(project_body: dict, current: dict | None = None) -> None:
-    des = project_body.get("default_endpoint_settings") or {}
-    current = current or {}
-    lo = des.get(
-        "autoscaling_limit_min_cu",
-        project_body.get("autoscaling_limit_min_cu", current.get("autoscaling_limit_min_cu")),
-    )
-    hi = des.get(
-        "autoscaling_limit_max_cu",
-        project_body.get("autoscaling_limit_max_cu", current.get("autoscaling_limit_max_cu")),
-    )
-    if lo is not None and hi is not None and lo > hi:
-        raise bad("autoscaling_limit_min_cu must be less than or equal to autoscaling_limit_max_cu")
-
-
 def _project_wrapper(body) -> dict:
     if body is None:
         raise bad("request body is required")
@@ -308,11 +295,10 @@ def project_create(body) -> dict:
         },
         "project",
     )
-    _min_max(project)
     return project
 
 
-def project_update(body, current_endpoint_settings: dict) -> dict:
+def project_update(body) -> dict:
     project = _project_wrapper(body)
     for key in (*CREATE_ONLY_FIELDS, "branch"):
         if key in project:
@@ -327,7 +313,6 @@ def project_update(body, current_endpoint_settings: dict) -> dict:
         },
         "project",
     )
-    _min_max(project, current_endpoint_settings)
     return project
 
 

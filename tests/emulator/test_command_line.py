@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.emulator.conftest import Api, all_projects
@@ -41,6 +42,8 @@ def test_module_serves_with_keys_seed_and_options():
             "0.1",
             "--latency-ms",
             "1",
+            "--max-autoscaling-limit",
+            "2",
         ],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
@@ -55,14 +58,26 @@ def test_module_serves_with_keys_seed_and_options():
             assert len(all_projects(Api(base, key))) == 7
         wrong = requests.get(base + "/projects", headers={"Authorization": "Bearer x"}, timeout=5)
         assert wrong.status_code == 401
+        me = requests.get(base + "/users/me", headers={"Authorization": "Bearer one"}, timeout=5)
+        assert me.json()["max_autoscaling_limit"] == 2
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-def test_bad_arguments_exit_with_usage():
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--seed", "-1"],
+        ["--max-autoscaling-limit", "-1"],
+        ["--max-autoscaling-limit", "0.1"],
+        ["--max-autoscaling-limit", "nan"],
+        ["--max-autoscaling-limit", "two"],
+    ],
+)
+def test_bad_arguments_exit_with_usage(arguments):
     result = subprocess.run(
-        [sys.executable, "-m", "neon_emulator", "--seed", "-1"],
+        [sys.executable, "-m", "neon_emulator", *arguments],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -69,7 +69,8 @@ CREATE_CASES = [
     (f"{DES}.autoscaling_limit_min_cu", 0.24, False),
     (f"{DES}.autoscaling_limit_min_cu", 0.25, True),
     (f"{DES}.autoscaling_limit_max_cu", 0.24, False),
-    (f"{DES}.autoscaling_limit_max_cu", 16, True),
+    # Neon's product limits (8 CU at most between min and max, ...): tests/emulator/test_limits.py
+    (f"{DES}.autoscaling_limit_max_cu", 8.25, True),
     (f"{DES}.autoscaling_limit_max_cu", True, False),
     (f"{DES}.suspend_timeout_seconds", -2, False),
     (f"{DES}.suspend_timeout_seconds", -1, True),
@@ -273,7 +274,8 @@ def test_turning_hipaa_on_records_when(api, conforms):
     assert listed["id"] == pid and listed["hipaa_enabled_at"] == enabled_at
 
 
-def test_seeded_hipaa_projects_say_since_when(api):
+def test_seeded_hipaa_projects_say_since_when(emu, api):
+    emu.reset(seed=40)  # about a third of Borealis Labs' projects have HIPAA on
     projects = all_projects(api)
     with_hipaa = [p for p in projects if p["settings"]["hipaa"]]
     assert with_hipaa
