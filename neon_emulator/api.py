@@ -362,6 +362,18 @@ def update_project(ctx: Ctx, project_id: str):
 def delete_project(ctx: Ctx, project_id: str):
     store = ctx.store
     project = _project(ctx, project_id)
+    protected = [b for b in project.branches.values() if b.protected]
+    if protected:
+        # 409 Conflict: the request is well formed, but the project's present state forbids it,
+        # and the client can resolve that (unprotect the branches) and retry. Not 400/422:
+        # nothing in the request is wrong. Checked before the lock, so that a client that
+        # retries 423 does not retry a delete that can never succeed.
+        names = ", ".join(f"{b.name} ({b.id})" for b in protected)
+        raise ApiError(
+            409,
+            f"project {project_id} has protected branches, which block its deletion: {names}; "
+            "unprotect them first",
+        )
     _ensure_unlocked(store, project)
     store.soft_delete(project, store.tick())
     return 200, {"project": render.project(store, project)}
