@@ -402,7 +402,8 @@ def connection_uri(ctx: Ctx, project_id: str):
             raise v.bad(f"query parameter {key} is required")
     branch_id = v.query_id(args, "branch_id")
     endpoint_id = v.query_id(args, "endpoint_id")
-    pooled = v.query_bool(args, "pooled")
+    # Neon answers the pooled URI unless asked otherwise (pooled=false).
+    pooled = v.query_bool(args, "pooled", default=True)
     if endpoint_id is not None:
         endpoint = project.endpoints.get(endpoint_id)
         if endpoint is None or (branch_id is not None and endpoint.branch_id != branch_id):

@@ -130,7 +130,8 @@ def test_connection_uri_conforms(api, conforms):
     pid = created["project"]["id"]
     endpoint = created["endpoints"][0]["id"]
     params = {"database_name": "neondb", "role_name": "neondb_owner"}
-    uri = conforms(api.get(f"/projects/{pid}/connection_uri", params=params))["uri"]
+    direct = {**params, "pooled": "false"}
+    uri = conforms(api.get(f"/projects/{pid}/connection_uri", params=direct))["uri"]
     password = created["roles"][0]["password"]
     assert uri == (
         f"postgresql://neondb_owner:{password}@{endpoint}.us-east-2.aws.neon.tech/neondb"
@@ -139,14 +140,37 @@ def test_connection_uri_conforms(api, conforms):
     pooled = conforms(
         api.get(f"/projects/{pid}/connection_uri", params={**params, "pooled": "true"})
     )["uri"]
-    assert f"@{endpoint}-pooler.us-east-2.aws.neon.tech/" in pooled
+    assert pooled == uri.replace(f"@{endpoint}.", f"@{endpoint}-pooler.")
     by_ids = conforms(
         api.get(
             f"/projects/{pid}/connection_uri",
-            params={**params, "branch_id": created["branch"]["id"], "endpoint_id": endpoint},
+            params={**direct, "branch_id": created["branch"]["id"], "endpoint_id": endpoint},
         )
     )
     assert by_ids["uri"] == uri
+
+
+@pytest.mark.parametrize(
+    ("pooled", "pooler"),
+    [(None, True), ("true", True), ("True", True), ("1", True), ("false", False), ("0", False)],
+)
+def test_connection_uri_is_pooled_unless_asked_otherwise(api, conforms, pooled, pooler):
+    """``pooled`` defaults to true: without it Neon answers the pooled URI."""
+    pid = _first_project(api)["id"]
+    params = {"database_name": "neondb", "role_name": "neondb_owner"}
+    if pooled is not None:
+        params["pooled"] = pooled
+    uri = conforms(api.get(f"/projects/{pid}/connection_uri", params=params))["uri"]
+    assert ("-pooler." in uri) is pooler
+
+
+@pytest.mark.parametrize("pooled", ["yes", "", "TRUE ", "2"])
+def test_connection_uri_pooled_is_a_strict_boolean(api, conforms, pooled):
+    pid = _first_project(api)["id"]
+    params = {"database_name": "neondb", "role_name": "neondb_owner", "pooled": pooled}
+    response = api.get(f"/projects/{pid}/connection_uri", params=params)
+    assert response.status_code == 400
+    assert "pooled" in conforms(response)["message"]
 
 
 @pytest.mark.parametrize("missing", ["database_name", "role_name"])
