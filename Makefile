@@ -4,6 +4,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 NEONCTL_DIR := tests/emulator/npm
+AXE_DIR := tests/browser/npm
 
 run:
 	@scripts/bootstrap requirements.txt
@@ -12,6 +13,7 @@ run:
 test:
 	@scripts/bootstrap requirements-dev.txt
 	@if [ -f $(NEONCTL_DIR)/package-lock.json ]; then npm ci --silent --no-audit --no-fund --prefix $(NEONCTL_DIR); fi
+	@npm ci --silent --no-audit --no-fund --prefix $(AXE_DIR)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest $(PYTEST_ARGS)
