@@ -15,7 +15,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def project(neon):
-    return get_client().list_projects(limit=5).projects[2]
+    """A seeded project Neon will delete: none of its branches is protected."""
+    client = get_client()
+    return next(
+        p
+        for p in client.list_projects(limit=25).projects[2:]
+        if not any(b.protected for b in client.list_branches(p.id))
+    )
 
 
 @pytest.fixture
@@ -223,3 +229,25 @@ def test_locked_project_keeps_the_form_and_says_why(admin_client_, project, neon
 
 def test_unknown_project_is_404(admin_client_, neon):
     assert admin_client_.get(url("no-such-project-1")).status_code == 404
+
+
+@pytest.mark.parametrize("headers", [HX, {}], ids=["htmx", "page"])
+def test_neon_refuses_a_protected_project_and_the_refusal_is_shown(
+    admin_client_, protected_project, neon, headers
+):
+    response = admin_client_.post(
+        url(protected_project.id), {"name": protected_project.name}, headers=headers
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.strip().startswith('<form id="delete-form"') if headers else "<html" in html
+    assert 'class="flash flash-error" role="alert"' in html
+    assert "protected" in html  # Neon's own words
+    assert "Request ID" in html
+    assert f'value="{protected_project.name}"' in html
+    if not headers:  # the whole page again, warning included
+        assert MSG_PROTECTED_BLOCKS_DELETE in html
+    assert get_client().get_project(protected_project.id)  # still there
+    event = AuditEvent.objects.get()
+    assert event.outcome == "failure" and 400 <= event.status < 500 and event.status != 423
+    assert event.project_id == protected_project.id
