@@ -579,6 +579,28 @@ class AuthDetails:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CurrentUser:
+    """`GET /users/me`: who the key belongs to and the plan's limits."""
+
+    id: str
+    email: str
+    plan: str
+    max_autoscaling_limit: float  # the largest compute size the plan allows; 0 means no limit
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> CurrentUser:
+        limit = _req(data, "max_autoscaling_limit")
+        if isinstance(limit, bool) or not isinstance(limit, int | float):
+            raise NeonBadResponse("Neon's response field 'max_autoscaling_limit' is not a number.")
+        return cls(
+            id=str(_req(data, "id")),
+            email=str(data.get("email") or ""),
+            plan=str(data.get("plan") or ""),
+            max_autoscaling_limit=float(limit),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
 class PreloadLibrary:
     name: str
     description: str
@@ -1064,6 +1086,10 @@ class NeonClient:
     def list_organizations(self) -> list[Organization]:
         body = self._request("GET", "/users/me/organizations")
         return [Organization.from_api(o) for o in _list(body, "organizations")]
+
+    @_reads_response
+    def get_current_user(self) -> CurrentUser:
+        return CurrentUser.from_api(self._request("GET", "/users/me"))
 
     @_reads_response
     def get_auth_details(self) -> AuthDetails:

@@ -5,10 +5,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.core.cache import cache
 
+from projects.compute import ComputeLimits
 from projects.neon import (
     Branch,
     Database,
     Endpoint,
+    NeonAuthError,
+    NeonNotFound,
+    NeonRejected,
     OperationPage,
     Organization,
     PreloadLibrary,
@@ -40,6 +44,20 @@ def organization_list() -> list[Organization]:
     return cache.get_or_set(
         "neon:organizations", get_client().list_organizations, ACCOUNT_CACHE_SECONDS
     )
+
+
+def compute_limits() -> ComputeLimits:
+    """The plan's compute ceiling. A key that may not read `/users/me` (an organization's key,
+    say) gets no ceiling here: Neon still refuses what the plan does not allow."""
+
+    def fetch() -> ComputeLimits:
+        try:
+            user = get_client().get_current_user()
+        except (NeonAuthError, NeonNotFound, NeonRejected):
+            return ComputeLimits()
+        return ComputeLimits(plan_max_cu=user.max_autoscaling_limit)
+
+    return cache.get_or_set("neon:compute-limits", fetch, ACCOUNT_CACHE_SECONDS)
 
 
 def project_get(*, project_id: str) -> Project:

@@ -1,16 +1,13 @@
 """Writes to Neon. Each service makes one Neon call inside `audited`, so every attempt, failed or
 not, leaves exactly one audit record naming the person who asked."""
 
-from dataclasses import fields
 from typing import Any
 
 from django.views.decorators.debug import sensitive_variables
 
 from audit.services import Actor, audited
-from projects.neon import CreatedProject, Project, Quota, UpdatedProject, get_client
-
-# Neon's quota keys, from the client's Quota dataclass (the forms map their fields onto these).
-QUOTA_KEYS = tuple(f.name for f in fields(Quota))
+from projects.neon import CreatedProject, Project, UpdatedProject, get_client
+from projects.project_state import Change, changes_record, diff, project_state
 
 
 def project_delete(*, actor: Actor, project_id: str, project_name: str) -> Project:
@@ -97,84 +94,10 @@ def project_create(*, actor: Actor, data: dict[str, Any]) -> CreatedProject:
     return created
 
 
-# Values compared and sent whole: Neon replaces them as one piece, and sending half of
-# `quota`, `allowed_ips` or `preload_libraries` would leave the other half to Neon's
-# interpretation (is a missing quota unchanged, or unlimited?).
-_WHOLE_VALUES = frozenset(
-    {"quota", "maintenance_window", "allowed_ips", "preload_libraries", "pg_settings"}
-)
-
-
-def _project_state(project: Project) -> dict[str, Any]:
-    """The project's current values in the update request's shape, absent values as Neon's
-    defaults, so a form that leaves a field alone compares equal."""
-    s, e = project.settings, project.endpoint_defaults
-    window = s.maintenance_window
-    return {
-        "name": project.name,
-        "history_retention_seconds": project.history_retention_seconds,
-        "settings": {
-            "quota": {key: getattr(s.quota, key) or 0 for key in QUOTA_KEYS},
-            "allowed_ips": {
-                "ips": list(s.allowed_ips),
-                "protected_branches_only": s.protected_branches_only,
-            },
-            "enable_logical_replication": s.enable_logical_replication,
-            "maintenance_window": (
-                {
-                    "weekdays": sorted(window.weekdays),
-                    "start_time": window.start_time,
-                    "end_time": window.end_time,
-                }
-                if window
-                else None
-            ),
-            "block_public_connections": s.block_public_connections,
-            "block_vpc_connections": s.block_vpc_connections,
-            "audit_log_level": s.audit_log_level,
-            "hipaa": s.hipaa,
-            "preload_libraries": {
-                "use_defaults": bool(s.preload_use_defaults),
-                "enabled_libraries": sorted(s.preload_libraries),
-            },
-        },
-        "default_endpoint_settings": {
-            "autoscaling_limit_min_cu": e.autoscaling_limit_min_cu,
-            "autoscaling_limit_max_cu": e.autoscaling_limit_max_cu,
-            "suspend_timeout_seconds": e.suspend_timeout_seconds or 0,
-            "pg_settings": dict(e.pg_settings),
-        },
-    }
-
-
-def _comparable(key: str, value: Any) -> Any:
-    if key == "preload_libraries" and value:  # their order means nothing
-        return {**value, "enabled_libraries": sorted(value.get("enabled_libraries") or [])}
-    return value
-
-
-def project_changes(
-    *, project: Project, desired: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """What differs between `desired` (update-request shape) and the project: the body to send,
-    and {dotted.field: {"before", "after"}} for the audit log."""
-
-    def walk(want: dict, have: dict, prefix: str) -> dict[str, Any]:
-        body: dict[str, Any] = {}
-        for key, value in want.items():
-            before = (have or {}).get(key)
-            if isinstance(value, dict) and key not in _WHOLE_VALUES:
-                nested = walk(value, before or {}, f"{prefix}{key}.")
-                if nested:
-                    body[key] = nested
-            elif _comparable(key, value) != _comparable(key, before):
-                body[key] = value
-                diff[f"{prefix}{key}"] = {"before": before, "after": value}
-        return body
-
-    diff: dict[str, dict[str, Any]] = {}
-    body = walk(desired, _project_state(project), "")
-    return body, diff
+def project_changes(*, project: Project, desired: dict[str, Any]) -> tuple[dict, list[Change]]:
+    """What going from the project to `desired` (a project state) takes: the update request's
+    `project` object and one Change per setting. The review page shows these; apply sends them."""
+    return diff(project_state(project), desired)
 
 
 def project_update(
@@ -185,7 +108,7 @@ def project_update(
 ) -> UpdatedProject | None:
     """Send Neon only what differs from `project` in `changes` (the desired state, in the update
     request's shape). Returns None, and records nothing, when nothing differs."""
-    body, diff = project_changes(project=project, desired=changes)
+    body, diffs = project_changes(project=project, desired=changes)
     if not body:
         return None
     with audited(
@@ -195,7 +118,7 @@ def project_update(
         project_name=project.name,
         request_data=body,
     ) as entry:
-        entry.changes = diff
+        entry.changes = changes_record(diffs)
         updated = get_client().update_project(project.id, body, request_id=entry.request_id)
         entry.status = 200
     return updated

@@ -1,9 +1,12 @@
 """The create and settings forms of a project.
 
 Every documented range is written once, as field arguments, so the browser gets the same
-`min`/`max`/`step`/`required` the server enforces; cross-field rules live in `clean()`.
-Both forms produce the request body in Neon's own shape (`payload()`), so the services never
-translate field names.
+`min`/`max`/`step`/`required` the server enforces; cross-field rules live in `clean()`, and
+Neon's compute size rules in `projects.forms.compute`.
+
+The settings form starts from and returns a project state (`projects.project_state`), the one
+description of the update request's shape; every field shows the value Neon holds exactly, so a
+form left alone returns the state it was given and nothing is sent.
 
 Left out on purpose: the deprecated top-level `autoscaling_limit_*_cu` (the same values go in
 `default_endpoint_settings`) and `pgbouncer_settings` (deprecated, sunset 2026-06-20).
@@ -11,51 +14,69 @@ Left out on purpose: the deprecated top-level `autoscaling_limit_*_cu` (the same
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
-import json
-import re
+import copy
 from typing import Any
 
 from django import forms
+from django.core import signing
 from django.core.validators import RegexValidator
 
+from projects.compute import ComputeLimits
+from projects.forms.fields import (
+    MAX_PG_IDENTIFIER_BYTES,
+    MSG_NOT_AN_IDENTIFIER,
+    MSG_TOO_LONG_BYTES,
+    IdentifierListField,
+    IPAllowlistField,
+    KeyValueField,
+    QuantityField,
+    max_bytes,
+)
 from projects.forms.listing import PERSONAL_ACCOUNT
 from projects.neon import Organization, PreloadLibrary, Project, Region
+from projects.project_state import (
+    BYTE_UNITS,
+    SUSPEND_DEFAULT,
+    SUSPEND_NEVER,
+    TIME_UNITS,
+    Change,
+    project_state,
+    rebase,
+)
+
+__all__ = [  # re-exported for the tests and views that import them from here
+    "MAX_PG_IDENTIFIER_BYTES",
+    "MSG_NOT_AN_IDENTIFIER",
+    "MSG_TOO_LONG_BYTES",
+]
 
 # --- Documented limits (Neon API v2 spec) -------------------------------------------------------
 
 MAX_HISTORY_RETENTION_SECONDS = 2_592_000  # 30 days
 SUSPEND_MIN_SECONDS = 60
 SUSPEND_MAX_SECONDS = 604_800  # 1 week
-SUSPEND_NEVER = -1
-SUSPEND_DEFAULT = 0
 INT64_MAX = 2**63 - 1
 HOUR = 3600
 DAY = 86400
 GIB = 2**30
 PG_VERSIONS = (14, 15, 16, 17, 18)
 PG_VERSION_DEFAULT = 17
-PROVISIONERS = ("k8s-pod", "k8s-neonvm", "serverless-platform")
+# The create form offers these two; `serverless-platform` is shown only on a project that has it.
+PROVISIONERS = ("k8s-pod", "k8s-neonvm")
 AUDIT_LOG_LEVELS = ("base", "extended", "full")
-CU_STEPS = (
-    0.25, 0.5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
-    30, 32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56,
-)  # fmt: skip
 WEEKDAYS = (
     (1, "Monday"), (2, "Tuesday"), (3, "Wednesday"), (4, "Thursday"), (5, "Friday"),
     (6, "Saturday"), (7, "Sunday"),
 )  # fmt: skip
 MAX_ANNOTATIONS = 50
 MAX_NAME_LENGTH = 256
-MAX_PG_IDENTIFIER_BYTES = 63
 HH_MM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
 
 # --- Messages (tests import them) ---------------------------------------------------------------
 
-MSG_CU_MIN_ABOVE_MAX = "The minimum compute size must not be larger than the maximum."
 MSG_SUSPEND_CUSTOM_MISSING = "Enter the number of seconds for a custom suspend timeout."
 MSG_RETENTION_TOO_LONG = "History retention can be at most 30 days (2,592,000 seconds)."
+MSG_RETENTION_REQUIRED = "Enter how long history is kept (0 keeps none)."
 MSG_WINDOW_INCOMPLETE = "A maintenance window needs weekdays, a start and an end time, or none."
 MSG_WINDOW_REMOVE = "Neon cannot remove a maintenance window; choose its days and times instead."
 MSG_WINDOW_EMPTY = "The start and end time must differ."
@@ -64,209 +85,50 @@ MSG_CONFIRM_IRREVERSIBLE = "Tick the confirmation: this change cannot be undone.
 MSG_LOGICAL_REPLICATION_OFF = "Logical replication cannot be turned off once it is on."
 MSG_HIPAA_OFF = "HIPAA compliance cannot be turned off once it is on."
 MSG_STALE = (
-    "Someone changed this project after you opened this page. The form still holds what you "
-    "entered; check it against the project and save again to apply it."
+    "Someone changed this project in Neon after you opened this page. Nothing was sent. Your "
+    "edits are kept on top of the project's new values below: check them and save again."
 )
+MSG_PAGE_ALTERED = "This page is out of date or was altered; reload it and make your change again."
 MSG_CU_UNSET = "Neon's default (not set; choose a size to set one)"
-MSG_NOT_AN_IDENTIFIER = (
-    "“%(name)s” is not a library name: letters, digits and underscores, at most 63 bytes, "
-    "not starting with a digit."
-)
-MSG_TOO_LONG_BYTES = "At most 63 bytes (Postgres identifiers are limited to 63 bytes)."
+MSG_QUOTA_TOO_LARGE = "At most %(max)s (Neon stores quotas as 64-bit integers)."
 
 
-# --- Reusable fields ----------------------------------------------------------------------------
+# --- Field builders ----------------------------------------------------------------------------
 
 
-def _ip_entry_error(entry: str) -> str | None:
-    """Why one allowlist entry is not an IPv4/IPv6 address, CIDR block or a-b range, or None."""
-    if "-" in entry:
-        first, _, last = (part.strip() for part in entry.partition("-"))
-        try:
-            start, end = ipaddress.ip_address(first), ipaddress.ip_address(last)
-        except ValueError:
-            return "a range must be two IP addresses joined by “-”"
-        if start.version != end.version:
-            return "a range cannot mix IPv4 and IPv6"
-        if start > end:
-            return "the range starts after it ends"
-        return None
-    if "/" in entry:
-        try:
-            ipaddress.ip_network(entry, strict=True)
-        except ValueError:
-            try:
-                network = ipaddress.ip_network(entry, strict=False)
-            except ValueError:
-                return "not a valid CIDR block"
-            return f"host bits are set; did you mean {network}?"
-        return None
-    try:
-        ipaddress.ip_address(entry)
-    except ValueError:
-        return "not an IPv4 or IPv6 address, CIDR block or range"
-    return None
-
-
-class IPAllowlistField(forms.CharField):
-    """One IPv4/IPv6 address, CIDR block or `a-b` range per line; returns a list of strings.
-
-    Blank lines are ignored and repeated entries kept once. Every bad line is reported, by line
-    number, so the operator can fix them all at once.
-    """
-
-    widget = forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocomplete": "off"})
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        super().__init__(strip=False, **kwargs)
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, list | tuple):
-            return "\n".join(value)
-        return value
-
-    def to_python(self, value: Any) -> list[str]:
-        text = super().to_python(value) or ""
-        entries: list[str] = []
-        for line in text.splitlines():
-            entry = re.sub(r"\s*-\s*", "-", line.strip().replace("\N{EN DASH}", "-"))
-            if entry and entry not in entries:
-                entries.append(entry)
-        return entries
-
-    def validate(self, value: list[str]) -> None:
-        if self.required and not value:
-            raise forms.ValidationError(self.error_messages["required"], code="required")
-        errors = []
-        for number, entry in enumerate(value, start=1):
-            if reason := _ip_entry_error(entry):
-                errors.append(
-                    forms.ValidationError(
-                        "Entry %(number)s, “%(entry)s”: %(reason)s.",
-                        code="invalid_ip",
-                        params={"number": number, "entry": entry, "reason": reason},
-                    )
-                )
-        if errors:
-            raise forms.ValidationError(errors)
-
-    def has_changed(self, initial: Any, data: Any) -> bool:
-        try:
-            return self.to_python(data) != self.to_python(self.prepare_value(initial))
-        except forms.ValidationError:
-            return True
-
-
-class KeyValueField(forms.CharField):
-    """`key=value`, one per line; returns a dict of strings (Postgres settings, annotations)."""
-
-    widget = forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocomplete": "off"})
-
-    def __init__(self, *, max_pairs: int | None = None, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        self.max_pairs = max_pairs
-        super().__init__(**kwargs)
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            return "\n".join(f"{k}={v}" for k, v in value.items())
-        return value
-
-    def to_python(self, value: Any) -> dict[str, str]:
-        text = super().to_python(value) or ""
-        pairs: dict[str, str] = {}
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            key, sep, val = line.partition("=")
-            if not sep or not key.strip():
-                raise forms.ValidationError(
-                    "Line %(number)s, “%(line)s”: write it as name=value.",
-                    code="invalid_pair",
-                    params={"number": number, "line": line.strip()},
-                )
-            pairs[key.strip()] = val.strip()
-        return pairs
-
-    def validate(self, value: dict[str, str]) -> None:
-        super().validate(value)
-        if self.max_pairs is not None and len(value) > self.max_pairs:
-            raise forms.ValidationError(
-                "At most %(max)s entries (you have %(count)s).",
-                code="too_many",
-                params={"max": self.max_pairs, "count": len(value)},
-            )
-
-    def has_changed(self, initial: Any, data: Any) -> bool:
-        try:
-            return self.to_python(data) != (initial or {})
-        except forms.ValidationError:
-            return True
-
-
-PG_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
-
-
-class IdentifierListField(forms.CharField):
-    """Postgres identifiers, one per line (library names); returns a list without repeats.
-    Every bad line is reported, by line number."""
-
-    widget = forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "autocomplete": "off"})
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        super().__init__(**kwargs)
-
-    def to_python(self, value: Any) -> list[str]:
-        text = super().to_python(value) or ""
-        names: list[str] = []
-        for line in text.splitlines():
-            if (name := line.strip()) and name not in names:
-                names.append(name)
-        return names
-
-    def validate(self, value: list[str]) -> None:
-        super().validate(value)
-        errors = [
-            forms.ValidationError(
-                MSG_NOT_AN_IDENTIFIER, code="invalid_identifier", params={"name": name}
-            )
-            for name in value
-            if not PG_IDENTIFIER.fullmatch(name) or len(name.encode()) > MAX_PG_IDENTIFIER_BYTES
-        ]
-        if errors:
-            raise forms.ValidationError(errors)
-
-
-def _max_bytes(value: str) -> None:
-    if len(value.encode()) > MAX_PG_IDENTIFIER_BYTES:
-        raise forms.ValidationError(MSG_TOO_LONG_BYTES, code="too_long")
-
-
-def _cu_label(cu: float) -> str:
-    return f"{cu:g} CU"
+def cu_value(cu: float) -> str:
+    """A CU as an option value that turns back into exactly the same float."""
+    short = f"{cu:g}"
+    return short if float(short) == float(cu) else repr(float(cu))
 
 
 def _cu_field(label: str, help_text: str) -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
-        label=label,
-        required=False,
-        coerce=float,
-        empty_value=None,
-        choices=[("", "Neon's default")] + [(f"{cu:g}", _cu_label(cu)) for cu in CU_STEPS],
-        help_text=help_text,
+        label=label, required=False, coerce=float, empty_value=None, help_text=help_text
     )
 
 
-def _quota_field(label: str, unit: str, per_unit: int) -> forms.IntegerField:
-    return forms.IntegerField(
-        label=f"{label} ({unit})",
-        required=False,
-        min_value=0,
-        max_value=INT64_MAX // per_unit,
+def _cu_choices(steps: list[float], current: float | None, empty: str | None) -> list:
+    choices: list[tuple[str, str]] = [("", empty)] if empty else []
+    values = sorted({*steps, *([current] if current is not None else [])})
+    for cu in values:
+        label = f"{cu:g} CU"
+        if cu > 16:
+            label += " (fixed size)"
+        if current is not None and cu == current and cu not in steps:
+            label = f"{cu:g} CU, current"
+        choices.append((cu_value(cu), label))
+    return choices
+
+
+def _quota_field(label: str, units: tuple[tuple[str, int], ...], default: str) -> QuantityField:
+    return QuantityField(
+        label=label,
+        units=units,
+        default_unit=default,
+        max_value=INT64_MAX,
+        max_message=MSG_QUOTA_TOO_LARGE,
         help_text="0 or empty means unlimited.",
-        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
     )
 
 
@@ -283,16 +145,13 @@ def _time_field(label: str) -> forms.CharField:
     )
 
 
-# Quotas: form field name -> (Neon's quota key, label, unit, how many Neon units per form unit).
+# Quotas: form field name -> Neon's quota key.
 QUOTAS = {
-    "quota_active_time_hours": ("active_time_seconds", "Active time", "hours", HOUR),
-    "quota_compute_time_hours": ("compute_time_seconds", "Compute time", "CPU hours", HOUR),
-    "quota_written_data_gib": ("written_data_bytes", "Written data", "GiB", GIB),
-    "quota_data_transfer_gib": ("data_transfer_bytes", "Data transfer", "GiB", GIB),
-    "quota_logical_size_gib": ("logical_size_bytes", "Logical size per branch", "GiB", GIB),
-}
-QUOTA_HELP = {
-    "quota_logical_size_gib": "Per branch; writes fail above it. 0 or empty means unlimited.",
+    "quota_active_time": "active_time_seconds",
+    "quota_compute_time": "compute_time_seconds",
+    "quota_written_data": "written_data_bytes",
+    "quota_data_transfer": "data_transfer_bytes",
+    "quota_logical_size": "logical_size_bytes",
 }
 
 
@@ -313,22 +172,24 @@ class ProjectSettingsFields(forms.Form):
         label="Project name",
         max_length=MAX_NAME_LENGTH,
         required=False,
+        strip=False,  # a name Neon holds with a space at the end comes back unchanged
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    history_retention_days = forms.IntegerField(
-        label="History retention: days",
-        min_value=0,
-        max_value=MAX_HISTORY_RETENTION_SECONDS // DAY,
-        required=False,
-    )
-    history_retention_hours = forms.IntegerField(
-        label="History retention: hours", min_value=0, max_value=23, required=False
+    history_retention = QuantityField(
+        label="History retention",
+        units=TIME_UNITS,
+        default_unit="days",
+        max_value=MAX_HISTORY_RETENTION_SECONDS,
+        max_message=MSG_RETENTION_TOO_LONG,
+        help_text="Up to 30 days. 0 keeps no history.",
     )
     autoscaling_limit_min_cu = _cu_field(
         "Minimum compute size", "Autoscaling lower limit, in compute units."
     )
     autoscaling_limit_max_cu = _cu_field(
-        "Maximum compute size", "Autoscaling upper limit, in compute units."
+        "Maximum compute size",
+        "Autoscaling upper limit: at most 16 CU and 8 CU above the minimum. Larger computes have "
+        "a fixed size (minimum = maximum, up to 56 CU) and never suspend.",
     )
     suspend_mode = forms.ChoiceField(
         label="Suspend computes when idle",
@@ -350,11 +211,11 @@ class ProjectSettingsFields(forms.Form):
         label="Postgres settings",
         help_text="One setting per line, as name=value, applied to new computes.",
     )
-    quota_active_time_hours = _quota_field("Active time", "hours", HOUR)
-    quota_compute_time_hours = _quota_field("Compute time", "CPU hours", HOUR)
-    quota_written_data_gib = _quota_field("Written data", "GiB", GIB)
-    quota_data_transfer_gib = _quota_field("Data transfer", "GiB", GIB)
-    quota_logical_size_gib = _quota_field("Logical size per branch", "GiB", GIB)
+    quota_active_time = _quota_field("Active time", TIME_UNITS, "hours")
+    quota_compute_time = _quota_field("Compute time (CPU)", TIME_UNITS, "hours")
+    quota_written_data = _quota_field("Written data", BYTE_UNITS, "GiB")
+    quota_data_transfer = _quota_field("Data transfer", BYTE_UNITS, "GiB")
+    quota_logical_size = _quota_field("Logical size per branch", BYTE_UNITS, "GiB")
     allowed_ips = IPAllowlistField(
         label="Allowed IP addresses",
         help_text=(
@@ -397,10 +258,6 @@ class ProjectSettingsFields(forms.Form):
         required=False,
         help_text="Turns on HIPAA audit logging. Cannot be turned off.",
     )
-    confirm_irreversible = forms.BooleanField(
-        label="I understand that turning on logical replication or HIPAA cannot be undone",
-        required=False,
-    )
 
     # Which fields sit in which collapsed section, so a section with an error opens itself.
     SECTIONS = {
@@ -408,7 +265,7 @@ class ProjectSettingsFields(forms.Form):
             "autoscaling_limit_min_cu", "autoscaling_limit_max_cu", "suspend_mode",
             "suspend_timeout_seconds", "pg_settings",
         ),
-        "history": ("history_retention_days", "history_retention_hours"),
+        "history": ("history_retention",),
         "quotas": tuple(QUOTAS),
         "network": (
             "allowed_ips", "protected_branches_only", "block_public_connections",
@@ -426,17 +283,31 @@ class ProjectSettingsFields(forms.Form):
     # Already-on irreversible settings, for the settings form (set from the project).
     already_on: frozenset[str] = frozenset()
 
-    def __init__(self, *args: Any, allow_irreversible: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        allow_irreversible: bool = True,
+        limits: ComputeLimits | None = None,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        for name, help_text in QUOTA_HELP.items():
-            self.fields[name].help_text = help_text
+        self.limits = limits or ComputeLimits()
+        self.allow_irreversible = allow_irreversible
+        self.fields[
+            "quota_logical_size"
+        ].help_text = "Per branch; writes fail above it. 0 or empty means unlimited."
         if not allow_irreversible:
-            # A courtesy: the view and the service refuse it whatever the browser sends.
+            # A courtesy: the view refuses it whatever the browser sends.
             for name in ("enable_logical_replication", "hipaa"):
                 if name not in self.already_on:
                     self.fields[name].widget.attrs["disabled"] = True
                     self.fields[name].help_text += " Only admins can turn it on."
+
+    def _offer_cu(self, current: dict[str, float | None], empty: str | None) -> None:
+        for key in ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu"):
+            value = current.get(key)
+            self.fields[key].choices = _cu_choices(self.limits.steps(), value, empty)
 
     @property
     def fields_with_errors(self) -> int:
@@ -450,16 +321,22 @@ class ProjectSettingsFields(forms.Form):
         touched = set(self.errors) | set(self.changed_data)
         return {section for section, names in self.SECTIONS.items() if touched.intersection(names)}
 
+    def provisioner_value(self) -> str:
+        return ""
+
+    def compute_touched(self, low: Any, high: Any, suspend: Any) -> bool:
+        return True
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        days = data.get("history_retention_days")
-        hours = data.get("history_retention_hours")
-        if (days or 0) * DAY + (hours or 0) * HOUR > MAX_HISTORY_RETENTION_SECONDS:
-            self.add_error("history_retention_hours", MSG_RETENTION_TOO_LONG)
-
         low, high = data.get("autoscaling_limit_min_cu"), data.get("autoscaling_limit_max_cu")
-        if low is not None and high is not None and low > high:
-            self.add_error("autoscaling_limit_max_cu", MSG_CU_MIN_ABOVE_MAX)
+        cu_errors = {"autoscaling_limit_min_cu", "autoscaling_limit_max_cu"} & set(self.errors)
+        suspend = self._suspend_seconds() if "suspend_timeout_seconds" not in self.errors else None
+        if not cu_errors and self.compute_touched(low, high, suspend):
+            for name, message in self.limits.errors(
+                low, high, suspend=suspend, provisioner=self.provisioner_value()
+            ):
+                self.add_error(name, message)
 
         # A value out of range already has its own, clearer message.
         custom_missing = data.get("suspend_timeout_seconds") is None
@@ -477,13 +354,10 @@ class ProjectSettingsFields(forms.Form):
             self.add_error("maintenance_weekdays", MSG_WINDOW_INCOMPLETE)
         elif all(window) and window[1] == window[2]:
             self.add_error("maintenance_end_time", MSG_WINDOW_EMPTY)
-
-        if self.irreversible_changes() and not data.get("confirm_irreversible"):
-            self.add_error("confirm_irreversible", MSG_CONFIRM_IRREVERSIBLE)
         return data
 
     def irreversible_changes(self) -> list[str]:
-        """The irreversible settings this submission turns on (admins only, with confirmation)."""
+        """The irreversible settings this submission turns on (admins only)."""
         data = getattr(self, "cleaned_data", {})
         return [
             name
@@ -493,27 +367,16 @@ class ProjectSettingsFields(forms.Form):
 
     # --- To Neon's shape ---
 
-    def _retention_seconds(self) -> int | None:
-        days = self.cleaned_data.get("history_retention_days")
-        hours = self.cleaned_data.get("history_retention_hours")
-        if days is None and hours is None:
-            return None
-        return (days or 0) * DAY + (hours or 0) * HOUR
-
-    def _suspend_seconds(self) -> int:
+    def _suspend_seconds(self) -> int | None:
         mode = self.cleaned_data.get("suspend_mode")
         if mode == "never":
             return SUSPEND_NEVER
         if mode == "custom":
-            return self.cleaned_data["suspend_timeout_seconds"]
+            return self.cleaned_data.get("suspend_timeout_seconds")
         return SUSPEND_DEFAULT
 
     def _quota(self) -> dict[str, int]:
-        quota = {}
-        for name, (key, _label, _unit, per_unit) in QUOTAS.items():
-            value = self.cleaned_data.get(name)
-            quota[key] = (value or 0) * per_unit
-        return quota
+        return {key: self.cleaned_data.get(name) or 0 for name, key in QUOTAS.items()}
 
     def _window(self) -> dict[str, Any] | None:
         days = self.cleaned_data.get("maintenance_weekdays")
@@ -554,18 +417,22 @@ class ProjectCreateForm(ProjectSettingsFields):
         label="Provisioner",
         required=False,
         choices=[("", "Neon's default")] + [(p, p) for p in PROVISIONERS],
-        help_text="k8s-neonvm is the one that supports autoscaling.",
+        help_text="k8s-neonvm autoscales; k8s-pod computes have a fixed size (minimum = maximum).",
     )
     branch_name = forms.CharField(
         label="Default branch name", max_length=MAX_NAME_LENGTH, required=False,
         widget=forms.TextInput(attrs={"placeholder": "main"}),
     )  # fmt: skip
     role_name = forms.CharField(
-        label="Owner role name", required=False, validators=[_max_bytes],
-        widget=forms.TextInput(attrs={"placeholder": "neondb_owner"}),
+        label="Owner role name", required=False, validators=[max_bytes],
+        # Neon names the owner role after the database; app.js keeps the placeholder in step.
+        widget=forms.TextInput(attrs={
+            "placeholder": "neondb_owner", "data-placeholder-from": "#id_database_name",
+            "data-placeholder-suffix": "_owner",
+        }),
     )  # fmt: skip
     database_name = forms.CharField(
-        label="Database name", required=False, validators=[_max_bytes],
+        label="Database name", required=False, validators=[max_bytes],
         widget=forms.TextInput(attrs={"placeholder": "neondb"}),
     )  # fmt: skip
     # Worded as an opt-out so a submission without the box (no JavaScript needed, or a script)
@@ -584,6 +451,10 @@ class ProjectCreateForm(ProjectSettingsFields):
         label="Branch annotations",
         max_pairs=MAX_ANNOTATIONS,
         help_text="Up to 50, one per line as name=value.",
+    )
+    confirm_irreversible = forms.BooleanField(
+        label="I understand that turning on logical replication or HIPAA cannot be undone",
+        required=False,
     )
 
     field_order = ["name", "pg_version", "region_id", "org_id"]
@@ -605,8 +476,17 @@ class ProjectCreateForm(ProjectSettingsFields):
         # The configured organization is preselected; the personal account stays a choice.
         self.fields["org_id"].choices = [("", PERSONAL_ACCOUNT), *orgs]
         self.fields["org_id"].initial = default_org_id or None
-        self.fields["history_retention_days"].initial = 1  # Neon's documented default
-        self.fields["history_retention_hours"].initial = 0
+        self.fields["history_retention"].initial = DAY  # Neon's documented default
+        self._offer_cu({}, "Neon's default")
+
+    def provisioner_value(self) -> str:
+        return self.cleaned_data.get("provisioner") or ""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.irreversible_changes() and not data.get("confirm_irreversible"):
+            self.add_error("confirm_irreversible", MSG_CONFIRM_IRREVERSIBLE)
+        return data
 
     def payload(self) -> dict[str, Any]:
         """The `project` object of the create request, without the fields left to Neon."""
@@ -620,7 +500,7 @@ class ProjectCreateForm(ProjectSettingsFields):
             "name": data.get("name"),
             "org_id": data.get("org_id"),
             "provisioner": data.get("provisioner"),
-            "history_retention_seconds": self._retention_seconds(),
+            "history_retention_seconds": data.get("history_retention"),
         }
         project.update({k: v for k, v in optional.items() if v not in (None, "")})
 
@@ -679,24 +559,20 @@ class ProjectCreateForm(ProjectSettingsFields):
 
 # --- Settings (update) -------------------------------------------------------------------------
 
-
-def _split(value: int | None, per_unit: int) -> int | None:
-    """A Neon quantity in whole form units, or None when it is not a whole number of them
-    (the field then starts empty and, left untouched, keeps Neon's exact value)."""
-    if value is None:
-        return None
-    whole, rest = divmod(value, per_unit)
-    return whole if not rest else None
+_VERSION_SALT = "neonadmin.settings.version"
 
 
 class ProjectSettingsForm(ProjectSettingsFields):
-    """Every field of Neon's ProjectUpdateRequest, starting from the project's current values."""
+    """Every field of Neon's ProjectUpdateRequest, starting from the project's current state.
+
+    `version` carries the state the page was built from, signed; if Neon's copy moved since,
+    the form is refused (`stale`) and the operator's edits are replayed on the new state rather
+    than sending untouched fields that would undo someone else's change.
+    """
 
     preload_use_defaults = forms.BooleanField(
         label="Preload Neon's default libraries", required=False
     )
-    # A digest of the project's editable values when the form was shown; the template renders
-    # the current one, so a warned operator's second submission goes through.
     version = forms.CharField(required=False, widget=forms.HiddenInput)
     preload_libraries = forms.MultipleChoiceField(
         label="Preloaded libraries",
@@ -710,9 +586,14 @@ class ProjectSettingsForm(ProjectSettingsFields):
         *args: Any,
         project: Project,
         libraries: list[PreloadLibrary],
+        state: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         self.project = project
+        self.libraries = libraries
+        self.state = project_state(project)
+        # What stale() found: the merged state, what others changed, and conflicting edits.
+        self.stale: tuple[dict[str, Any], list[Change], list[Change]] | None = None
         self.already_on = frozenset(
             name
             for name, on in (
@@ -721,10 +602,14 @@ class ProjectSettingsForm(ProjectSettingsFields):
             )
             if on
         )
-        kwargs.setdefault("initial", self.initial_from(project))
+        kwargs.setdefault("initial", self.initial_from(state or self.state))
         super().__init__(*args, **kwargs)
-        self.fields["name"].required = True
-        self.fields["name"].widget.attrs["required"] = True
+        self.fields["version"].initial = self.current_version
+        name = self.fields["name"]
+        name.required = True
+        name.widget.attrs["required"] = True
+        self.fields["history_retention"].required = True
+        self.fields["history_retention"].error_messages["required"] = MSG_RETENTION_REQUIRED
         choices = []
         for lib in libraries:
             notes = [lib.version and f"v{lib.version}", lib.is_experimental and "experimental"]
@@ -734,16 +619,14 @@ class ProjectSettingsForm(ProjectSettingsFields):
         # A library the project uses that Neon no longer lists stays visible and ticked.
         choices += [(n, n) for n in project.settings.preload_libraries if n not in known]
         self.fields["preload_libraries"].choices = choices
-        # Neon has no way back to its default compute size: leaving the key out of an update
-        # changes nothing. A project with a size offers the explicit sizes only; one without
-        # says that the empty choice keeps it unset.
-        for key in ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu"):
-            field = self.fields[key]
-            if getattr(project.endpoint_defaults, key) is not None:
-                field.choices = [c for c in field.choices if c[0] != ""]
-                field.required = True
-            else:
-                field.choices = [("", MSG_CU_UNSET)] + [c for c in field.choices if c[0] != ""]
+        # Neon has no way back to its default compute size: a project with a size offers sizes
+        # only; one without offers the empty choice, which keeps it unset.
+        cu = self.state["default_endpoint_settings"]
+        unset = cu["autoscaling_limit_min_cu"] is None
+        self._offer_cu(cu, MSG_CU_UNSET if unset else None)
+        if not unset:
+            for key in ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu"):
+                self.fields[key].required = True
         if project.settings.audit_log_level:  # Neon has no way back to "not set"
             self.fields["audit_log_level"].choices = [(lvl, lvl) for lvl in AUDIT_LOG_LEVELS]
             self.fields["audit_log_level"].required = True
@@ -754,118 +637,122 @@ class ProjectSettingsForm(ProjectSettingsFields):
                 if name == "enable_logical_replication"
                 else MSG_HIPAA_OFF
             )
-        for name, (key, _label, _unit, per_unit) in QUOTAS.items():
-            exact = getattr(project.settings.quota, key)
-            if exact and _split(exact, per_unit) is None:
-                self.fields[name].help_text = (
-                    f"Now {exact:,} ({key.rsplit('_', 1)[1]}), not a whole number of "
-                    f"{_unit}; left empty it stays as it is."
-                )
+
+    def provisioner_value(self) -> str:
+        return self.project.provisioner
+
+    def compute_touched(self, low: Any, high: Any, suspend: Any) -> bool:
+        """Neon's rules are checked when the compute settings change: values Neon already
+        holds (perhaps from before a rule) never block renaming the project."""
+        e = self.state["default_endpoint_settings"]
+        now = (e["autoscaling_limit_min_cu"], e["autoscaling_limit_max_cu"])
+        return (low, high) != now or suspend != e["suspend_timeout_seconds"]
 
     @staticmethod
-    def initial_from(project: Project) -> dict[str, Any]:
-        s, e = project.settings, project.endpoint_defaults
-        retention = project.history_retention_seconds or 0
-        days, rest = divmod(retention, DAY)
-        suspend = e.suspend_timeout_seconds or 0
+    def initial_from(state: dict[str, Any]) -> dict[str, Any]:
+        """The form's fields for a project state: every value as Neon holds it."""
+        s, e = state["settings"], state["default_endpoint_settings"]
+        suspend = e["suspend_timeout_seconds"]
+        cu = {
+            key: None if e[key] is None else cu_value(e[key])
+            for key in ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu")
+        }
+        window = s["maintenance_window"] or {}
         initial: dict[str, Any] = {
-            "name": project.name,
-            "history_retention_days": days,
-            "history_retention_hours": rest // HOUR,
-            "autoscaling_limit_min_cu": _cu_initial(e.autoscaling_limit_min_cu),
-            "autoscaling_limit_max_cu": _cu_initial(e.autoscaling_limit_max_cu),
+            "name": state["name"],
+            "history_retention": state["history_retention_seconds"],
+            **cu,
             "suspend_mode": {SUSPEND_NEVER: "never", SUSPEND_DEFAULT: "default"}.get(
                 suspend, "custom"
             ),
             "suspend_timeout_seconds": suspend if suspend > 0 else None,
-            "pg_settings": dict(e.pg_settings),
-            "allowed_ips": list(s.allowed_ips),
-            "protected_branches_only": s.protected_branches_only,
-            "enable_logical_replication": s.enable_logical_replication,
-            "block_public_connections": s.block_public_connections,
-            "block_vpc_connections": s.block_vpc_connections,
-            "audit_log_level": s.audit_log_level or "",
-            "hipaa": s.hipaa,
-            "preload_use_defaults": bool(s.preload_use_defaults),
-            "preload_libraries": list(s.preload_libraries),
+            "pg_settings": dict(e["pg_settings"]),
+            "allowed_ips": list(s["allowed_ips"]["ips"]),
+            "protected_branches_only": s["allowed_ips"]["protected_branches_only"],
+            "enable_logical_replication": s["enable_logical_replication"],
+            "block_public_connections": s["block_public_connections"],
+            "block_vpc_connections": s["block_vpc_connections"],
+            "audit_log_level": s["audit_log_level"] or "",
+            "hipaa": s["hipaa"],
+            "preload_use_defaults": s["preload_libraries"]["use_defaults"],
+            "preload_libraries": list(s["preload_libraries"]["enabled_libraries"]),
+            "maintenance_weekdays": list(window.get("weekdays", [])),
+            "maintenance_start_time": window.get("start_time", ""),
+            "maintenance_end_time": window.get("end_time", ""),
         }
-        for name, (key, _label, _unit, per_unit) in QUOTAS.items():
-            initial[name] = _split(getattr(s.quota, key), per_unit) or (
-                0 if not getattr(s.quota, key) else None
-            )
-        if s.maintenance_window:
-            initial["maintenance_weekdays"] = list(s.maintenance_window.weekdays)
-            initial["maintenance_start_time"] = s.maintenance_window.start_time
-            initial["maintenance_end_time"] = s.maintenance_window.end_time
+        initial.update({name: s["quota"][key] for name, key in QUOTAS.items()})
         return initial
 
     @property
     def current_version(self) -> str:
-        """A digest of the editable values (not `updated_at`, which Neon may move for reasons
-        that change nothing here)."""
-        state = json.dumps(self.initial_from(self.project), sort_keys=True, default=str)
-        return hashlib.sha256(state.encode()).hexdigest()[:16]
+        """The state this page shows, signed, so a later submission can tell what moved."""
+        return signing.dumps(self.state, salt=_VERSION_SALT, compress=True)
+
+    def _shown_state(self, version: str) -> dict[str, Any] | None:
+        try:
+            return signing.loads(version, salt=_VERSION_SALT)
+        except signing.BadSignature:
+            return None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        # The untouched fields are re-sent as they were shown; if Neon's values moved since,
-        # saving would quietly undo someone else's change.
-        if data.get("version") and data["version"] != self.current_version:
-            self.add_error(None, MSG_STALE)
         window_given = any(
             data.get(n)
             for n in ("maintenance_weekdays", "maintenance_start_time", "maintenance_end_time")
         )
         if self.project.settings.maintenance_window and not window_given:
             self.add_error("maintenance_weekdays", MSG_WINDOW_REMOVE)
+        if not data.get("version"):
+            return data  # a script posting without a page: it asked for exactly this
+        shown = self._shown_state(data["version"])
+        if shown is None:
+            self.add_error(None, MSG_PAGE_ALTERED)
+        elif shown != self.state and not self.errors:
+            # The untouched fields hold the values shown then; sending them would quietly undo
+            # someone else's change.
+            self.stale = rebase(shown, self.payload(), self.state)
+            self.add_error(None, MSG_STALE)
         return data
 
     def payload(self) -> dict[str, Any]:
-        """The full desired state, in the update request's shape; the service sends only what
-        differs from the project."""
-        data, project = self.cleaned_data, self.project
-        retention = self._retention_seconds()
-        if not {"history_retention_days", "history_retention_hours"} & set(self.changed_data):
-            retention = project.history_retention_seconds  # keep seconds the form cannot show
-        quota = self._quota()
-        for name, (key, _label, _unit, _per) in QUOTAS.items():
-            if name not in self.changed_data:
-                quota[key] = getattr(project.settings.quota, key) or 0
-        settings: dict[str, Any] = {
-            "quota": quota,
-            "allowed_ips": {
-                "ips": data.get("allowed_ips") or [],
-                "protected_branches_only": bool(data.get("protected_branches_only")),
-            },
-            "enable_logical_replication": bool(data.get("enable_logical_replication")),
-            "block_public_connections": bool(data.get("block_public_connections")),
-            "block_vpc_connections": bool(data.get("block_vpc_connections")),
-            "hipaa": bool(data.get("hipaa")),
-            "preload_libraries": {
-                "use_defaults": bool(data.get("preload_use_defaults")),
-                "enabled_libraries": list(data.get("preload_libraries") or []),
-            },
+        """The desired state, in the update request's shape (`projects.project_state`)."""
+        data = self.cleaned_data
+        state = copy.deepcopy(self.state)
+        s, e = state["settings"], state["default_endpoint_settings"]
+        state["name"] = data["name"]
+        state["history_retention_seconds"] = data.get("history_retention")
+        s["quota"] = self._quota()
+        s["allowed_ips"] = {
+            "ips": data.get("allowed_ips") or [],
+            "protected_branches_only": bool(data.get("protected_branches_only")),
         }
-        if window := self._window():
-            settings["maintenance_window"] = window
-        if data.get("audit_log_level"):
-            settings["audit_log_level"] = data["audit_log_level"]
-        endpoint: dict[str, Any] = {
-            "suspend_timeout_seconds": self._suspend_seconds(),
-            "pg_settings": data.get("pg_settings") or {},
+        for flag in (
+            "enable_logical_replication",
+            "block_public_connections",
+            "block_vpc_connections",
+            "hipaa",
+        ):
+            s[flag] = bool(data.get(flag))
+        s["maintenance_window"] = self._window()
+        s["audit_log_level"] = data.get("audit_log_level") or None
+        s["preload_libraries"] = {
+            "use_defaults": bool(data.get("preload_use_defaults")),
+            "enabled_libraries": sorted(data.get("preload_libraries") or []),
         }
-        for key in ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu"):
-            if data.get(key) is not None:
-                endpoint[key] = data[key]
-        result: dict[str, Any] = {
-            "name": data["name"],
-            "settings": settings,
-            "default_endpoint_settings": endpoint,
-        }
-        if retention is not None:
-            result["history_retention_seconds"] = retention
-        return result
+        e["autoscaling_limit_min_cu"] = data.get("autoscaling_limit_min_cu")
+        e["autoscaling_limit_max_cu"] = data.get("autoscaling_limit_max_cu")
+        e["suspend_timeout_seconds"] = self._suspend_seconds()
+        e["pg_settings"] = data.get("pg_settings") or {}
+        return state
 
-
-def _cu_initial(value: float | None) -> str | None:
-    return None if value is None else f"{value:g}"
+    def stale_form(self) -> ProjectSettingsForm:
+        """After a refused stale submission: a fresh form showing the project's new state with
+        the operator's edits replayed on it, ready to save again."""
+        merged = self.stale[0] if self.stale else self.state
+        return ProjectSettingsForm(
+            project=self.project,
+            libraries=self.libraries,
+            state=merged,
+            limits=self.limits,
+            allow_irreversible=self.allow_irreversible,
+        )

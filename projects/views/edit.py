@@ -2,6 +2,8 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
+from django.http import QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -12,7 +14,12 @@ from django_htmx.http import reswap, retarget
 from audit.services import Actor
 from neonadmin.roles import Role, has_role, refuse, role_required
 from projects import selectors, services
-from projects.forms.project import ProjectCreateForm, ProjectSettingsForm
+from projects.forms.project import (
+    MSG_PAGE_ALTERED,
+    MSG_STALE,
+    ProjectCreateForm,
+    ProjectSettingsForm,
+)
 from projects.neon import NeonError
 from projects.views import go, wants_fragment
 
@@ -21,6 +28,7 @@ CREATED = "projects/project_created.html"
 SETTINGS = "projects/project_settings.html"
 MSG_NOTHING_CHANGED = "Nothing changed, so nothing was sent to Neon."
 MSG_IRREVERSIBLE_ADMIN_ONLY = "Only admins may turn on logical replication or HIPAA."
+MSG_CONFIRM_NAME = "Type the project's exact name to apply a change that cannot be undone."
 
 
 def _form_page(request, template, context):
@@ -94,30 +102,78 @@ def _created_operations(created) -> dict:
 @require_http_methods(["GET", "POST"])
 @role_required(Role.OPERATOR, audit_action="project.update")
 def project_settings(request, project_id: str):
+    """Edit → review → apply. Nothing reaches Neon before Apply, and Apply sends exactly what
+    the review showed: the edit is carried through the review signed, and re-checked against
+    the project Neon holds at that moment."""
     project = selectors.project_get(project_id=project_id)
-    libraries = selectors.preload_library_list(project_id=project_id)
+    data, step = _settings_submission(request)
     form = ProjectSettingsForm(
-        request.POST if request.method == "POST" else None,
+        data,
         project=project,
-        libraries=libraries,
+        libraries=selectors.preload_library_list(project_id=project_id),
+        limits=selectors.compute_limits(),
         allow_irreversible=_is_admin(request),
     )
     context = {"form": form, "project": project}
+    if step == "altered":
+        context["page_error"] = MSG_PAGE_ALTERED
     _check_irreversible(request, form, action="project.update", project=project)
-    if form.is_bound and form.is_valid():
-        try:
-            updated = services.project_update(
-                actor=Actor.from_request(request),
-                project=project,
-                changes=form.payload(),
-            )
-        except NeonError as error:
-            context["neon_error"] = error
+    if form.is_bound and form.stale:
+        context.update(form=form.stale_form(), stale=form.stale, stale_message=MSG_STALE)
+    if not form.is_bound or step == "edit" or form.stale or not form.is_valid():
+        return _form_page(request, SETTINGS, context)
+    _body, changes = services.project_changes(project=project, desired=form.payload())
+    if not changes:
+        messages.info(request, MSG_NOTHING_CHANGED)
+        return go(request, reverse("projects:detail", args=[project_id]))
+    context.update(changes=changes, carried=_carry(data, project.id))
+    context["irreversible"] = any(change.irreversible for change in changes)
+    if step == "apply":
+        if context["irreversible"] and request.POST.get("confirm_name") != project.name:
+            context["confirm_error"] = MSG_CONFIRM_NAME
         else:
-            _report_update(request, updated)
-            url = reverse("projects:detail", args=[project_id])
-            return go(request, url)
-    return _form_page(request, SETTINGS, context)
+            try:
+                updated = services.project_update(
+                    actor=Actor.from_request(request), project=project, changes=form.payload()
+                )
+            except NeonError as error:
+                context["neon_error"] = error
+            else:
+                _report_update(request, updated)
+                return go(request, reverse("projects:detail", args=[project_id]))
+    review = f"{SETTINGS}#review" if wants_fragment(request) else SETTINGS
+    return render(request, review, {**context, "reviewing": True})
+
+
+_CARRY_SALT = "neonadmin.settings.carried"
+_NOT_CARRIED = frozenset({"csrfmiddlewaretoken", "step", "carried", "confirm_name"})
+
+
+def _carry(data, project_id: str) -> str:
+    """The edit form's submission, signed, for the review page to hand back on Apply."""
+    fields = [(k, v) for k, v in data.lists() if k not in _NOT_CARRIED]
+    return signing.dumps({"project": project_id, "fields": fields}, salt=_CARRY_SALT)
+
+
+def _settings_submission(request) -> tuple[QueryDict | None, str]:
+    """The form data and the step asked for: the edit form posts its fields ("review"); the
+    review posts them back signed ("apply", or "edit" to change them again)."""
+    if request.method != "POST":
+        return None, ""
+    step = request.POST.get("step") or "review"
+    carried = request.POST.get("carried")
+    if not carried:
+        return request.POST, step
+    try:
+        signed = signing.loads(carried, salt=_CARRY_SALT)
+    except signing.BadSignature:
+        signed = {}
+    if signed.get("project") != request.resolver_match.kwargs.get("project_id"):
+        return None, "altered"
+    data = QueryDict(mutable=True)
+    for key, values in signed["fields"]:
+        data.setlist(key, values)
+    return data, step
 
 
 def _report_update(request, updated) -> None:

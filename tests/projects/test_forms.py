@@ -7,7 +7,10 @@ here each rule is checked where it is written.
 from dataclasses import replace
 
 import pytest
+from django.http import QueryDict
+from django.template.loader import render_to_string
 
+from projects import compute, services
 from projects.forms import project as f
 from projects.forms.project import (
     GIB,
@@ -25,6 +28,8 @@ from projects.neon import (
     Quota,
     Region,
 )
+from projects.project_state import QUOTA_KEYS, project_state
+from tests.formdata import form_data
 
 REGIONS = [
     Region(id="aws-us-east-2", name="AWS US East (Ohio)", default=True),
@@ -45,8 +50,8 @@ BASE = {
     "region_id": "aws-us-east-2",
     "org_id": "",
     "store_passwords": "on",
-    "history_retention_days": "1",
-    "history_retention_hours": "0",
+    "history_retention_0": "1",
+    "history_retention_1": "days",
     "suspend_mode": "default",
 }
 
@@ -81,20 +86,11 @@ def assert_invalid(form, field: str, message: str | None = None) -> None:
         ("pg_version", "19", False),
         ("name", "x" * 256, True),
         ("name", "x" * 257, False),
-        ("history_retention_days", "-1", False),
-        ("history_retention_days", "0", True),
-        ("history_retention_days", "30", True),
-        ("history_retention_days", "31", False),
-        ("history_retention_hours", "-1", False),
-        ("history_retention_hours", "0", True),
-        ("history_retention_hours", "23", True),
-        ("history_retention_hours", "24", False),
-        ("autoscaling_limit_min_cu", "0.25", True),
-        ("autoscaling_limit_min_cu", "0.2", False),
-        ("autoscaling_limit_min_cu", "0", False),
-        ("autoscaling_limit_max_cu", "56", True),
-        ("autoscaling_limit_max_cu", "57", False),
-        ("autoscaling_limit_max_cu", "11", False),  # between steps: 10, 12
+        ("history_retention_0", "-1", False),
+        ("history_retention_0", "0", True),
+        ("history_retention_0", "30", True),
+        ("history_retention_0", "31", False),
+        ("history_retention_1", "fortnights", False),
         ("region_id", "aws-eu-central-1", True),
         ("region_id", "aws-mars-1", False),
         ("org_id", "org-quiet-sea-12345678", True),
@@ -125,7 +121,7 @@ def test_create_field_boundaries(field, value, ok):
     if ok:
         assert_valid(form)
     else:
-        assert_invalid(form, field)
+        assert_invalid(form, field.removesuffix("_0").removesuffix("_1"))
 
 
 @pytest.mark.parametrize(
@@ -156,42 +152,63 @@ def test_suspend_never_and_default(mode, sent):
 @pytest.mark.parametrize("field", list(f.QUOTAS))
 @pytest.mark.parametrize("where", ["below", "zero", "top", "above"])
 def test_quota_boundaries(field, where):
-    key, _label, _unit, per_unit = f.QUOTAS[field]
-    top = INT64_MAX // per_unit
-    value = {"below": -1, "zero": 0, "top": top, "above": top + 1}[where]
-    form = create_form(**{field: str(value)})
+    key = f.QUOTAS[field]
+    unit = "seconds" if key.endswith("_seconds") else "bytes"
+    value = {"below": -1, "zero": 0, "top": INT64_MAX, "above": INT64_MAX + 1}[where]
+    form = create_form(**{f"{field}_0": str(value), f"{field}_1": unit})
     if where in ("below", "above"):
         assert_invalid(form, field)
         return
     assert_valid(form)
     quota = form.payload().get("settings", {}).get("quota", {})
-    # 0 means unlimited, which is what leaving it out says; the top converts exactly.
-    assert quota.get(key) == (value * per_unit or None)
-    assert quota.get(key, 0) <= INT64_MAX
+    # 0 means unlimited, which is what leaving it out says; the top is sent exactly.
+    assert quota.get(key) == (value or None)
+
+
+@pytest.mark.parametrize("unit", ["hours", "days"])
+def test_quota_above_int64_in_a_larger_unit_is_refused(unit):
+    form = create_form(quota_active_time_0=str(INT64_MAX // 3600), quota_active_time_1=unit)
+    if unit == "hours":
+        assert_valid(form)
+    else:
+        assert_invalid(form, "quota_active_time")
 
 
 def test_quota_units_convert_exactly():
-    form = create_form(quota_active_time_hours="2", quota_logical_size_gib="3")
+    form = create_form(
+        quota_active_time_0="2", quota_active_time_1="hours",
+        quota_compute_time_0="30", quota_compute_time_1="minutes",
+        quota_logical_size_0="512", quota_logical_size_1="MiB",
+        quota_written_data_0="3", quota_written_data_1="GiB",
+    )  # fmt: skip
     assert_valid(form)
     quota = form.payload()["settings"]["quota"]
-    assert quota == {"active_time_seconds": 7200, "logical_size_bytes": 3 * GIB}
+    assert quota == {
+        "active_time_seconds": 7200,
+        "compute_time_seconds": 1800,
+        "logical_size_bytes": 512 * 2**20,
+        "written_data_bytes": 3 * GIB,
+    }
 
 
 # --- Create: cross-field rules -------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("days", "hours", "ok"),
-    [("30", "0", True), ("29", "23", True), ("30", "1", False), ("0", "0", True)],
-)
-def test_history_retention_total_is_at_most_30_days(days, hours, ok):
-    form = create_form(history_retention_days=days, history_retention_hours=hours)
-    if ok:
+    ("count", "unit", "seconds"),
+    [
+        ("30", "days", 2_592_000), ("720", "hours", 2_592_000), ("721", "hours", None),
+        ("2592000", "seconds", 2_592_000), ("2592001", "seconds", None), ("0", "days", 0),
+        ("90", "minutes", 5400), ("5401", "seconds", 5401),
+    ],
+)  # fmt: skip
+def test_history_retention_total_is_at_most_30_days(count, unit, seconds):
+    form = create_form(history_retention_0=count, history_retention_1=unit)
+    if seconds is not None:
         assert_valid(form)
-        expected = int(days) * 86400 + int(hours) * 3600
-        assert form.payload()["history_retention_seconds"] == expected
+        assert form.payload()["history_retention_seconds"] == seconds
     else:
-        assert_invalid(form, "history_retention_hours", f.MSG_RETENTION_TOO_LONG)
+        assert_invalid(form, "history_retention", f.MSG_RETENTION_TOO_LONG)
 
 
 @pytest.mark.parametrize(
@@ -205,7 +222,7 @@ def test_min_cu_at_most_max_cu(low, high, ok):
         endpoint = form.payload()["default_endpoint_settings"]
         assert endpoint["autoscaling_limit_min_cu"] == float(low)
     else:
-        assert_invalid(form, "autoscaling_limit_max_cu", f.MSG_CU_MIN_ABOVE_MAX)
+        assert_invalid(form, "autoscaling_limit_max_cu", compute.MSG_CU_MIN_ABOVE_MAX)
 
 
 @pytest.mark.parametrize(
@@ -350,8 +367,8 @@ def test_minimal_create_sends_only_what_was_chosen():
 
 def test_create_form_offers_html_limits():
     html = str(create_form())
-    assert 'name="history_retention_days"' in html
-    assert 'max="30"' in html and 'min="60"' in html and 'max="604800"' in html
+    assert 'name="history_retention_0"' in html and 'name="history_retention_1"' in html
+    assert 'min="60"' in html and 'max="604800"' in html
     assert 'maxlength="256"' in html
     assert f'pattern="{f.HH_MM}"' in html
 
@@ -369,7 +386,7 @@ PROJECT = Project(
     store_passwords=True,
     created_at=None,
     updated_at=None,
-    history_retention_seconds=86400 + 1800,  # not a whole hour
+    history_retention_seconds=86400 + 1800 + 7,  # not a whole minute
     settings=ProjectSettings(
         quota=Quota(active_time_seconds=7200, written_data_bytes=GIB + 1),
         allowed_ips=("10.0.0.0/24",),
@@ -384,35 +401,32 @@ PROJECT = Project(
 
 
 def settings_form(changes=None, project=PROJECT) -> ProjectSettingsForm:
-    initial = ProjectSettingsForm.initial_from(project)
-    data = {}
-    for key, value in initial.items():
-        if value is None or value is False:
-            continue
-        if key in ("allowed_ips",):
-            data[key] = "\n".join(value)
-        elif key == "pg_settings":
-            data[key] = "\n".join(f"{k}={v}" for k, v in value.items())
-        elif isinstance(value, list):
-            data[key] = [str(v) for v in value]
-        elif value is True:
-            data[key] = "on"
-        else:
-            data[key] = str(value)
+    """The settings form as a browser submits it for `project`, with `changes` applied
+    (None removes a field, as unticking a box does)."""
+    shown = ProjectSettingsForm(project=project, libraries=LIBRARIES)
+    html = render_to_string(
+        "projects/project_settings.html#form",
+        {"form": shown, "project": project, "access": {"can_admin": True}},
+    )
+    data = form_data(html, "settings-form")
     for key, value in (changes or {}).items():
         if value is None:
             data.pop(key, None)
         else:
-            data[key] = value
-    return ProjectSettingsForm(data, project=project, libraries=LIBRARIES)
+            data[key] = value if isinstance(value, list) else [value]
+    query = QueryDict(mutable=True)
+    for key, values in data.items():
+        query.setlist(key, values)
+    return ProjectSettingsForm(query, project=project, libraries=LIBRARIES)
 
 
-def test_settings_unchanged_form_keeps_values_it_cannot_show():
+def test_settings_unchanged_form_keeps_exact_values():
     form = settings_form()
     assert_valid(form)
     assert form.changed_data == []
     desired = form.payload()
-    assert desired["history_retention_seconds"] == 86400 + 1800
+    assert desired == project_state(PROJECT)
+    assert desired["history_retention_seconds"] == 86400 + 1800 + 7
     assert desired["settings"]["quota"]["written_data_bytes"] == GIB + 1
     assert desired["settings"]["quota"]["active_time_seconds"] == 7200
     assert desired["default_endpoint_settings"]["suspend_timeout_seconds"] == 300
@@ -443,8 +457,8 @@ def test_settings_preload_choices_are_the_projects_libraries():
     form = settings_form({"preload_libraries": ["timescaledb", "pg_cron"]})
     assert_valid(form)
     assert form.payload()["settings"]["preload_libraries"]["enabled_libraries"] == [
-        "timescaledb",
         "pg_cron",
+        "timescaledb",
     ]
     assert_invalid(settings_form({"preload_libraries": ["pg_nope"]}), "preload_libraries")
 
@@ -460,20 +474,22 @@ def test_settings_irreversible_already_on_cannot_be_turned_off():
     assert form.irreversible_changes() == []
 
 
-@pytest.mark.parametrize(("days", "hours", "ok"), [("30", "0", True), ("30", "1", False)])
-def test_settings_history_retention_boundary(days, hours, ok):
-    form = settings_form({"history_retention_days": days, "history_retention_hours": hours})
+@pytest.mark.parametrize(("count", "unit", "ok"), [("30", "days", True), ("721", "hours", False)])
+def test_settings_history_retention_boundary(count, unit, ok):
+    form = settings_form({"history_retention_0": count, "history_retention_1": unit})
     if ok:
         assert_valid(form)
         assert form.payload()["history_retention_seconds"] == 2_592_000
     else:
-        assert_invalid(form, "history_retention_hours")
+        assert_invalid(form, "history_retention", f.MSG_RETENTION_TOO_LONG)
+
+
+def test_settings_history_retention_cannot_be_emptied():
+    assert_invalid(settings_form({"history_retention_0": ""}), "history_retention")
 
 
 def test_every_neon_quota_has_exactly_one_form_field():
-    from projects.services import QUOTA_KEYS
-
-    assert sorted(key for key, *_ in f.QUOTAS.values()) == sorted(QUOTA_KEYS)
+    assert sorted(f.QUOTAS.values()) == sorted(QUOTA_KEYS)
 
 
 def test_settings_offers_no_no_op_compute_size():
@@ -494,7 +510,8 @@ def test_settings_without_a_compute_size_says_the_empty_choice_keeps_it_unset():
     form = settings_form(project=unset)
     assert dict(form.fields["autoscaling_limit_min_cu"].choices)[""] == f.MSG_CU_UNSET
     assert_valid(form)
-    assert "autoscaling_limit_min_cu" not in form.payload()["default_endpoint_settings"]
+    assert form.payload()["default_endpoint_settings"]["autoscaling_limit_min_cu"] is None
+    assert services.project_changes(project=unset, desired=form.payload()) == ({}, [])
 
 
 @pytest.mark.parametrize(
