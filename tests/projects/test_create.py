@@ -7,6 +7,7 @@ import pytest
 from django.core.cache import cache
 
 from audit.models import AuditEvent
+from projects import compute
 from projects.forms import project as f
 from projects.forms.listing import PERSONAL_ACCOUNT
 from projects.neon import (
@@ -28,13 +29,14 @@ VALID = {
     "region_id": "aws-eu-central-1",
     "org_id": "",
     "store_passwords": "on",
-    "history_retention_days": "2",
-    "history_retention_hours": "12",
+    "history_retention_0": "60",
+    "history_retention_1": "hours",
     "autoscaling_limit_min_cu": "0.5",
     "autoscaling_limit_max_cu": "4",
     "suspend_mode": "custom",
     "suspend_timeout_seconds": "900",
-    "quota_compute_time_hours": "10",
+    "quota_compute_time_0": "10",
+    "quota_compute_time_1": "hours",
     "allowed_ips": "203.0.113.0/24\n198.51.100.7",
     "maintenance_weekdays": ["6", "7"],
     "maintenance_start_time": "01:00",
@@ -195,15 +197,16 @@ def test_the_old_polling_url_is_gone(neon, operator_client):
     [
         ({"pg_version": "13"}, "pg_version", None),
         ({"pg_version": "19"}, "pg_version", None),
-        ({"history_retention_days": "31"}, "history_retention_days", None),
-        ({"history_retention_days": "30", "history_retention_hours": "1"},
-         "history_retention_hours", f.MSG_RETENTION_TOO_LONG),
+        ({"history_retention_0": "31", "history_retention_1": "days"}, "history_retention",
+         f.MSG_RETENTION_TOO_LONG),
+        ({"history_retention_0": "721", "history_retention_1": "hours"},
+         "history_retention", f.MSG_RETENTION_TOO_LONG),
         ({"autoscaling_limit_min_cu": "8", "autoscaling_limit_max_cu": "4"},
-         "autoscaling_limit_max_cu", f.MSG_CU_MIN_ABOVE_MAX),
+         "autoscaling_limit_max_cu", compute.MSG_CU_MIN_ABOVE_MAX),
         ({"autoscaling_limit_min_cu": "0.1"}, "autoscaling_limit_min_cu", None),
         ({"suspend_timeout_seconds": "59"}, "suspend_timeout_seconds", None),
         ({"suspend_timeout_seconds": "604801"}, "suspend_timeout_seconds", None),
-        ({"quota_compute_time_hours": "-1"}, "quota_compute_time_hours", None),
+        ({"quota_compute_time_0": "-1"}, "quota_compute_time", None),
         ({"allowed_ips": "10.0.0.300"}, "allowed_ips", None),
         ({"maintenance_end_time": ""}, "maintenance_weekdays", f.MSG_WINDOW_INCOMPLETE),
         ({"maintenance_start_time": "25:00"}, "maintenance_start_time", f.MSG_TIME),

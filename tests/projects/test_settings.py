@@ -1,10 +1,13 @@
-"""The settings page: only what changed is sent, audited with before and after."""
+"""The settings page: edit, review, apply. Only what changed is sent, audited with before and
+after; nothing reaches Neon before Apply."""
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 
 from audit.models import AuditEvent
+from neonadmin.roles import Role, user_role_set
 from projects.forms import project as f
-from projects.forms.project import ProjectSettingsForm
 from projects.neon import (
     MSG_LOCKED,
     MSG_NOT_FOUND,
@@ -13,8 +16,9 @@ from projects.neon import (
     MSG_UNAVAILABLE,
     get_client,
 )
-from projects.services import QUOTA_KEYS
-from projects.views.edit import MSG_NOTHING_CHANGED
+from projects.project_state import QUOTA_KEYS
+from projects.views.edit import MSG_CONFIRM_NAME, MSG_NOTHING_CHANGED
+from tests.formdata import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -27,23 +31,6 @@ def writes(neon) -> int:
 
 def html(response) -> str:
     return response.content.decode()
-
-
-def as_post(initial: dict) -> dict:
-    """The form's current values as a browser would post them untouched."""
-    data = {}
-    for key, value in initial.items():
-        if value is None or value is False:
-            continue
-        if key == "allowed_ips":
-            data[key] = "\n".join(value)
-        elif key == "pg_settings":
-            data[key] = "\n".join(f"{k}={v}" for k, v in value.items())
-        elif isinstance(value, list):
-            data[key] = [str(v) for v in value]
-        else:
-            data[key] = "on" if value is True else str(value)
-    return data
 
 
 @pytest.fixture
@@ -64,7 +51,31 @@ def url(project) -> str:
 
 
 def untouched(project) -> dict:
-    return as_post(ProjectSettingsForm.initial_from(project))
+    """The settings form as a browser submits it, untouched: read from the page an admin sees."""
+    user, _ = get_user_model().objects.get_or_create(username="form.reader@example.test")
+    user_role_set(user=user, role=Role.ADMIN)
+    reader = Client()
+    reader.force_login(user)
+    page = reader.get(url(project))
+    assert page.status_code == 200
+    return {k: v if len(v) > 1 else v[0] for k, v in form_data(html(page), "settings-form").items()}
+
+
+def review(client, project, data, headers=None):
+    """Post the edit form: the review page (or the form again, when invalid)."""
+    return client.post(url(project), data, headers=headers or {})
+
+
+def apply(client, project, reviewed, headers=None, **extra):
+    """Press Apply on a review page."""
+    data = {**form_data(html(reviewed), "settings-form"), "step": ["apply"], **extra}
+    return client.post(url(project), data, headers=headers or {})
+
+
+def save(client, project, data, headers=None, **extra):
+    reviewed = review(client, project, data, headers)
+    assert reviewed.status_code == 200 and "Review " in html(reviewed), html(reviewed)[:3000]
+    return apply(client, project, reviewed, headers, **extra)
 
 
 # --- Pages -----------------------------------------------------------------------------------
@@ -118,12 +129,17 @@ def test_only_changed_fields_are_sent_and_audited(project, operator_client, neon
     data = untouched(project)
     data.update(
         name="renamed",
-        history_retention_days="3",
-        history_retention_hours="6",
-        quota_active_time_hours="5",
+        history_retention_0="78",
+        history_retention_1="hours",
+        quota_active_time_0="5",
+        quota_active_time_1="hours",
         allowed_ips="192.0.2.0/24",
     )
-    response = operator_client.post(url(project), data)
+    reviewed = review(operator_client, project, data)
+    assert writes(neon) == 0  # the review sends nothing
+    body = html(reviewed)
+    assert "Review 4 changes" in body and "78 hours" in body and "5 hours" in body
+    response = apply(operator_client, project, reviewed)
     assert response.status_code == 302 and response["Location"] == f"/projects/{project.id}/"
     assert neon.stats()["PATCH /api/v2/projects/{project_id}"] == 1
 
@@ -145,11 +161,11 @@ def test_only_changed_fields_are_sent_and_audited(project, operator_client, neon
         },
     }
     assert event.changes["name"] == {"before": project.name, "after": "renamed"}
-    assert event.changes["settings.quota"]["after"]["active_time_seconds"] == 18000
-    assert event.changes["settings.allowed_ips"]["before"]["ips"] == list(
-        project.settings.allowed_ips
-    )
-    assert event.changes["settings.allowed_ips"]["after"]["ips"] == ["192.0.2.0/24"]
+    assert event.changes["settings.quota.active_time_seconds"]["after"] == 18000
+    assert event.changes["settings.allowed_ips.ips"] == {
+        "before": list(project.settings.allowed_ips),
+        "after": ["192.0.2.0/24"],
+    }
     after = get_client().get_project(project.id)
     assert after.name == "renamed" and after.history_retention_seconds == 3 * 86400 + 6 * 3600
     assert after.settings.allowed_ips == ("192.0.2.0/24",)
@@ -166,7 +182,7 @@ def test_endpoint_defaults_change_and_htmx_redirects(project, operator_client, n
         maintenance_start_time="03:00",
         maintenance_end_time="04:00",
     )
-    response = operator_client.post(url(project), data, headers=HX)
+    response = save(operator_client, project, data, headers=HX)
     assert response.status_code == 200
     assert response["HX-Redirect"] == f"/projects/{project.id}/"
     sent = AuditEvent.objects.get().request_data
@@ -190,12 +206,15 @@ def test_endpoint_defaults_change_and_htmx_redirects(project, operator_client, n
     [
         ({"name": ""}, "name"),
         ({"name": "x" * 257}, "name"),
-        ({"history_retention_days": "30", "history_retention_hours": "1"},
-         "history_retention_hours"),
+        ({"history_retention_0": "721", "history_retention_1": "hours"}, "history_retention"),
         ({"autoscaling_limit_min_cu": "4", "autoscaling_limit_max_cu": "2"},
          "autoscaling_limit_max_cu"),
         ({"suspend_mode": "custom", "suspend_timeout_seconds": "59"}, "suspend_timeout_seconds"),
-        ({"quota_written_data_gib": "-1"}, "quota_written_data_gib"),
+        ({"quota_written_data_0": "-1"}, "quota_written_data"),
+        ({"autoscaling_limit_min_cu": "1", "autoscaling_limit_max_cu": "10"},
+         "autoscaling_limit_max_cu"),
+        ({"autoscaling_limit_min_cu": "4", "autoscaling_limit_max_cu": "18"},
+         "autoscaling_limit_max_cu"),
         ({"allowed_ips": "1.2.3.4/40"}, "allowed_ips"),
         ({"maintenance_end_time": "24:00"}, "maintenance_end_time"),
         ({"preload_libraries": ["not_offered"]}, "preload_libraries"),
@@ -221,10 +240,10 @@ def test_locked_project_keeps_the_form(project, operator_client, neon, settings,
     settings.NEON_RETRY_BUDGET = 0.2  # a 423 is retried; one short retry is enough here
     neon.set_faults({"method": "PATCH", "status": 423})
     data = {**untouched(project), "name": "typed-by-hand"}
-    response = operator_client.post(url(project), data, headers=HX if htmx else {})
+    response = save(operator_client, project, data, headers=HX if htmx else {})
     assert response.status_code == 200
     body = html(response)
-    assert MSG_LOCKED in body and 'value="typed-by-hand"' in body
+    assert MSG_LOCKED in body and "typed-by-hand" in body and 'name="carried"' in body
     event = AuditEvent.objects.get()
     assert event.outcome == "failure" and event.status == 423 and event.request_id in body
     assert event.changes["name"]["after"] == "typed-by-hand"
@@ -236,12 +255,12 @@ def test_locked_project_keeps_the_form(project, operator_client, neon, settings,
 )
 def test_other_neon_errors_keep_the_form(project, operator_client, neon, status, message):
     neon.set_faults({"method": "PATCH", "status": status, "message": "upstream trouble"})
-    response = operator_client.post(url(project), {**untouched(project), "name": "kept"})
+    response = save(operator_client, project, {**untouched(project), "name": "kept"})
     assert response.status_code == 200
     body = html(response)
     assert f"Neon answered with an error (HTTP {status})." in body
     assert message in body
-    assert 'name="name" value="kept"' in body
+    assert "kept" in body and 'name="carried"' in body  # still the review, Apply again
     assert AuditEvent.objects.get().request_id in body
 
 
@@ -253,7 +272,7 @@ def test_other_neon_errors_keep_the_form(project, operator_client, neon, status,
 def test_operator_cannot_turn_on_irreversible(project, operator_client, neon, flag, confirmed):
     data = {**untouched(project), flag: "on"}
     if confirmed:
-        data["confirm_irreversible"] = "on"
+        data["confirm_name"] = project.name
     assert operator_client.post(url(project), data).status_code == 403
     assert writes(neon) == 0
     event = AuditEvent.objects.get()  # refused before Neon, and still recorded once
@@ -267,21 +286,22 @@ def test_operators_see_irreversible_settings_disabled(project, operator_client):
     body = html(operator_client.get(url(project)))
     assert '<input type="checkbox" name="hipaa" disabled' in body
     assert "Only admins can turn it on" in body
-    assert 'name="confirm_irreversible"' not in body
 
 
-def test_admins_see_the_confirmation(project, admin_client_):
+def test_admins_are_told_the_review_asks_for_the_name(project, admin_client_):
     admin_body = html(admin_client_.get(url(project)))
-    assert 'name="confirm_irreversible"' in admin_body
+    assert "type the project's name in the review step" in admin_body
     assert "Only admins can turn it on" not in admin_body
 
 
 @pytest.mark.parametrize("flag", ["enable_logical_replication", "hipaa"])
 def test_admin_turns_on_irreversible_with_confirmation(project, admin_client_, neon, flag):
     data = {**untouched(project), flag: "on"}
-    refused = admin_client_.post(url(project), data)
-    assert f.MSG_CONFIRM_IRREVERSIBLE in html(refused) and writes(neon) == 0
-    done = admin_client_.post(url(project), {**data, "confirm_irreversible": "on"})
+    reviewed = review(admin_client_, project, data)
+    assert "cannot be undone" in html(reviewed) and 'name="confirm_name"' in html(reviewed)
+    refused = apply(admin_client_, project, reviewed, confirm_name=["not the name"])
+    assert MSG_CONFIRM_NAME in html(refused) and writes(neon) == 0
+    done = apply(admin_client_, project, reviewed, confirm_name=[project.name])
     assert done.status_code == 302
     assert AuditEvent.objects.get().request_data == {"settings": {flag: True}}
     # From now on the box shows it on and cannot be unticked.
@@ -291,25 +311,81 @@ def test_admin_turns_on_irreversible_with_confirmation(project, admin_client_, n
     )
 
 
-def test_a_change_made_elsewhere_meanwhile_is_not_undone(project, operator_client, neon):
-    page = operator_client.get(url(project))
-    shown = page.context["form"].current_version
-    data = {**untouched(project), "version": shown, "block_vpc_connections": "on"}
+def test_a_change_made_elsewhere_before_review_is_not_undone(project, operator_client, neon):
+    data = {**untouched(project), "block_vpc_connections": "on"}
     get_client().update_project(project.id, {"name": "renamed-by-a-colleague"})
     neon.clear_stats()
 
-    warned = operator_client.post(url(project), data)
-    assert warned.status_code == 200
-    assert f.MSG_STALE in html(warned)
-    assert 'name="block_vpc_connections" id="id_block_vpc_connections" checked' in html(warned)
+    warned = review(operator_client, project, data)
+    body = html(warned)
+    assert warned.status_code == 200 and f.MSG_STALE in body
+    assert "Project name" in body and "renamed-by-a-colleague" in body  # what moved, shown
+    # The fresh form holds the colleague's name and the operator's edit, ready to save again.
+    assert 'value="renamed-by-a-colleague"' in body
+    assert 'name="block_vpc_connections" id="id_block_vpc_connections" checked' in body
     assert writes(neon) == 0
-    # Saving again from the refreshed form applies the operator's change on top of the new state.
-    fresh = get_client().get_project(project.id)
-    again = {**untouched(fresh), "version": warned.context["form"].current_version}
-    again["block_vpc_connections"] = "on"
-    assert operator_client.post(url(project), again).status_code == 302
+    again = {k: v if len(v) > 1 else v[0] for k, v in form_data(body, "settings-form").items()}
+    reviewed = review(operator_client, project, again)
+    assert "Review 1 change" in html(reviewed)
+    assert apply(operator_client, project, reviewed).status_code == 302
     after = get_client().get_project(project.id)
     assert after.name == "renamed-by-a-colleague" and after.settings.block_vpc_connections
+
+
+def test_a_change_made_elsewhere_between_review_and_apply_is_refused(
+    project, operator_client, neon
+):
+    reviewed = review(operator_client, project, {**untouched(project), "name": "mine"})
+    assert "Review 1 change" in html(reviewed)
+    get_client().update_project(
+        project.id, {"default_endpoint_settings": {"suspend_timeout_seconds": 600}}
+    )
+    neon.clear_stats()
+    refused = apply(operator_client, project, reviewed)
+    body = html(refused)
+    assert f.MSG_STALE in body and "Suspend computes" in body and "after 10 minutes" in body
+    assert writes(neon) == 0 and AuditEvent.objects.count() == 0
+    assert get_client().get_project(project.id).name == project.name
+
+
+def test_an_altered_review_is_refused(project, operator_client, neon):
+    reviewed = review(operator_client, project, {**untouched(project), "name": "mine"})
+    data = {**form_data(html(reviewed), "settings-form"), "step": ["apply"]}
+    data["carried"] = [data["carried"][0][:-3] + "xyz"]
+    response = operator_client.post(url(project), data)
+    assert response.status_code == 200 and f.MSG_PAGE_ALTERED in html(response)
+    assert writes(neon) == 0
+
+
+def test_back_to_edit_keeps_what_was_typed(project, operator_client, neon):
+    reviewed = review(operator_client, project, {**untouched(project), "name": "typed"})
+    data = {**form_data(html(reviewed), "settings-form"), "step": ["edit"]}
+    for headers in ({}, HX):
+        back = operator_client.post(url(project), data, headers=headers)
+        assert 'name="name" value="typed"' in html(back) and "Review changes" in html(back)
+    assert writes(neon) == 0
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_review_is_a_page_and_a_fragment(project, operator_client, neon, htmx):
+    reviewed = review(
+        operator_client, project, {**untouched(project), "name": "x"}, HX if htmx else {}
+    )
+    body = html(reviewed)
+    assert ("<html" in body) is not htmx
+    assert body.lstrip().startswith("<form") is htmx
+    assert "Nothing has been sent to Neon yet" in body and writes(neon) == 0
+
+
+def test_out_of_range_compute_gets_a_message_and_no_call(project, operator_client, neon):
+    data = {
+        **untouched(project),
+        "autoscaling_limit_min_cu": "0.25",
+        "autoscaling_limit_max_cu": "16",
+    }
+    response = review(operator_client, project, data)
+    assert "at most 8 CU between the minimum and the maximum" in html(response)
+    assert neon.stats().get("PATCH /api/v2/projects/{project_id}", 0) == 0
 
 
 def test_timeout_warns_that_the_change_may_have_been_applied(
@@ -317,9 +393,9 @@ def test_timeout_warns_that_the_change_may_have_been_applied(
 ):
     settings.NEON_READ_TIMEOUT = 0.3
     neon.set_faults({"method": "PATCH", "hang": True, "hang_seconds": 2, "count": 1})
-    response = operator_client.post(url(project), {**untouched(project), "name": "slow-name"})
+    response = save(operator_client, project, {**untouched(project), "name": "slow-name"})
     assert response.status_code == 200
     body = html(response)
-    assert MSG_TIMEOUT in body and 'value="slow-name"' in body
+    assert MSG_TIMEOUT in body and "slow-name" in body
     assert neon.stats()["PATCH /api/v2/projects/{project_id}"] == 1  # never repeated
     assert AuditEvent.objects.get().outcome == "failure"
