@@ -4,6 +4,7 @@ after; nothing reaches Neon before Apply."""
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils.html import escape
 
 from audit.models import AuditEvent
 from neonadmin.roles import Role, user_role_set
@@ -300,7 +301,7 @@ def test_admin_turns_on_irreversible_with_confirmation(project, admin_client_, n
     reviewed = review(admin_client_, project, data)
     assert "cannot be undone" in html(reviewed) and 'name="confirm_name"' in html(reviewed)
     refused = apply(admin_client_, project, reviewed, confirm_name=["not the name"])
-    assert MSG_CONFIRM_NAME in html(refused) and writes(neon) == 0
+    assert escape(MSG_CONFIRM_NAME) in html(refused) and writes(neon) == 0
     done = apply(admin_client_, project, reviewed, confirm_name=[project.name])
     assert done.status_code == 302
     assert AuditEvent.objects.get().request_data == {"settings": {flag: True}}
@@ -318,7 +319,7 @@ def test_a_change_made_elsewhere_before_review_is_not_undone(project, operator_c
 
     warned = review(operator_client, project, data)
     body = html(warned)
-    assert warned.status_code == 200 and f.MSG_STALE in body
+    assert warned.status_code == 200 and escape(f.MSG_STALE) in body
     assert "Project name" in body and "renamed-by-a-colleague" in body  # what moved, shown
     # The fresh form holds the colleague's name and the operator's edit, ready to save again.
     assert 'value="renamed-by-a-colleague"' in body
@@ -343,7 +344,7 @@ def test_a_change_made_elsewhere_between_review_and_apply_is_refused(
     neon.clear_stats()
     refused = apply(operator_client, project, reviewed)
     body = html(refused)
-    assert f.MSG_STALE in body and "Suspend computes" in body and "after 10 minutes" in body
+    assert escape(f.MSG_STALE) in body and "Suspend computes" in body and "after 10 minutes" in body
     assert writes(neon) == 0 and AuditEvent.objects.count() == 0
     assert get_client().get_project(project.id).name == project.name
 
