@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from projects.forms.project import MSG_CU_MIN_ABOVE_MAX
+from projects.compute import MSG_CU_MIN_ABOVE_MAX
 from projects.neon import get_client
+from projects.project_state import project_state
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -70,11 +71,23 @@ def test_edit_settings_and_see_them_on_the_detail_page(signed_in_page: Page, neo
     page.goto(f"/projects/{project.id}/settings/")
     page.get_by_label("Project name").fill("renamed-in-browser")
     page.get_by_text("History retention").first.click()
-    page.get_by_label("History retention: days").fill("3")
-    page.get_by_label("History retention: hours").fill("6")
+    page.get_by_label("History retention", exact=True).fill("78")
+    page.get_by_label("History retention: unit").select_option("hours")
     page.get_by_text("Network access").click()
     page.get_by_label("Allowed IP addresses").fill("198.51.100.0/24")
-    page.get_by_role("button", name="Save settings").click()
+    neon.clear_stats()
+    page.get_by_role("button", name="Review changes").click()
+
+    # The review shows before → after in an operator's units, and nothing is sent yet.
+    review = page.locator(".review-table")
+    expect(review.get_by_role("row", name=re.compile("History retention"))).to_contain_text(
+        "78 hours"
+    )
+    expect(review.get_by_role("row", name=re.compile("Project name"))).to_contain_text(
+        "renamed-in-browser"
+    )
+    assert _posts(neon) == 0
+    page.get_by_role("button", name=re.compile(r"Apply \d+ changes")).click()
 
     page.wait_for_url(f"**/projects/{project.id}/")
     expect(page.get_by_text("Settings of renamed-in-browser saved")).to_be_visible()
@@ -123,11 +136,72 @@ def test_create_and_settings_work_without_javascript(
 
         page.goto(f"/projects/{created.id}/settings/")
         page.get_by_label("Project name").fill("no-js-renamed")
-        page.get_by_role("button", name="Save settings").click()
+        page.get_by_role("button", name="Review changes").click()
+        expect(page.get_by_role("heading", name="Review 1 change")).to_be_visible()
+        page.get_by_role("button", name="Apply 1 change").click()
         page.wait_for_url(f"**/projects/{created.id}/")
         expect(page.get_by_text("Settings of no-js-renamed saved")).to_be_visible()
     finally:
         context.close()
+
+
+def test_renaming_changes_nothing_else_of_odd_but_valid_settings(signed_in_page: Page, neon):
+    """Values between the form's steps survive a rename exactly (issue: a rename once shrank
+    0.75-7.5 CU computes to 0.25 CU)."""
+    page = signed_in_page
+    created = (
+        get_client()
+        .create_project(
+            {
+                "name": "odd-values",
+                "history_retention_seconds": 5400,
+                "default_endpoint_settings": {
+                    "autoscaling_limit_min_cu": 0.75,
+                    "autoscaling_limit_max_cu": 7.5,
+                    "suspend_timeout_seconds": 123,
+                },
+                "settings": {"quota": {"logical_size_bytes": 512 * 2**20}},
+            }
+        )
+        .project
+    )
+    before = project_state(get_client().get_project(created.id))
+    page.goto(f"/projects/{created.id}/settings/")
+    page.get_by_text("Compute defaults").click()
+    expect(page.get_by_label("Minimum compute size")).to_have_value("0.75")
+    expect(page.get_by_label("Maximum compute size")).to_have_value("7.5")
+    page.get_by_label("Project name").fill("odd-values-renamed")
+    page.get_by_role("button", name="Review changes").click()
+    expect(page.get_by_role("heading", name="Review 1 change")).to_be_visible()
+    expect(page.locator(".review-table tbody tr")).to_have_count(1)
+    page.get_by_role("button", name="Apply 1 change").click()
+    page.wait_for_url(f"**/projects/{created.id}/")
+
+    after = project_state(get_client().get_project(created.id))
+    assert after["name"] == "odd-values-renamed"
+    assert {**after, "name": before["name"]} == before
+
+
+def test_a_review_of_an_irreversible_change_needs_the_typed_name(signed_in_page: Page, neon):
+    page = signed_in_page
+    project = next(
+        p for p in get_client().list_projects(limit=25).projects
+        if not get_client().get_project(p.id).settings.enable_logical_replication
+    )  # fmt: skip
+    page.goto(f"/projects/{project.id}/settings/")
+    page.get_by_text("Replication, audit and compliance").click()
+    page.get_by_label("Logical replication").check()
+    page.get_by_role("button", name="Review changes").click()
+    expect(page.get_by_text("cannot be undone")).to_be_visible()
+    neon.clear_stats()
+    page.get_by_label(re.compile("Type the project's name")).fill("wrong name")
+    page.get_by_role("button", name="Apply 1 change").click()
+    expect(page.get_by_text("Type the project's exact name")).to_be_visible()
+    assert _posts(neon) == 0
+    page.get_by_label(re.compile("Type the project's name")).fill(project.name)
+    page.get_by_role("button", name="Apply 1 change").click()
+    page.wait_for_url(f"**/projects/{project.id}/")
+    assert get_client().get_project(project.id).settings.enable_logical_replication
 
 
 def take_screenshots(page: Page, out_dir: Path, *, project_id: str) -> list[Path]:
@@ -160,6 +234,11 @@ def take_screenshots(page: Page, out_dir: Path, *, project_id: str) -> list[Path
     page.get_by_text("Compute defaults").click()
     page.get_by_text("Network access").click()
     shot("settings")
+    page.get_by_label("Project name").fill("renamed-for-the-review")
+    page.get_by_label("Maximum compute size").select_option("4")
+    page.get_by_role("button", name="Review changes").click()
+    page.get_by_role("heading", name=re.compile("Review")).wait_for()
+    shot("settings_review")
     return shots
 
 
