@@ -111,12 +111,13 @@ def refusal_record(
     )
 
 
-def asked(request) -> dict[str, Any]:
+def asked(request, data=None) -> dict[str, Any]:
     """What a form POST asked for, as recorded (redacted later): one value per field, or the
-    list when a field repeats; the CSRF token is no part of the request."""
+    list when a field repeats; the CSRF token is no part of the request. `data` replaces the
+    POST when a page carried the real request inside it (the settings review)."""
     return {
         key: values[0] if len(values) == 1 else values
-        for key, values in request.POST.lists()
+        for key, values in (request.POST if data is None else data).lists()
         if key != "csrfmiddlewaretoken"
     }
 

@@ -68,11 +68,18 @@ def has_role(user, role: Role) -> bool:
 
 
 def refuse(
-    request, role: Role, *, audit_action: str = "", message: str = "", **project: str
+    request,
+    role: Role,
+    *,
+    audit_action: str = "",
+    message: str = "",
+    data=None,
+    **project: str,
 ) -> NoReturn:
     """403 for someone below `role`. A refused POST to a write (`audit_action` given) is a write
     attempt, and every attempt is audited: one failure record, status 403, the role it needed.
-    `project` is the project_id and, when already known, the project_name."""
+    `project` is the project_id and, when already known, the project_name; `data`, the form
+    data asked for when it is not the POST itself."""
     if audit_action and request.method == "POST":
         from audit.services import Actor, asked, refusal_record  # audit's models need the apps
 
@@ -80,7 +87,7 @@ def refuse(
             actor=Actor.from_request(request),
             action=audit_action,
             role=role.label,
-            request_data=asked(request),
+            request_data=asked(request, data),
             **project,
         )
     raise PermissionDenied(message or f"This needs the {role.label} role.")

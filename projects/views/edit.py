@@ -47,6 +47,7 @@ def _check_irreversible(request, form, *, action: str, project=None) -> None:
             request, Role.ADMIN, audit_action=action, message=MSG_IRREVERSIBLE_ADMIN_ONLY,
             project_id=project.id if project else "",
             project_name=project.name if project else form.data.get("name", ""),
+            data=form.data,
         )  # fmt: skip
 
 

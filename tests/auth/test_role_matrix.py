@@ -63,17 +63,30 @@ def create_irreversible(admin):
     )  # fmt: skip
 
 
+def _reviewed(admin: Client, url: str, data: dict, **extra) -> tuple[str, dict]:
+    """Apply on the review page an admin got for `data`: the POST that writes."""
+    review = admin.post(url, data)
+    assert review.status_code == 200 and b'name="carried"' in review.content
+    return url, {**form_data(review.content.decode(), url), "step": "apply", **extra}
+
+
 def settings_change(admin):
     project = _project()
-    return _page_form(admin, f"/projects/{project.id}/settings/", name=f"{project.name}-renamed")
+    url, data = _page_form(
+        admin, f"/projects/{project.id}/settings/", name=f"{project.name}-renamed"
+    )
+    return _reviewed(admin, url, data)
 
 
 def settings_irreversible(admin):
-    project = next(p for p in selectors.project_page(limit=25).projects if not p.settings.hipaa)
-    return _page_form(
-        admin, f"/projects/{project.id}/settings/",
-        enable_logical_replication="on", confirm_irreversible="on",
+    project = next(
+        p for p in selectors.project_page(limit=25).projects
+        if not (p.settings.hipaa or p.settings.enable_logical_replication)
     )  # fmt: skip
+    url, data = _page_form(
+        admin, f"/projects/{project.id}/settings/", enable_logical_replication="on"
+    )
+    return _reviewed(admin, url, data, confirm_name=project.name)
 
 
 def reveal(admin):
@@ -181,5 +194,8 @@ def test_role_matrix(client, neon, django_user_model, route, role):
         if "/projects/new/" not in url:
             assert event.project_id == url.split("/")[2]
         assert "csrfmiddlewaretoken" not in event.request_data
-        if route.asks:  # the form as posted: what was asked before any payload was built
+        if route.asks and needed == route.minimum:
+            # Refused inside the view: the form as asked, even when a review page carried it.
             assert event.request_data["enable_logical_replication"] == "on"
+        elif route.asks:  # refused at the door: the POST as it came (a signed review, here)
+            assert event.request_data.get("step") == "apply"
