@@ -1,4 +1,4 @@
-"""In Chromium: the delete page (what goes, protected branches) and the Copy buttons."""
+"""In Chromium: the delete page (what goes, protected branches), Copy, the role placeholder."""
 
 import os
 import re
@@ -166,6 +166,20 @@ def test_copy_buttons_stay_hidden_without_javascript(
             expect(page.get_by_role("button", name=button_name)).to_be_hidden()
     finally:
         context.close()
+
+
+def test_create_form_role_placeholder_follows_the_database_name(signed_in_page: Page, neon):
+    page = signed_in_page
+    page.goto("/projects/new/")
+    page.get_by_text("Default branch, role and database").click()
+    role, database = page.get_by_label("Owner role name"), page.get_by_label("Database name")
+    expect(role).to_have_attribute("data-placeholder-from", "#id_database_name")
+    expect(role).to_have_attribute("placeholder", "neondb_owner")
+    database.press_sequentially("orders")
+    expect(role).to_have_attribute("placeholder", "orders_owner")
+    expect(role).to_have_value("")  # only the hint changes; what Neon gets is still up to Neon
+    database.fill("")
+    expect(role).to_have_attribute("placeholder", "neondb_owner")  # from the database's hint
 
 
 def take_screenshots(page: Page, out_dir: Path) -> list[Path]:
