@@ -210,6 +210,8 @@ class QuantityWidget(forms.MultiWidget):
     def decompress(self, value: Any) -> list[Any]:
         if value is None or value == "":
             return [None, self.default_unit]
+        if int(value) == 0:  # zero fits every unit: show the one people pick
+            return [0, self.default_unit]
         return list(exact_unit(int(value), self.units))
 
 
