@@ -1,11 +1,14 @@
 """Readable units for Neon's numbers: bytes in KiB..TiB, seconds in d/h/min, relative times."""
 
+import json
 from datetime import UTC, datetime
 
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
+
+from projects.project_state import SETTINGS_BY_PATH
 
 register = template.Library()
 
@@ -54,3 +57,20 @@ def reltime(value: datetime | None) -> str:
     else:
         text = f"in {timesince(now, value, depth=1)}"
     return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), exact, text)
+
+
+@register.filter
+def setting_label(path: str) -> str:
+    """A changed setting's name as the review page shows it; an older record's path as it is."""
+    setting = SETTINGS_BY_PATH.get(path)
+    return setting.label if setting else path
+
+
+@register.simple_tag
+def setting_shown(path: str, value) -> str:
+    """A recorded value in an operator's units (512 MiB, after 2 minutes), as the review showed
+    it; a path this version no longer knows shows its value as recorded."""
+    setting = SETTINGS_BY_PATH.get(path)
+    if setting is None:
+        return "—" if value is None else json.dumps(value, sort_keys=True)
+    return setting.show(value)

@@ -400,3 +400,14 @@ def test_timeout_warns_that_the_change_may_have_been_applied(
     assert MSG_TIMEOUT in body and "slow-name" in body
     assert neon.stats()["PATCH /api/v2/projects/{project_id}"] == 1  # never repeated
     assert AuditEvent.objects.get().outcome == "failure"
+
+
+def test_the_audit_log_shows_the_review_s_words_and_units(project, operator_client, neon):
+    data = {**untouched(project), "quota_logical_size_0": "512", "quota_logical_size_1": "MiB"}
+    reviewed = review(operator_client, project, data)
+    assert "Logical size quota" in html(reviewed) and "512 MiB" in html(reviewed)
+    assert apply(operator_client, project, reviewed).status_code == 302
+    event = AuditEvent.objects.get()
+    assert event.changes["settings.quota.logical_size_bytes"]["after"] == 512 * 2**20
+    audit = html(operator_client.get("/audit/"))
+    assert "Logical size quota" in audit and "→ 512 MiB" in audit
