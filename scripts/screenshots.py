@@ -38,6 +38,17 @@ def open_sections(page: Page) -> None:
         summary.click()
 
 
+def review_changes(page: Page) -> None:
+    """The settings page just shot, with a rename and a larger compute, at its review step."""
+    page.get_by_label("Project name").fill(page.get_by_label("Project name").input_value() + "-v2")
+    page.get_by_label("Maximum compute size").select_option("4")
+    page.get_by_role("button", name="Review changes").click()
+    page.get_by_role("heading", name="Review 2 changes").wait_for()
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=OUT / "settings_review.png", full_page=False)
+    print("settings_review: POST settings (review, nothing sent)")
+
+
 def main() -> None:
     base = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
     OUT.mkdir(parents=True, exist_ok=True)
@@ -52,6 +63,7 @@ def main() -> None:
         shoot(page, "detail", first)
         shoot(page, "create", "/projects/new/", before=open_sections)
         shoot(page, "settings", f"{first}settings/", before=open_sections)
+        review_changes(page)
         shoot(page, "delete", f"{first}delete/", full_page=False)
         shoot(page, "connect", f"{first}connect/", full_page=False)
         # Leave a trail for the audit page: reveal a connection string, create a project.
