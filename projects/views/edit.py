@@ -65,6 +65,7 @@ def project_create(request):
         regions=selectors.region_list(),
         organizations=selectors.organization_list(),
         default_org_id=settings.NEON_ORG_ID,
+        limits=selectors.compute_limits(),
         allow_irreversible=_is_admin(request),
     )
     context = {"form": form}

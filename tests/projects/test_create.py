@@ -15,6 +15,7 @@ from projects.neon import (
     MSG_RATE_LIMITED,
     MSG_TIMEOUT,
     MSG_UNAVAILABLE,
+    NeonRejected,
     Region,
     get_client,
 )
@@ -338,3 +339,30 @@ def test_create_with_preloaded_libraries(neon, operator_client):
     settings = get_client().get_project(created.project.id).settings
     assert sorted(settings.preload_libraries) == ["pg_cron", "timescaledb"]
     assert settings.preload_use_defaults is False
+
+
+def test_the_accounts_plan_ceiling_shapes_the_form_and_refuses_before_neon(neon, operator_client):
+    neon.reset(seed=5, max_autoscaling_limit=2)  # a Free-plan account: computes up to 2 CU
+    cache.clear()  # the ceiling is cached with the other account facts
+    page = html(operator_client.get(URL))
+    assert '<option value="2">2 CU</option>' in page and '>4 CU</option>' not in page
+    neon.clear_stats()
+    data = {**VALID, "autoscaling_limit_min_cu": "1", "autoscaling_limit_max_cu": "4"}
+    refused = operator_client.post(URL, data)
+    assert refused.status_code == 200
+    assert "autoscaling_limit_max_cu" in refused.context["form"].errors
+    assert writes(neon) == 0
+    # Neon (the emulator, its own reading of the same rule) refuses it too.
+    with pytest.raises(NeonRejected):
+        get_client().create_project(
+            {
+                "default_endpoint_settings": {
+                    "autoscaling_limit_min_cu": 1,
+                    "autoscaling_limit_max_cu": 4,
+                }
+            }
+        )
+
+
+def data_cu(low: float, high: float) -> dict:
+    return {"autoscaling_limit_min_cu": low, "autoscaling_limit_max_cu": high}

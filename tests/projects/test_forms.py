@@ -97,6 +97,8 @@ def assert_invalid(form, field: str, message: str | None = None) -> None:
         ("org_id", "org-someone-else", False),
         ("provisioner", "k8s-neonvm", True),
         ("provisioner", "k8s-anything", False),
+        ("provisioner", "k8s-pod", True),
+        ("provisioner", "serverless-platform", False),  # shown only on projects that have it
         ("audit_log_level", "full", True),
         ("audit_log_level", "verbose", False),
         ("branch_name", "b" * 256, True),
@@ -536,3 +538,58 @@ def test_create_preload_libraries_must_be_names(name):
     form = create_form(preload_libraries=f"pg_cron\n{name}")
     assert_invalid(form, "preload_libraries")
     assert f"“{name}” is not a library name" in form.errors["preload_libraries"][0]
+
+
+# --- Neon's compute rules (projects/compute.py) -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "extra", "message"),
+    [
+        ("0.25", "8", {}, None),
+        ("1", "9", {}, None),  # exactly 8 CU wide
+        ("0.25", "9", {}, compute.MSG_CU_RANGE_WIDTH % {"min": "0.25", "max": "8.25"}),
+        ("8", "16", {}, None),
+        ("10", "18", {}, compute.MSG_CU_AUTOSCALING_MAX),
+        ("56", "56", {"suspend_mode": "never"}, None),
+        ("18", "18", {}, compute.MSG_CU_ALWAYS_ON),  # default suspend: cannot scale to zero
+        ("16", "16", {}, None),
+        ("1", "2", {"provisioner": "k8s-pod"}, compute.MSG_CU_POD),
+        ("2", "2", {"provisioner": "k8s-pod"}, None),
+        ("1", "", {}, compute.MSG_CU_BOTH),
+    ],
+)
+def test_create_compute_rules(low, high, extra, message):
+    form = create_form(autoscaling_limit_min_cu=low, autoscaling_limit_max_cu=high, **extra)
+    if message is None:
+        assert_valid(form)
+    else:
+        assert not form.is_valid()
+        assert message in str(form.errors), form.errors.as_json()
+
+
+def test_the_plan_ceiling_limits_what_the_create_form_offers():
+    limits = compute.ComputeLimits(plan_max_cu=2)
+    form = ProjectCreateForm(
+        {**BASE, "autoscaling_limit_min_cu": "0.25", "autoscaling_limit_max_cu": "2"},
+        regions=REGIONS, organizations=ORGS, limits=limits,
+    )  # fmt: skip
+    offered = [v for v, _ in form.fields["autoscaling_limit_max_cu"].choices if v]
+    assert offered == ["0.25", "0.5", "1", "2"]
+    assert_valid(form)
+    assert compute.MSG_CU_PLAN % {"limit": "2"} in str(
+        dict(limits.errors(0.25, 2.5, suspend=0, provisioner=""))
+    )
+
+
+def test_settings_rules_apply_only_when_compute_changes():
+    wide = replace(
+        PROJECT,
+        endpoint_defaults=EndpointDefaults(
+            autoscaling_limit_min_cu=0.25, autoscaling_limit_max_cu=20, suspend_timeout_seconds=300
+        ),
+    )
+    assert_valid(settings_form({"name": "renamed"}, project=wide))  # what Neon holds stays
+    form = settings_form({"autoscaling_limit_max_cu": "16"}, project=wide)
+    assert not form.is_valid()
+    assert "at most 8 CU" in str(form.errors)
