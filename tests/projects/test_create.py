@@ -345,7 +345,7 @@ def test_the_accounts_plan_ceiling_shapes_the_form_and_refuses_before_neon(neon,
     neon.reset(seed=5, max_autoscaling_limit=2)  # a Free-plan account: computes up to 2 CU
     cache.clear()  # the ceiling is cached with the other account facts
     page = html(operator_client.get(URL))
-    assert '<option value="2">2 CU</option>' in page and '>4 CU</option>' not in page
+    assert '<option value="2">2 CU</option>' in page and ">4 CU</option>" not in page
     neon.clear_stats()
     data = {**VALID, "autoscaling_limit_min_cu": "1", "autoscaling_limit_max_cu": "4"}
     refused = operator_client.post(URL, data)
