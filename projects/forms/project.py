@@ -686,11 +686,12 @@ class ProjectSettingsForm(ProjectSettingsFields):
     @property
     def current_version(self) -> str:
         """The state this page shows, signed, so a later submission can tell what moved."""
-        return signing.dumps(self.state, salt=_VERSION_SALT, compress=True)
+        # No timestamp: the same state always signs the same, so an untouched page is unchanged.
+        return signing.Signer(salt=_VERSION_SALT).sign_object(self.state, compress=True)
 
     def _shown_state(self, version: str) -> dict[str, Any] | None:
         try:
-            return signing.loads(version, salt=_VERSION_SALT)
+            return signing.Signer(salt=_VERSION_SALT).unsign_object(version)
         except signing.BadSignature:
             return None
 
