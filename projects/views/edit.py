@@ -21,7 +21,7 @@ from projects.forms.project import (
     ProjectSettingsForm,
 )
 from projects.neon import NeonError
-from projects.views import go, wants_fragment
+from projects.views import go, render_page_or_fragment
 
 CREATE = "projects/project_create.html"
 CREATED = "projects/project_created.html"
@@ -33,7 +33,7 @@ MSG_CONFIRM_NAME = "Type the project's exact name to apply a change that cannot 
 
 def _form_page(request, template, context):
     """The whole page, or for htmx its form partial (invalid input, or an error from Neon)."""
-    return render(request, f"{template}#form" if wants_fragment(request) else template, context)
+    return render_page_or_fragment(request, template, context, fragment="form")
 
 
 def _check_irreversible(request, form, *, action: str, project=None) -> None:
@@ -108,7 +108,7 @@ def project_settings(request, project_id: str):
     the review showed: the edit is carried through the review signed, and re-checked against
     the project Neon holds at that moment."""
     project = selectors.project_get(project_id=project_id)
-    data, step = _settings_submission(request)
+    data, step = _settings_submission(request, project_id)
     form = ProjectSettingsForm(
         data,
         project=project,
@@ -120,9 +120,10 @@ def project_settings(request, project_id: str):
     if step == "altered":
         context["page_error"] = MSG_PAGE_ALTERED
     _check_irreversible(request, form, action="project.update", project=project)
-    if form.is_bound and form.stale:
+    valid = form.is_bound and form.is_valid()  # also finds out whether the page was stale
+    if form.stale:
         context.update(form=form.stale_form(), stale=form.stale, stale_message=MSG_STALE)
-    if not form.is_bound or step == "edit" or form.stale or not form.is_valid():
+    if not valid or step == "edit":
         return _form_page(request, SETTINGS, context)
     _body, changes = services.project_changes(project=project, desired=form.payload())
     if not changes:
@@ -143,8 +144,8 @@ def project_settings(request, project_id: str):
             else:
                 _report_update(request, updated)
                 return go(request, reverse("projects:detail", args=[project_id]))
-    review = f"{SETTINGS}#review" if wants_fragment(request) else SETTINGS
-    return render(request, review, {**context, "reviewing": True})
+    context["reviewing"] = True
+    return render_page_or_fragment(request, SETTINGS, context, fragment="review")
 
 
 _CARRY_SALT = "neonadmin.settings.carried"
@@ -157,7 +158,7 @@ def _carry(data, project_id: str) -> str:
     return signing.dumps({"project": project_id, "fields": fields}, salt=_CARRY_SALT)
 
 
-def _settings_submission(request) -> tuple[QueryDict | None, str]:
+def _settings_submission(request, project_id: str) -> tuple[QueryDict | None, str]:
     """The form data and the step asked for: the edit form posts its fields ("review"); the
     review posts them back signed ("apply", or "edit" to change them again)."""
     if request.method != "POST":
@@ -170,7 +171,7 @@ def _settings_submission(request) -> tuple[QueryDict | None, str]:
         signed = signing.loads(carried, salt=_CARRY_SALT)
     except signing.BadSignature:
         signed = {}
-    if signed.get("project") != request.resolver_match.kwargs.get("project_id"):
+    if signed.get("project") != project_id:
         return None, "altered"
     data = QueryDict(mutable=True)
     for key, values in signed["fields"]:
