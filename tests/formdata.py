@@ -14,9 +14,9 @@ from html.parser import HTMLParser
 
 
 class _FormReader(HTMLParser):
-    def __init__(self, form_id: str) -> None:
+    def __init__(self, form: str) -> None:
         super().__init__(convert_charrefs=True)
-        self.form_id = form_id
+        self.form = form
         self.depth = 0  # >0 while inside the form
         self.found = False
         self.entries: list[tuple[str, str]] = []
@@ -29,7 +29,7 @@ class _FormReader(HTMLParser):
         if tag == "form":
             if self.depth:
                 self.depth += 1
-            elif attrs.get("id") == self.form_id:
+            elif not self.found and self._is_the_form(attrs):
                 self.depth, self.found = 1, True
             return
         if not self.depth:
@@ -56,6 +56,11 @@ class _FormReader(HTMLParser):
             }
         elif tag == "option" and self._select is not None:
             self._option = {"attrs": attrs, "text": []}
+
+    def _is_the_form(self, attrs: dict) -> bool:
+        if self.form.startswith("/"):  # by where it posts
+            return attrs.get("action") == self.form and attrs.get("method", "").lower() == "post"
+        return attrs.get("id") == self.form
 
     def handle_endtag(self, tag: str) -> None:
         if not self.depth:
@@ -106,18 +111,23 @@ class _FormReader(HTMLParser):
             self.entries.append((s["name"], chosen[-1]))
 
 
-def form_entries(html: str, form_id: str) -> list[tuple[str, str]]:
-    reader = _FormReader(form_id)
+def form_entries(html: str, form: str) -> list[tuple[str, str]]:
+    """The entries of the page's form `form`: its id, or (starting with "/") the URL a POST
+    form posts to."""
+    reader = _FormReader(form)
     reader.feed(html)
     reader.close()
     if not reader.found:
-        raise AssertionError(f"no <form id={form_id!r}> in the page")
+        raise AssertionError(f"no form {form!r} in the page")
     return reader.entries
 
 
-def form_data(html: str, form_id: str) -> dict[str, list[str]]:
-    """The entries as a dict of lists, ready for Django's test client (`client.post(url, d)`)."""
+def form_data(html: str, form: str, **changes: str | list[str]) -> dict[str, list[str]]:
+    """The entries as a dict of lists, ready for Django's test client (`client.post(url, d)`),
+    with `changes` applied as a person would type them."""
     data: dict[str, list[str]] = {}
-    for name, value in form_entries(html, form_id):
+    for name, value in form_entries(html, form):
         data.setdefault(name, []).append(value)
+    for name, value in changes.items():
+        data[name] = value if isinstance(value, list) else [value]
     return data

@@ -19,7 +19,7 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from neonadmin.roles import Role, user_role_set
 from projects import selectors, services
-from tests.auth.forms import form_data
+from tests.formdata import form_data
 
 pytestmark = pytest.mark.django_db
 

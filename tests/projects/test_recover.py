@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from projects.neon import get_client
-from tests.auth.forms import form_data
+from tests.formdata import form_data
 
 HX = {"HX-Request": "true"}
 LIST = "/projects/deleted/"
