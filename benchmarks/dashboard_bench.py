@@ -108,6 +108,14 @@ def main() -> None:
                 ("Dashboard: load more (htmx rows)", f"{web}/projects/?cursor={cursor}", hx),
                 ("Neon API: GET /projects/{id} (raw)", f"{api}/projects/{project_id}", auth),
                 ("Dashboard: project detail page", f"{web}/projects/{project_id}/", PROXY_HEADERS),
+                # 3 Neon calls (project, preload libraries, plan ceiling: cached 5 min)
+                (
+                    "Dashboard: settings page",
+                    f"{web}/projects/{project_id}/settings/",
+                    PROXY_HEADERS,
+                ),
+                # 3 + one per branch (project, endpoints, branches, databases of each branch)
+                ("Dashboard: delete page", f"{web}/projects/{project_id}/delete/", PROXY_HEADERS),
             ]
             print(
                 f"{args.requests} sequential requests per case; emulator seeded with "
