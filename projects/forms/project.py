@@ -15,6 +15,7 @@ Left out on purpose: the deprecated top-level `autoscaling_limit_*_cu` (the same
 from __future__ import annotations
 
 import copy
+from functools import cached_property
 from typing import Any
 
 from django import forms
@@ -683,7 +684,7 @@ class ProjectSettingsForm(ProjectSettingsFields):
         initial.update({name: s["quota"][key] for name, key in QUOTAS.items()})
         return initial
 
-    @property
+    @cached_property
     def current_version(self) -> str:
         """The state this page shows, signed, so a later submission can tell what moved."""
         # No timestamp: the same state always signs the same, so an untouched page is unchanged.
