@@ -30,6 +30,21 @@ NEON_CONNECT_TIMEOUT = env.float("NEON_CONNECT_TIMEOUT", default=3.05)
 NEON_READ_TIMEOUT = env.float("NEON_READ_TIMEOUT", default=15.0)
 NEON_RETRY_BUDGET = env.float("NEON_RETRY_BUDGET", default=10.0)
 NEON_MAX_ATTEMPTS = env.int("NEON_MAX_ATTEMPTS", default=4)
+# The gateway (projects/neon/gateway.py). The account budget: the dashboard's share of Neon's
+# limits (about 700 a minute per account, 40 a second per route), shared by every instance
+# through Redis; the rest is headroom for the Neon Console and scripts using the same account.
+NEON_RATE_LIMIT = env.str("NEON_RATE_LIMIT", default="600/min")
+NEON_ROUTE_BURST = env.str("NEON_ROUTE_BURST", default="30/s")
+# How long an operator's page may wait for budget before reads fall back to the last known data.
+NEON_BUDGET_WAIT = env.float("NEON_BUDGET_WAIT", default=2.0)
+# The share of the budget one process takes when it cannot reach Redis to share it.
+NEON_BUDGET_LOCAL_SHARE = env.float("NEON_BUDGET_LOCAL_SHARE", default=0.5)
+# Seconds that reads of branches, endpoints, databases, roles and account data stay fresh.
+NEON_CACHE_SECONDS = env.float("NEON_CACHE_SECONDS", default=30.0)
+# How long the last known answer of a read is kept to show when Neon fails (with its age).
+NEON_STALE_SECONDS = env.int("NEON_STALE_SECONDS", default=86400)
+# Threads one process uses to make a page's independent Neon calls at once.
+NEON_FANOUT_THREADS = env.int("NEON_FANOUT_THREADS", default=16)
 
 # Demo mode is what `make run` starts without a Neon key: the emulator and a local login.
 DEMO_MODE = env.bool("NEONADMIN_DEMO", default=False)
