@@ -8,7 +8,17 @@ import sys
 from neon_emulator.app import EmulatorApp
 from neon_emulator.errors import ApiError
 from neon_emulator.limits import DEFAULT_CEILING, ceiling_value
+from neon_emulator.rate_limits import Rate, parse_rate
 from neon_emulator.server import build_server
+
+
+def _rate(value: str) -> Rate:
+    try:
+        return parse_rate(value, "rate")
+    except ApiError:
+        raise argparse.ArgumentTypeError(
+            f"expected N/s, N/min or N/h with N a positive integer, got {value!r}"
+        ) from None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -44,6 +54,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the account's plan ceiling, GET /users/me max_autoscaling_limit "
         f"(default {DEFAULT_CEILING}; 0 means none, 2 is Neon's Free plan)",
     )
+    parser.add_argument(
+        "--rate-limit",
+        type=_rate,
+        default=None,
+        metavar="N/UNIT",
+        help="refuse with 429 beyond N requests per API key over all routes, in a sliding "
+        "window; UNIT is s, min or h (Neon's is 700/min; default: no limit)",
+    )
+    parser.add_argument(
+        "--burst",
+        type=_rate,
+        default=None,
+        metavar="N/UNIT",
+        help="refuse with 429 beyond N requests per API key and route, in a sliding window "
+        "(Neon's is 40/s; default: no limit)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
     if args.seed < 0 or args.op_seconds < 0 or args.latency_ms < 0:
@@ -65,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
         op_seconds=args.op_seconds,
         latency_ms=args.latency_ms,
         max_autoscaling_limit=args.max_autoscaling_limit,
+        rate_limit=args.rate_limit,
+        burst=args.burst,
     )
     server = build_server(app, args.host, args.port, verbose=args.verbose)
     host, port = server.server_address[:2]

@@ -1,4 +1,4 @@
-"""The WSGI application: routing, auth, errors, fault injection, request counting."""
+"""The WSGI application: routing, auth, errors, rate limits, fault injection, request counting."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request, Response
 from neon_emulator import api, limits, seed
 from neon_emulator.errors import CODES, ApiError
 from neon_emulator.faults import Fault, parse_faults
+from neon_emulator.rate_limits import Rate, RateLimiter, parse_rate
 from neon_emulator.store import Store
 from neon_emulator.validation import ID_PATTERN
 
@@ -89,6 +90,8 @@ class EmulatorApp:
         op_seconds: float = 2.0,
         latency_ms: int = 0,
         max_autoscaling_limit: float = limits.DEFAULT_CEILING,
+        rate_limit: str | Rate | None = None,
+        burst: str | Rate | None = None,
     ) -> None:
         # The account's plan ceiling after a plain reset; a reset may set another one.
         self.max_autoscaling_limit = limits.ceiling_value(
@@ -103,6 +106,10 @@ class EmulatorApp:
         self.fault_lock = threading.Lock()
         self.stats: Counter[str] = Counter()
         self.stats_lock = threading.Lock()
+        # Off unless asked; a reset keeps them, PUT /_emulator/rate_limits changes them.
+        self.rate_limiter = RateLimiter(
+            parse_rate(rate_limit, "rate_limit"), parse_rate(burst, "burst")
+        )
         self.closing = threading.Event()
         by_template: dict[str, dict[str, object]] = {}
         for method, template, handler in ROUTES:
@@ -163,8 +170,14 @@ class EmulatorApp:
             template = self._template_for(adapter, request.path)
         except NotFound:
             route_error = ApiError(404, f"no route for {method} {request.path}")
+        route = f"{method} {API_PREFIX + template if template else request.path}"
         with self.stats_lock:
-            self.stats[f"{method} {API_PREFIX + template if template else request.path}"] += 1
+            self.stats[route] += 1
+
+        # On arrival: a refused request reaches neither the faults nor the API.
+        retry_after = self.rate_limiter.check(self._key(request), route)
+        if retry_after is not None:
+            return self._rate_limited(route, retry_after, request_id)
 
         fault = self._pick_fault(method, request.path)
         if fault is not None and not fault.after_apply:
@@ -234,6 +247,20 @@ class EmulatorApp:
             raise ApiError(400, f"request body is not valid JSON: {exc}") from None
         except RecursionError:
             raise ApiError(400, "request body is nested too deeply") from None
+
+    def _rate_limited(self, route: str, retry_after: int, request_id: str) -> Response:
+        with self.stats_lock:
+            self.stats[f"429 {route}"] += 1
+        # The startup latency still applies, as Neon's gateway takes its time to refuse too;
+        # latency faults do not (they belong to the fault injection the request never reached).
+        if self.latency_ms:
+            self.closing.wait(self.latency_ms / 1000)
+        error = ApiError(
+            429,
+            "rate limit exceeded, retry later",
+            headers={"Retry-After": str(retry_after)},
+        )
+        return self._error(error, request_id)
 
     # ---- faults --------------------------------------------------------------------------
 
@@ -323,6 +350,11 @@ class EmulatorApp:
                     "max_autoscaling_limit": self.store.max_autoscaling_limit,
                 }
                 return self._json(200, answer, request_id)
+            if route == ("GET", "/_emulator/rate_limits"):
+                return self._json(200, self.rate_limiter.as_json(), request_id)
+            if route == ("PUT", "/_emulator/rate_limits"):
+                self.rate_limiter.configure(*self._rate_limits_body(self._body(request)))
+                return self._json(200, self.rate_limiter.as_json(), request_id)
             if route == ("GET", "/_emulator/stats"):
                 with self.stats_lock:
                     return self._json(200, dict(self.stats), request_id)
@@ -332,7 +364,12 @@ class EmulatorApp:
                 return self._json(200, {}, request_id)
         except ApiError as error:
             return self._error(error, request_id)
-        known = {"/_emulator/faults", "/_emulator/reset", "/_emulator/stats"}
+        known = {
+            "/_emulator/faults",
+            "/_emulator/rate_limits",
+            "/_emulator/reset",
+            "/_emulator/stats",
+        }
         if route[1] in known:
             return self._error(ApiError(405, f"method {request.method} not allowed"), request_id)
         return self._error(ApiError(404, f"no route for {request.path}"), request_id)
@@ -354,12 +391,29 @@ class EmulatorApp:
             ceiling = limits.ceiling_value(body["max_autoscaling_limit"], "max_autoscaling_limit")
         return count, ceiling
 
+    @staticmethod
+    def _rate_limits_body(body):
+        """``{"rate_limit": "700/min" | null, "burst": "40/s" | null}``; absent means null (off)."""
+        body = {} if body is None else body
+        usage = 'expected {"rate_limit": "700/min" or null, "burst": "40/s" or null}'
+        if not isinstance(body, dict):
+            raise ApiError(400, usage)
+        unknown = set(body) - {"rate_limit", "burst"}
+        if unknown:
+            raise ApiError(400, f"{usage}; unknown field {sorted(unknown)[0]!r}")
+        return parse_rate(body.get("rate_limit"), "rate_limit"), parse_rate(
+            body.get("burst"), "burst"
+        )
+
     def _faults_json(self) -> dict:
         with self.fault_lock:
             return {"faults": [f.as_json() for f in self.faults]}
 
     def reset(self, seed_count: int, *, max_autoscaling_limit: float | None = None) -> None:
-        """Forget everything and seed again; the plan ceiling is the startup one unless given."""
+        """Forget everything and seed again; the plan ceiling is the startup one unless given.
+
+        The rate limits stay as they are, their windows empty.
+        """
         if max_autoscaling_limit is None:
             max_autoscaling_limit = self.max_autoscaling_limit
         with self.store.lock:
@@ -370,6 +424,7 @@ class EmulatorApp:
             self.faults = []
         with self.stats_lock:
             self.stats.clear()
+        self.rate_limiter.clear()
         self.seed_count = seed_count
 
 

@@ -7,8 +7,17 @@
         emu.set_faults({"status": 503, "count": 1, "method": "POST"})
         emu.stats()  # {"POST /api/v2/projects": 1, ...}
         emu.reset(seed=20, max_autoscaling_limit=2)  # a Free-plan account, until the next reset
+        emu.set_rate_limits(rate_limit="700/min", burst="40/s")  # Neon's, until changed again
+        emu.rate_limited()  # how many requests got a 429 for going over them
 
 Each call starts its own server on a free port with its own state.
+
+``stats()`` counts every /api/v2 request received, per method and route template, whatever its
+answer. Requests refused for a rate limit are counted there too, and also under the same key
+prefixed with "429 " (``{"GET /api/v2/regions": 12, "429 GET /api/v2/regions": 2}``). Those keys
+exist only once such a 429 was sent; injected 429 faults do not count under them.
+Rate limits are off unless given (``run_emulator(rate_limit="5/s", burst="2/s")``); a reset
+keeps them and empties their windows.
 """
 
 from __future__ import annotations
@@ -106,8 +115,25 @@ class RunningEmulator:
             body["max_autoscaling_limit"] = max_autoscaling_limit
         self._control("POST", "/_emulator/reset", body)
 
+    def set_rate_limits(self, rate_limit: str | None = None, burst: str | None = None) -> dict:
+        """Set both rate limits (None turns one off); every window starts empty.
+
+        ``rate_limit`` is per API key over all routes, ``burst`` per API key and route, each
+        ``N/s``, ``N/min`` or ``N/h``. They last until changed again: a reset keeps them.
+        Returns them as the emulator understood them.
+        """
+        body = {"rate_limit": rate_limit, "burst": burst}
+        return self._control("PUT", "/_emulator/rate_limits", body)
+
+    def rate_limits(self) -> dict:
+        return self._control("GET", "/_emulator/rate_limits")
+
     def stats(self) -> dict[str, int]:
         return self._control("GET", "/_emulator/stats")
+
+    def rate_limited(self) -> int:
+        """How many requests got a 429 for going over a rate limit (since the stats were zeroed)."""
+        return sum(n for key, n in self.stats().items() if key.startswith("429 "))
 
     def clear_stats(self) -> None:
         self._control("DELETE", "/_emulator/stats")
@@ -120,16 +146,24 @@ def start_emulator(
     op_seconds: float = 2.0,
     latency_ms: int = 0,
     max_autoscaling_limit: float = DEFAULT_CEILING,
+    rate_limit: str | None = None,
+    burst: str | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
 ) -> RunningEmulator:
-    """Start an emulator in a background thread; call ``.stop()`` when done."""
+    """Start an emulator in a background thread; call ``.stop()`` when done.
+
+    ``rate_limit`` (per API key) and ``burst`` (per API key and route), such as ``"700/min"``
+    and ``"40/s"``, make it answer 429 beyond them; without them there is no limit.
+    """
     app = EmulatorApp(
         seed_count=seed,
         api_keys=api_keys,
         op_seconds=op_seconds,
         latency_ms=latency_ms,
         max_autoscaling_limit=max_autoscaling_limit,
+        rate_limit=rate_limit,
+        burst=burst,
     )
     return RunningEmulator(app, host, port)
 
