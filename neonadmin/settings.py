@@ -131,10 +131,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Redis: optional, and a helper only (neonadmin/cache.py). While it is unavailable the cache
+# acts as empty and the dashboard keeps working from Neon. Sessions live in the database, not here.
 REDIS_URL = env.str("REDIS_URL", default="")
+# Seconds to connect to Redis, and for each command: short, as the cache can do without it.
+REDIS_TIMEOUT = env.float("REDIS_TIMEOUT", default=0.5)
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "neonadmin.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT},
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

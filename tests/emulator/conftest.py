@@ -65,8 +65,9 @@ def server():
 
 @pytest.fixture
 def emu(server):
-    """The session's emulator, freshly seeded, without faults, with zeroed stats."""
+    """The session's emulator, freshly seeded, without faults or rate limits, with zeroed stats."""
     server.reset(seed=SEED)
+    server.set_rate_limits(rate_limit=None, burst=None)  # a reset keeps them
     return server
 
 
