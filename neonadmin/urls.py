@@ -1,11 +1,12 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from neonadmin import views
+from neonadmin import health, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="projects:list", permanent=False), name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("accounts/login/", views.login, name="login"),
     path("accounts/logout/", views.logout, name="logout"),
     path("oidc/authenticate/", views.oidc_authenticate, name="oidc_authentication_init"),
