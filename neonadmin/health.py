@@ -1,23 +1,29 @@
-"""What monitoring reads: /readyz (readiness). /healthz, the plain liveness check, is in
-neonadmin/views.py.
+"""What monitoring reads: /readyz (readiness) and /metrics (Prometheus). /healthz, the plain
+liveness check, is in neonadmin/views.py.
 
 None of these needs a login, none is audited, none may be cached.
 """
 
+import ipaddress
 import logging
+import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from functools import lru_cache
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.signals import setting_changed
 from django.db import DatabaseError, connection
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
+from prometheus_client.exposition import choose_encoder
 
 from neonadmin.cache import redis_healthy
 from projects.neon import NeonError, get_client
@@ -126,3 +132,35 @@ def reset_neon_check(*, setting: str, **kwargs) -> None:
         return
     with _neon_lock:
         _neon_last = _neon_pending = None
+
+
+@login_not_required
+@require_GET
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus exposition, for METRICS_ALLOWED_NETWORKS only; to anyone else it does not
+    exist. Under gunicorn every worker writes to PROMETHEUS_MULTIPROC_DIR and this adds them up
+    (prometheus_client reads that variable itself, at import: see gunicorn.conf.py)."""
+    if not metrics_allowed(request.client_ip):
+        raise Http404
+    registry = REGISTRY
+    if directory := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry, path=directory)
+    encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return HttpResponse(encoder(registry), content_type=content_type)
+
+
+def metrics_allowed(address: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped  # a dual-stack socket's view of an IPv4 client
+    return any(ip in net for net in _networks(tuple(settings.METRICS_ALLOWED_NETWORKS)))
+
+
+@lru_cache(maxsize=8)
+def _networks(cidrs: tuple[str, ...]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    return [ipaddress.ip_network(cidr, strict=False) for cidr in cidrs]

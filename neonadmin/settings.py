@@ -284,3 +284,9 @@ for _url in (OIDC_OP_LOGOUT_ENDPOINT, NEONADMIN_PROXY_LOGOUT_URL):
         _origin = "/".join(_url.split("/", 3)[:3])
         if _origin not in SECURE_CSP["form-action"]:
             SECURE_CSP["form-action"].append(_origin)
+
+# --- Monitoring (neonadmin/health.py): /healthz (liveness), /readyz (readiness), /metrics.
+# Networks (CIDRs) that may read /metrics; anyone else gets a 404. A bad entry stops the start
+# (check E005). Behind a proxy this is the client address as ClientAddressMiddleware finds it.
+# PROMETHEUS_MULTIPROC_DIR is read by prometheus_client itself (gunicorn.conf.py sets it).
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.1/32", "::1/128"])

@@ -65,8 +65,19 @@ def sign_in_configured(app_configs, **kwargs):
 def _trusted_proxies_valid() -> list[checks.CheckMessage]:
     """Every request looks the client address up in these networks: a typo must stop the start,
     not fail each request (/healthz included) with a 500."""
+    return _networks_valid("NEONADMIN_TRUSTED_PROXIES", "neonadmin.E004")
+
+
+@checks.register(checks.Tags.security)
+def metrics_networks_valid(app_configs, **kwargs):
+    """Who may read /metrics: a typo must stop the start, not 500 every scrape (or let none in
+    without saying why)."""
+    return _networks_valid("METRICS_ALLOWED_NETWORKS", "neonadmin.E005")
+
+
+def _networks_valid(name: str, check_id: str) -> list[checks.CheckMessage]:
     bad = []
-    for cidr in settings.NEONADMIN_TRUSTED_PROXIES:
+    for cidr in getattr(settings, name):
         try:
             ipaddress.ip_network(cidr, strict=False)
         except ValueError:
@@ -75,10 +86,9 @@ def _trusted_proxies_valid() -> list[checks.CheckMessage]:
         return []
     return [
         checks.Error(
-            f"NEONADMIN_TRUSTED_PROXIES has entries that are not IP addresses or networks: "
-            f"{', '.join(bad)}.",
+            f"{name} has entries that are not IP addresses or networks: {', '.join(bad)}.",
             hint="Give addresses or CIDRs separated by commas, e.g. 10.0.0.0/8,192.168.0.0/16.",
-            id="neonadmin.E004",
+            id=check_id,
         )
     ]
 
