@@ -22,9 +22,9 @@ from projects.neon import (
     NeonTimeout,
     NeonUnavailable,
     Project,
-    _error_for_status,
-    _parse_retry_after,
 )
+from projects.neon.errors import error_for_status
+from projects.neon.transport import parse_retry_after
 from tests.client.conftest import HANG_SECONDS
 
 LIST = "GET /api/v2/projects"
@@ -289,7 +289,7 @@ def test_non_json_error_body(make_client, emu):
     ],
 )
 def test_status_classes(status, error_class):
-    assert _error_for_status(status) is error_class
+    assert error_for_status(status) is error_class
 
 
 def test_default_messages():
@@ -303,11 +303,11 @@ def test_default_messages():
     [("5", 5.0), ("0.5", 0.5), ("-3", 0.0), ("", None), (None, None), ("soon", None)],
 )
 def test_retry_after_values(header, seconds):
-    assert _parse_retry_after(header) == seconds
+    assert parse_retry_after(header) == seconds
 
 
 def test_retry_after_http_date_in_the_past_means_now():
-    assert _parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
 
 
 def test_missing_required_field_is_a_bad_response():

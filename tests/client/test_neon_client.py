@@ -407,14 +407,14 @@ def test_process_client_is_built_from_settings_and_rebuilt_when_they_change(neon
     client = get_client()
     assert get_client() is client
     assert client.base_url == neon.base_url
-    assert client.timeout == (settings.NEON_CONNECT_TIMEOUT, settings.NEON_READ_TIMEOUT)
+    assert client.transport.timeout == (settings.NEON_CONNECT_TIMEOUT, settings.NEON_READ_TIMEOUT)
     assert client.list_projects(limit=1).projects
 
     settings.NEON_READ_TIMEOUT = 7.0
 
     rebuilt = get_client()
     assert rebuilt is not client
-    assert rebuilt.timeout[1] == 7.0
+    assert rebuilt.transport.timeout[1] == 7.0
     assert rebuilt.list_projects(limit=1).projects
     assert client.list_projects(limit=1).projects, "a thread still holding the old one is fine"
 

@@ -12,4 +12,4 @@ def test_netrc_entry_for_the_host_does_not_replace_the_bearer_key(
     client = make_client()
     # The emulator accepts only the test key: Basic auth from netrc would be a 401.
     assert client.get_auth_details().auth_method
-    assert "not-the-neon-key" not in repr(client._session.auth)
+    assert "not-the-neon-key" not in repr(client.transport.session.auth)

@@ -1,0 +1,490 @@
+"""Neon's answers as dataclasses: views and templates never index JSON.
+
+Each `from_api` reads the spec's shape and raises NeonBadResponse, naming the field, when a
+required part is missing or of the wrong type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from projects.neon.errors import NeonBadResponse
+
+
+def _dt(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise NeonBadResponse(f"Neon sent an unreadable timestamp: {value!r}") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _req(data: Mapping[str, Any], key: str) -> Any:
+    try:
+        return data[key]
+    except (KeyError, TypeError) as exc:
+        raise NeonBadResponse(f"Neon's response lacks the field {key!r}.") from exc
+
+
+def _obj(data: Any, key: str) -> Mapping[str, Any]:
+    value = _req(data, key)
+    if not isinstance(value, Mapping):
+        raise NeonBadResponse(f"Neon's response field {key!r} is not an object.")
+    return value
+
+
+def _str(data: Any, key: str) -> str:
+    value = _req(data, key)
+    if not isinstance(value, str):
+        raise NeonBadResponse(f"Neon's response field {key!r} is not a string.")
+    return value
+
+
+def _list(data: Any, key: str) -> list[Any]:
+    value = _req(data, key)
+    if not isinstance(value, list):
+        raise NeonBadResponse(f"Neon's response field {key!r} is not a list.")
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class Quota:
+    """Project quotas; 0 or None means unlimited."""
+
+    active_time_seconds: int | None = None
+    compute_time_seconds: int | None = None
+    written_data_bytes: int | None = None
+    data_transfer_bytes: int | None = None
+    logical_size_bytes: int | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any] | None) -> Quota:
+        data = data or {}
+        return cls(**{name: data.get(name) for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaintenanceWindow:
+    weekdays: tuple[int, ...]
+    start_time: str
+    end_time: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectSettings:
+    quota: Quota = field(default_factory=Quota)
+    allowed_ips: tuple[str, ...] = ()
+    protected_branches_only: bool = False
+    enable_logical_replication: bool = False
+    maintenance_window: MaintenanceWindow | None = None
+    block_public_connections: bool = False
+    block_vpc_connections: bool = False
+    audit_log_level: str | None = None
+    hipaa: bool = False
+    preload_use_defaults: bool | None = None
+    preload_libraries: tuple[str, ...] = ()
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any] | None) -> ProjectSettings:
+        data = data or {}
+        ips = data.get("allowed_ips") or {}
+        window = data.get("maintenance_window")
+        preload = data.get("preload_libraries") or {}
+        return cls(
+            quota=Quota.from_api(data.get("quota")),
+            allowed_ips=tuple(ips.get("ips") or ()),
+            protected_branches_only=bool(ips.get("protected_branches_only")),
+            enable_logical_replication=bool(data.get("enable_logical_replication")),
+            maintenance_window=(
+                MaintenanceWindow(
+                    weekdays=tuple(window.get("weekdays") or ()),
+                    start_time=window.get("start_time", ""),
+                    end_time=window.get("end_time", ""),
+                )
+                if window
+                else None
+            ),
+            block_public_connections=bool(data.get("block_public_connections")),
+            block_vpc_connections=bool(data.get("block_vpc_connections")),
+            audit_log_level=data.get("audit_log_level"),
+            hipaa=bool(data.get("hipaa")),
+            preload_use_defaults=preload.get("use_defaults"),
+            preload_libraries=tuple(preload.get("enabled_libraries") or ()),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndpointDefaults:
+    autoscaling_limit_min_cu: float | None = None
+    autoscaling_limit_max_cu: float | None = None
+    suspend_timeout_seconds: int | None = None
+    pg_settings: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any] | None) -> EndpointDefaults:
+        data = data or {}
+        return cls(
+            autoscaling_limit_min_cu=data.get("autoscaling_limit_min_cu"),
+            autoscaling_limit_max_cu=data.get("autoscaling_limit_max_cu"),
+            suspend_timeout_seconds=data.get("suspend_timeout_seconds"),
+            pg_settings=dict(data.get("pg_settings") or {}),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Project:
+    """A project, from the list (`ProjectListItem`) or in full (`Project`).
+
+    The consumption fields are only in the full form; from the list they are None.
+    """
+
+    id: str
+    name: str
+    region_id: str
+    platform_id: str
+    pg_version: int
+    provisioner: str
+    proxy_host: str
+    store_passwords: bool
+    created_at: datetime | None
+    updated_at: datetime | None
+    owner_id: str = ""
+    org_id: str | None = None
+    org_name: str | None = None
+    creation_source: str = ""
+    history_retention_seconds: int | None = None
+    branch_logical_size_limit_bytes: int | None = None
+    synthetic_storage_size: int | None = None
+    compute_last_active_at: datetime | None = None
+    maintenance_starts_at: datetime | None = None
+    hipaa_enabled_at: datetime | None = None
+    deleted_at: datetime | None = None
+    recoverable_until: datetime | None = None
+    active_time: int | None = None
+    settings: ProjectSettings = field(default_factory=ProjectSettings)
+    endpoint_defaults: EndpointDefaults = field(default_factory=EndpointDefaults)
+    # Consumption in the current period (full project only).
+    data_storage_bytes_hour: int | None = None
+    data_transfer_bytes: int | None = None
+    written_data_bytes: int | None = None
+    compute_time_seconds: int | None = None
+    active_time_seconds: int | None = None
+    consumption_period_start: datetime | None = None
+    consumption_period_end: datetime | None = None
+    owner_email: str | None = None
+    owner_name: str | None = None
+    effective_permission: str | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Project:
+        owner = data.get("owner") or {}
+        return cls(
+            id=_req(data, "id"),
+            name=_req(data, "name"),
+            region_id=_req(data, "region_id"),
+            platform_id=data.get("platform_id", ""),
+            pg_version=_req(data, "pg_version"),
+            provisioner=data.get("provisioner", ""),
+            proxy_host=data.get("proxy_host", ""),
+            store_passwords=bool(data.get("store_passwords")),
+            created_at=_dt(data.get("created_at")),
+            updated_at=_dt(data.get("updated_at")),
+            owner_id=data.get("owner_id", ""),
+            org_id=data.get("org_id"),
+            org_name=data.get("org_name"),
+            creation_source=data.get("creation_source", ""),
+            history_retention_seconds=data.get("history_retention_seconds"),
+            branch_logical_size_limit_bytes=data.get("branch_logical_size_limit_bytes"),
+            synthetic_storage_size=data.get("synthetic_storage_size"),
+            compute_last_active_at=_dt(data.get("compute_last_active_at")),
+            maintenance_starts_at=_dt(data.get("maintenance_starts_at")),
+            hipaa_enabled_at=_dt(data.get("hipaa_enabled_at")),
+            deleted_at=_dt(data.get("deleted_at")),
+            recoverable_until=_dt(data.get("recoverable_until")),
+            active_time=data.get("active_time"),
+            settings=ProjectSettings.from_api(data.get("settings")),
+            endpoint_defaults=EndpointDefaults.from_api(data.get("default_endpoint_settings")),
+            data_storage_bytes_hour=data.get("data_storage_bytes_hour"),
+            data_transfer_bytes=data.get("data_transfer_bytes"),
+            written_data_bytes=data.get("written_data_bytes"),
+            compute_time_seconds=data.get("compute_time_seconds"),
+            active_time_seconds=data.get("active_time_seconds"),
+            consumption_period_start=_dt(data.get("consumption_period_start")),
+            consumption_period_end=_dt(data.get("consumption_period_end")),
+            owner_email=owner.get("email"),
+            owner_name=owner.get("name"),
+            effective_permission=data.get("effective_project_permission"),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectPage:
+    projects: list[Project]
+    next_cursor: str | None
+    unavailable_project_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Operation:
+    id: str
+    project_id: str
+    action: str
+    status: str
+    branch_id: str | None = None
+    endpoint_id: str | None = None
+    error: str | None = None
+    failures_count: int = 0
+    total_duration_ms: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    FINAL_STATUSES = frozenset({"finished", "failed", "error", "cancelled", "skipped"})
+
+    @property
+    def done(self) -> bool:
+        return self.status in self.FINAL_STATUSES
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Operation:
+        return cls(
+            id=_req(data, "id"),
+            project_id=_req(data, "project_id"),
+            action=_req(data, "action"),
+            status=_req(data, "status"),
+            branch_id=data.get("branch_id"),
+            endpoint_id=data.get("endpoint_id"),
+            error=data.get("error"),
+            failures_count=data.get("failures_count", 0),
+            total_duration_ms=data.get("total_duration_ms", 0),
+            created_at=_dt(data.get("created_at")),
+            updated_at=_dt(data.get("updated_at")),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class OperationPage:
+    operations: list[Operation]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Branch:
+    id: str
+    project_id: str
+    name: str
+    current_state: str
+    default: bool
+    protected: bool
+    parent_id: str | None = None
+    logical_size: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Branch:
+        return cls(
+            id=_req(data, "id"),
+            project_id=_req(data, "project_id"),
+            name=_req(data, "name"),
+            current_state=data.get("current_state", ""),
+            default=bool(data.get("default")),
+            protected=bool(data.get("protected")),
+            parent_id=data.get("parent_id"),
+            logical_size=data.get("logical_size"),
+            created_at=_dt(data.get("created_at")),
+            updated_at=_dt(data.get("updated_at")),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Endpoint:
+    id: str
+    project_id: str
+    branch_id: str
+    host: str
+    type: str
+    current_state: str
+    region_id: str = ""
+    autoscaling_limit_min_cu: float | None = None
+    autoscaling_limit_max_cu: float | None = None
+    suspend_timeout_seconds: int | None = None
+    disabled: bool = False
+    last_active: datetime | None = None
+    created_at: datetime | None = None
+
+    @property
+    def read_write(self) -> bool:
+        return self.type == "read_write"
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Endpoint:
+        return cls(
+            id=_req(data, "id"),
+            project_id=_req(data, "project_id"),
+            branch_id=_req(data, "branch_id"),
+            host=_req(data, "host"),
+            type=_req(data, "type"),
+            current_state=data.get("current_state", ""),
+            region_id=data.get("region_id", ""),
+            autoscaling_limit_min_cu=data.get("autoscaling_limit_min_cu"),
+            autoscaling_limit_max_cu=data.get("autoscaling_limit_max_cu"),
+            suspend_timeout_seconds=data.get("suspend_timeout_seconds"),
+            disabled=bool(data.get("disabled")),
+            last_active=_dt(data.get("last_active")),
+            created_at=_dt(data.get("created_at")),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Database:
+    id: int
+    branch_id: str
+    name: str
+    owner_name: str
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Database:
+        return cls(
+            id=_req(data, "id"),
+            branch_id=_req(data, "branch_id"),
+            name=_req(data, "name"),
+            owner_name=_req(data, "owner_name"),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Role:
+    branch_id: str
+    name: str
+    protected: bool = False
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Role:
+        return cls(
+            branch_id=_req(data, "branch_id"),
+            name=_req(data, "name"),
+            protected=bool(data.get("protected")),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectionDetails:
+    """A connection string and its parts. Both hold the password: never log or audit them."""
+
+    uri: str = field(repr=False)
+    database: str
+    role: str
+    host: str
+    pooler_host: str
+    password: str = field(repr=False)
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> ConnectionDetails:
+        params = _obj(data, "connection_parameters")
+        return cls(
+            uri=_req(data, "connection_uri"),
+            database=_req(params, "database"),
+            role=_req(params, "role"),
+            host=_req(params, "host"),
+            pooler_host=_req(params, "pooler_host"),
+            password=_req(params, "password"),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreatedProject:
+    project: Project
+    connection_details: list[ConnectionDetails]
+    branch: Branch
+    endpoints: list[Endpoint]
+    databases: list[Database]
+    roles: list[Role]
+    operations: list[Operation]
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdatedProject:
+    project: Project
+    operations: list[Operation]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Region:
+    id: str
+    name: str
+    default: bool
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Region:
+        return cls(
+            id=_req(data, "region_id"), name=_req(data, "name"), default=bool(data.get("default"))
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Organization:
+    id: str
+    name: str
+    handle: str = ""
+    plan: str = ""
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Organization:
+        return cls(
+            id=_req(data, "id"),
+            name=_req(data, "name"),
+            handle=data.get("handle", ""),
+            plan=data.get("plan", ""),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuthDetails:
+    account_id: str
+    auth_method: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CurrentUser:
+    """`GET /users/me`: who the key belongs to and the plan's limits."""
+
+    id: str
+    email: str
+    plan: str
+    max_autoscaling_limit: float  # the largest compute size the plan allows; 0 means no limit
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> CurrentUser:
+        limit = _req(data, "max_autoscaling_limit")
+        if isinstance(limit, bool) or not isinstance(limit, int | float):
+            raise NeonBadResponse("Neon's response field 'max_autoscaling_limit' is not a number.")
+        return cls(
+            id=str(_req(data, "id")),
+            email=str(data.get("email") or ""),
+            plan=str(data.get("plan") or ""),
+            max_autoscaling_limit=float(limit),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PreloadLibrary:
+    name: str
+    description: str
+    is_default: bool
+    is_experimental: bool
+    version: str
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> PreloadLibrary:
+        return cls(
+            name=_req(data, "library_name"),
+            description=data.get("description", ""),
+            is_default=bool(data.get("is_default")),
+            is_experimental=bool(data.get("is_experimental")),
+            version=str(data.get("version", "")),
+        )
