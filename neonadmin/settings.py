@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "projects.middleware.NeonErrorMiddleware",
+    "projects.middleware.NeonGatewayMiddleware",
 ]
 
 ROOT_URLCONF = "neonadmin.urls"
@@ -109,6 +110,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "neonadmin.context_processors.access",
+                "projects.context_processors.neon_stale",
             ],
             "builtins": ["django_htmx.templatetags.django_htmx"],
         },

@@ -2,8 +2,10 @@ import math
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django_htmx.http import reswap, retarget
 
+from projects.context_processors import stale_banner
 from projects.neon import (
     NeonError,
     NeonLocked,
@@ -11,6 +13,8 @@ from projects.neon import (
     NeonRateLimited,
     NeonRejected,
     NeonTimeout,
+    begin_request,
+    end_request,
 )
 
 MSG_FORBIDDEN = "You do not have permission to do that."
@@ -72,3 +76,38 @@ class NeonErrorMiddleware:
     def _flash(request, context):
         response = render(request, "neon_error.html#error", context)
         return reswap(retarget(response, "#flash"), "innerHTML")
+
+
+class NeonGatewayMiddleware:
+    """Starts each request's Neon stats and reports them.
+
+    - Only GET and HEAD may be answered from Neon's last known data when Neon fails: a form
+      that writes must judge against the project as it is, or fail clearly.
+    - Every response gets a `Server-Timing` header: time in Neon, calls made, cache hits and
+      shared calls, budget waits, and the whole server time.
+    - An htmx fragment built from stale data brings the stale banner along, out of band, since
+      the page around it does not reload.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        stats, token = begin_request(allow_stale=request.method in ("GET", "HEAD"))
+        try:
+            response = self.get_response(request)
+        finally:
+            end_request(token)
+        response["Server-Timing"] = stats.server_timing()
+        if (
+            getattr(request, "htmx", False)
+            and stats.stale_since is not None
+            and response.get("Content-Type", "").startswith("text/html")
+            and not response.streaming
+        ):
+            banner = render_to_string(
+                "neon_stale.html#banner",
+                {"neon_stale": stale_banner(stats), "oob": True},
+            )
+            response.content += banner.encode()
+        return response

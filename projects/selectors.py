@@ -1,6 +1,8 @@
 """Reads from Neon. Views call these; only services write."""
 
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import urlsplit, urlunsplit
 
 from django.core.cache import cache
@@ -23,8 +25,13 @@ from projects.neon import (
     get_client,
 )
 
-# Regions and organizations change rarely; every create form and list filter needs them.
+# The plan's limits change rarely; a key that may not read them is not asked again for this long.
 ACCOUNT_CACHE_SECONDS = 300
+
+
+def together(*reads):
+    """Independent reads at once; their results in order (the first error is raised)."""
+    return get_client().together(*reads)
 
 
 def project_page(
@@ -37,13 +44,11 @@ def project_page(
 
 
 def region_list() -> list[Region]:
-    return cache.get_or_set("neon:regions", get_client().list_regions, ACCOUNT_CACHE_SECONDS)
+    return get_client().list_regions()  # cached by the gateway, like every account list
 
 
 def organization_list() -> list[Organization]:
-    return cache.get_or_set(
-        "neon:organizations", get_client().list_organizations, ACCOUNT_CACHE_SECONDS
-    )
+    return get_client().list_organizations()
 
 
 def compute_limits() -> ComputeLimits:
@@ -62,6 +67,26 @@ def compute_limits() -> ComputeLimits:
 
 def project_get(*, project_id: str) -> Project:
     return get_client().get_project(project_id)
+
+
+def project_settings_reads(
+    *, project_id: str
+) -> tuple[Project, list[PreloadLibrary], ComputeLimits]:
+    """What the settings form is built from, read at once."""
+    project, libraries, limits = get_client().together(
+        lambda: project_get(project_id=project_id),
+        lambda: preload_library_list(project_id=project_id),
+        compute_limits,
+    )
+    return project, libraries, limits
+
+
+def project_create_choices() -> tuple[list[Region], list[Organization], ComputeLimits]:
+    """The create form's regions, organizations and compute limits, read at once."""
+    regions, organizations, limits = get_client().together(
+        region_list, organization_list, compute_limits
+    )
+    return regions, organizations, limits
 
 
 def project_recoverable_page(*, limit: int = 100, cursor: str | None = None) -> ProjectPage:
@@ -131,17 +156,23 @@ class ProjectDeleteSummary:
 
 def project_delete_summary(*, project_id: str) -> ProjectDeleteSummary:
     """The project's branches, computes and databases. Databases live on branches, so this is
-    one call per branch: a project with many branches costs as many requests."""
-    endpoints = endpoint_list(project_id=project_id)
-    branches = [
+    one call per branch, made at once: a project with many branches costs as many requests."""
+    client = get_client()
+    endpoints, branches = client.together(
+        lambda: endpoint_list(project_id=project_id), lambda: branch_list(project_id=project_id)
+    )
+    databases = client.together(
+        *[partial(database_list, project_id=project_id, branch_id=b.id) for b in branches]
+    )
+    contents = [
         BranchContents(
             branch=branch,
             endpoints=[e for e in endpoints if e.branch_id == branch.id],
-            databases=database_list(project_id=project_id, branch_id=branch.id),
+            databases=branch_databases,
         )
-        for branch in branch_list(project_id=project_id)
+        for branch, branch_databases in zip(branches, databases, strict=True)
     ]
-    return ProjectDeleteSummary(branches=branches, endpoints=endpoints)
+    return ProjectDeleteSummary(branches=contents, endpoints=endpoints)
 
 
 MASKED = "********"
@@ -149,14 +180,21 @@ MASKED = "********"
 
 @dataclass(frozen=True, kw_only=True)
 class ConnectionOptions:
-    """What a connection can be made with: one branch's computes, databases and roles."""
+    """What a connection can be made with: one branch's computes, databases and roles.
 
-    project: Project
+    The project itself is read alongside, not before: nothing in the choices depends on it, so
+    the connection URI can be asked for while it is still on its way."""
+
+    project_future: Future[Project] = field(repr=False)
     branches: list[Branch]
     branch: Branch | None
     endpoints: list[Endpoint]
     databases: list[Database]
     roles: list[Role]
+
+    @property
+    def project(self) -> Project:
+        return self.project_future.result()
 
     @property
     def default_endpoint_id(self) -> str:
@@ -176,21 +214,36 @@ class ConnectionOptions:
 
 
 def connection_options(*, project_id: str, branch_id: str | None = None) -> ConnectionOptions:
-    """The choices for `branch_id`, or for the default branch if that is not the project's."""
-    project = project_get(project_id=project_id)
-    branches = branch_list(project_id=project_id)
+    """The choices for `branch_id`, or for the default branch if that is not the project's.
+
+    Two rounds of calls made at once (branches and endpoints, then the branch's databases and
+    roles), with the project read alongside both."""
+    client = get_client()
+    project = client.submit(lambda: project_get(project_id=project_id))
+    try:
+        branches, endpoints = client.together(
+            lambda: branch_list(project_id=project_id),
+            lambda: endpoint_list(project_id=project_id),
+        )
+    except NeonNotFound:
+        project.result()  # the project's own 404 (or error) is the one to show
+        raise
     branch = next((b for b in branches if b.id == branch_id), None) or next(iter(branches), None)
     if branch is None:
         return ConnectionOptions(
-            project=project, branches=[], branch=None, endpoints=[], databases=[], roles=[]
+            project_future=project, branches=[], branch=None, endpoints=[], databases=[], roles=[]
         )
+    databases, roles = client.together(
+        lambda: database_list(project_id=project_id, branch_id=branch.id),
+        lambda: role_list(project_id=project_id, branch_id=branch.id),
+    )
     return ConnectionOptions(
-        project=project,
+        project_future=project,
         branches=branches,
         branch=branch,
-        endpoints=endpoint_list(project_id=project_id, branch_id=branch.id),
-        databases=database_list(project_id=project_id, branch_id=branch.id),
-        roles=role_list(project_id=project_id, branch_id=branch.id),
+        endpoints=[e for e in endpoints if e.branch_id == branch.id],
+        databases=databases,
+        roles=roles,
     )
 
 

@@ -3,6 +3,7 @@
 import shlex
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from django.contrib import messages
 from django.shortcuts import render
@@ -82,9 +83,11 @@ def project_detail(request, project_id: str):
         if window
         else [],
     }
-    # Without JavaScript the panels come inline: "?panel=all" (or one of them) asks for them.
-    for name in PANELS if panel == "all" else [panel] if panel in PANELS else []:
-        context.update(_panel(project_id, name))
+    # Without JavaScript the panels come inline: "?panel=all" (or one of them) asks for them,
+    # all at once.
+    names = list(PANELS) if panel == "all" else [panel] if panel in PANELS else []
+    for panel_context in selectors.together(*[partial(_panel, project_id, n) for n in names]):
+        context.update(panel_context)
     return render(request, "projects/project_detail.html", context)
 
 
@@ -184,12 +187,8 @@ def project_connect(request, project_id: str):
     data = request.POST if revealing else request.GET
     options = selectors.connection_options(project_id=project_id, branch_id=data.get("branch"))
     form = ConnectionForm(data, options=options)
-    context = {
-        "project": options.project,
-        "form": form,
-        "revealed": revealing,
-        "reveal_forbidden": MSG_REVEAL_FORBIDDEN,
-    }
+    # The project is still being read: ask for the URI first, look at the project after.
+    context = {"form": form, "revealed": revealing, "reveal_forbidden": MSG_REVEAL_FORBIDDEN}
     if form.is_valid():
         params = form.connection_params()
         try:
@@ -202,6 +201,7 @@ def project_connect(request, project_id: str):
             context["neon_error"] = exc
         else:
             context["strings"] = ConnectionStrings(uri)
+    context["project"] = options.project
     return render_page_or_fragment(
         request, "projects/project_connect.html", context, fragment="connection"
     )

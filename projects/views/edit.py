@@ -60,12 +60,13 @@ def _is_admin(request) -> bool:
 @role_required(Role.OPERATOR, audit_action="project.create")
 @sensitive_variables("created", "context", "response")  # the password, in error reports
 def project_create(request):
+    regions, organizations, limits = selectors.project_create_choices()
     form = ProjectCreateForm(
         request.POST if request.method == "POST" else None,
-        regions=selectors.region_list(),
-        organizations=selectors.organization_list(),
+        regions=regions,
+        organizations=organizations,
         default_org_id=settings.NEON_ORG_ID,
-        limits=selectors.compute_limits(),
+        limits=limits,
         allow_irreversible=_is_admin(request),
     )
     context = {"form": form}
@@ -107,13 +108,13 @@ def project_settings(request, project_id: str):
     """Edit → review → apply. Nothing reaches Neon before Apply, and Apply sends exactly what
     the review showed: the edit is carried through the review signed, and re-checked against
     the project Neon holds at that moment."""
-    project = selectors.project_get(project_id=project_id)
+    project, libraries, limits = selectors.project_settings_reads(project_id=project_id)
     data, step = _settings_submission(request, project_id)
     form = ProjectSettingsForm(
         data,
         project=project,
-        libraries=selectors.preload_library_list(project_id=project_id),
-        limits=selectors.compute_limits(),
+        libraries=libraries,
+        limits=limits,
         allow_irreversible=_is_admin(request),
     )
     context = {"form": form, "project": project}

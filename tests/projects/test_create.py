@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 
 from audit.models import AuditEvent
-from projects import compute
+from projects import compute, selectors
 from projects.forms import project as f
 from projects.forms.listing import PERSONAL_ACCOUNT
 from projects.neon import (
@@ -263,9 +263,10 @@ def test_neon_errors_keep_the_form(neon, operator_client, settings, fault, expec
     assert "Project orders-db created" not in body
 
 
-def test_neon_rejection_shows_neons_message(neon, operator_client):
+def test_neon_rejection_shows_neons_message(neon, operator_client, monkeypatch):
     # A region Neon stopped offering after the dashboard cached its list: Neon answers 400.
-    cache.set("neon:regions", [Region(id="aws-retired-1", name="Retired", default=False)], 60)
+    retired = [Region(id="aws-retired-1", name="Retired", default=False)]
+    monkeypatch.setattr(selectors, "region_list", lambda: retired)
     response = operator_client.post(URL, {**VALID, "region_id": "aws-retired-1"})
     assert response.status_code == 200
     body = html(response)
