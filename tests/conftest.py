@@ -30,6 +30,7 @@ def neon(emulator, settings):
     cache.clear()
     yield emulator
     emulator.clear_faults()
+    emulator.set_rate_limits()  # off again: a reset keeps them
     cache.clear()
 
 
