@@ -1,12 +1,11 @@
 """Readable units for Neon's numbers: bytes in KiB..TiB, seconds in d/h/min, relative times."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django import template
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.timesince import timesince
+from django.utils.safestring import SafeString
 
 from projects.project_state import SETTINGS_BY_PATH
 
@@ -46,17 +45,55 @@ def duration(value) -> str:
 @register.filter
 def reltime(value: datetime | None) -> str:
     """'3 hours ago' in a <time> element whose tooltip is the exact UTC time."""
+    return time_element(value, timezone.now())
+
+
+def time_element(value: datetime | None, now: datetime) -> str:
+    """`reltime` as seen at `now`: a page of many times passes one `now`, so they all agree.
+
+    The project list formats 800 of these per 400 rows, so this one is built for speed: an
+    f-string, not format_html, since every part of it is digits, separators and our own words.
+    """
     if not value:
         return "—"
-    now = timezone.now()
-    exact = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    if abs((now - value).total_seconds()) < 60:
+    seconds = (now - value).total_seconds()
+    if -60 < seconds < 60:
         text = "just now"
-    elif value <= now:
-        text = f"{timesince(value, now, depth=1)} ago"
+    elif seconds > 0:
+        text = f"{largest_unit_between(value, now)} ago"
     else:
-        text = f"in {timesince(now, value, depth=1)}"
-    return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(), exact, text)
+        text = f"in {largest_unit_between(now, value)}"
+    exact = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "seconds")
+    return SafeString(f'<time datetime="{value.isoformat()}" title="{exact} UTC">{text}</time>')
+
+
+_ONE_SECOND = timedelta(seconds=1)
+_SHORT_UNITS = (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60))
+
+
+def largest_unit_between(earlier: datetime, later: datetime) -> str:
+    """What Django's `timesince(earlier, later, depth=1)` says ('3\xa0hours', '1\xa0year'),
+    with its calendar months and years, in English, at under half the cost: Django's spends most
+    of its time on translatable lazy strings, which this English-only site does not use
+    (USE_I18N is off). tests/projects/test_format.py checks the two agree."""
+    if earlier.tzinfo is not None and later.tzinfo is not None:
+        later = later.astimezone(earlier.tzinfo)
+    if later - earlier < _ONE_SECOND:
+        return "0\xa0minutes"
+    months = (later.year - earlier.year) * 12 + later.month - earlier.month
+    if earlier.day > later.day or (earlier.day == later.day and earlier.time() > later.time()):
+        months -= 1
+    if months >= 12:
+        count, unit = months // 12, "year"
+    elif months > 0:
+        count, unit = months, "month"
+    else:
+        seconds = (later - earlier).total_seconds()
+        for unit, size in _SHORT_UNITS:  # noqa: B007 - the unit found is used after the loop
+            count = int(seconds // size)
+            if count:
+                break
+    return f"{count}\xa0{unit}" if count == 1 else f"{count}\xa0{unit}s"
 
 
 @register.filter

@@ -1,11 +1,20 @@
 """Readable units: the filters every page uses for Neon's raw numbers."""
 
-from datetime import timedelta
+import random
+from datetime import UTC, datetime, timedelta
+from datetime import timezone as fixed_offset
 
 import pytest
 from django.utils import timezone
+from django.utils.timesince import timesince
 
-from projects.templatetags.neon_format import bytes_iec, duration, reltime
+from projects.templatetags.neon_format import (
+    bytes_iec,
+    duration,
+    largest_unit_between,
+    reltime,
+    time_element,
+)
 
 
 @pytest.mark.parametrize(
@@ -49,3 +58,46 @@ def test_reltime_past_future_and_now_with_the_exact_utc_time_on_hover():
     assert ">in 2\xa0days</time>" in str(reltime(now + timedelta(days=2, hours=1)))
     assert ">just now</time>" in str(reltime(now - timedelta(seconds=5)))
     assert reltime(None) == "—"
+
+
+def test_time_element_is_reltime_at_a_given_moment():
+    now = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    earlier = datetime(2026, 2, 28, 10, 0, 7, 123456, tzinfo=fixed_offset(timedelta(hours=2)))
+    assert time_element(earlier, now) == (
+        '<time datetime="2026-02-28T10:00:07.123456+02:00" title="2026-02-28 08:00:07 UTC">'
+        "1\xa0day ago</time>"
+    )
+    assert ">in 3\xa0weeks</time>" in time_element(now + timedelta(days=22), now)
+    assert ">just now</time>" in time_element(now + timedelta(seconds=59), now)
+    assert time_element(None, now) == "—"
+
+
+def pairs_to_compare():
+    """Random spans from seconds to decades, and the calendar's corners: month ends, leap days,
+    the same day of a later month a second either side."""
+    rng = random.Random(20261202)
+    base = datetime(2024, 1, 31, 12, 0, tzinfo=UTC)
+    for _ in range(20000):
+        start = base + timedelta(seconds=rng.randint(-(10**9), 10**9))
+        span = rng.choice([120, 10**5, 10**7, 10**9])
+        yield (
+            start,
+            start + timedelta(seconds=rng.randint(0, span), microseconds=rng.randint(0, 999999)),
+        )
+    corners = [datetime(2024, 1, 31), datetime(2024, 2, 29), datetime(2023, 12, 31, 23, 59, 59)]
+    for corner in (c.replace(tzinfo=UTC) for c in corners):
+        for months in range(0, 30):
+            later = corner + timedelta(days=30.44 * months)
+            for nudge in (-1, 0, 1):
+                yield corner, later + timedelta(seconds=nudge)
+
+
+def test_largest_unit_between_says_what_django_s_timesince_says():
+    """The list page's fast relative time must read exactly as Django's, calendar months too."""
+    differ = [
+        (earlier, later)
+        for earlier, later in pairs_to_compare()
+        if later >= earlier
+        and largest_unit_between(earlier, later) != timesince(earlier, later, depth=1)
+    ]
+    assert differ == []
