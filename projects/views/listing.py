@@ -5,6 +5,7 @@ from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, role_required
 from projects import selectors
 from projects.forms.listing import ProjectListFilterForm
+from projects.presenters import project_rows
 
 
 @require_GET
@@ -17,7 +18,7 @@ def project_list(request):
     )
     filters = form.filters()
     page = selectors.project_page(**filters)
-    context = {"form": form, "filters": filters, "page": page}
+    context = {"form": form, "filters": filters, "page": page, "rows": project_rows(page.projects)}
     # "Load more" appends the next rows; a changed search or filter replaces the results.
     fragment = "rows" if filters["cursor"] else "results"
     return render_page_or_fragment(

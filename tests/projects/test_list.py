@@ -1,10 +1,17 @@
 """The project list: full page and htmx partials, search, organizations, paging, errors."""
 
+import dataclasses
+import re
+from datetime import UTC, datetime, timedelta
+from html import escape
+
 import pytest
 from django.urls import reverse
 
 from projects.forms.listing import PERSONAL_ACCOUNT
 from projects.neon import MSG_UNAVAILABLE, get_client
+from projects.presenters import PERSONAL, project_rows
+from projects.templatetags.neon_format import bytes_iec
 
 HX = {"HX-Request": "true"}
 URL = "/projects/"
@@ -14,6 +21,39 @@ pytestmark = pytest.mark.django_db
 
 def rows(html: str) -> int:
     return html.count("<tr>")
+
+
+ROW = re.compile(r"<tr>(.*?)</tr>", re.DOTALL)
+CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.DOTALL)
+
+
+def cells(html: str) -> list[list[str]]:
+    """The project rows' cells as HTML, in order (the header and "Load more" rows left out)."""
+    return [CELL.findall(row) for row in ROW.findall(html) if "<td" in row]
+
+
+def time_cell(value: datetime | None) -> str:
+    """The <time> element of a cell, its relative words left to the pattern: they depend on
+    the moment the page was drawn."""
+    if value is None:
+        return re.escape("—")
+    exact = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return re.escape(f'<time datetime="{value.isoformat()}" title="{exact}">') + r"[^<]+</time>"
+
+
+def assert_rows_show(html: str, projects) -> None:
+    shown = cells(html)
+    assert len(shown) == len(projects)
+    for cell, p in zip(shown, projects, strict=True):
+        url = reverse("projects:detail", args=[p.id])
+        name_cell = (
+            f'<a href="{url}">{escape(p.name)}</a><div class="muted mono small">{p.id}</div>'
+        )
+        assert cell[0] == name_cell
+        assert cell[1:3] == [p.region_id, str(p.pg_version)]
+        assert re.fullmatch(time_cell(p.created_at), cell[3])
+        assert re.fullmatch(time_cell(p.compute_last_active_at), cell[4])
+        assert cell[5:] == [bytes_iec(p.synthetic_storage_size), p.org_name or p.org_id or PERSONAL]
 
 
 def personal_projects() -> set[str]:
@@ -35,6 +75,101 @@ def test_full_page_without_htmx(viewer_client, neon):
     assert 'id="results"' in html
     assert rows(html) == 1 + 10  # header row + the default page size
     assert "Load more" in html
+
+
+def test_each_row_shows_its_project_and_links_to_its_page(viewer_client, neon):
+    response = viewer_client.get(URL)
+    assert_rows_show(response.content.decode(), response.context["page"].projects)
+
+
+def test_an_organization_s_rows_name_it(viewer_client, neon):
+    org = get_client().list_organizations()[0]
+    response = viewer_client.get(URL, {"org_id": org.id, "limit": 25})
+    projects = response.context["page"].projects
+    assert projects
+    assert_rows_show(response.content.decode(), projects)
+    assert {row[6] for row in cells(response.content.decode())} == {org.name}
+
+
+def test_a_400_row_load_more_has_every_row_and_the_next_control(viewer_client, neon):
+    neon.reset(seed=700)  # 422 personal projects: 10 on the page, 400 more, then 12
+    first = viewer_client.get(URL).context["page"]
+    response = viewer_client.get(URL, {"limit": 400, "cursor": first.next_cursor}, headers=HX)
+    html = response.content.decode()
+    page = response.context["page"]
+    assert len(page.projects) == 400 and page.next_cursor
+    assert "<table" not in html and "<html" not in html
+    assert rows(html) == 400
+    assert_rows_show(html, page.projects)
+    # The control comes after the last row, and asks for the next 400 with the same filters.
+    assert html.count('id="load-more"') == 1
+    control = html[html.index('<tr id="load-more"') :]
+    assert "<tr>" not in control
+    list_url = reverse("projects:list")
+    assert f'hx-get="{list_url}" hx-target="#load-more" hx-swap="outerHTML"' in control
+    assert '<input type="hidden" name="limit" value="400">' in control
+    assert f'<input type="hidden" name="cursor" value="{page.next_cursor}">' in control
+    last = viewer_client.get(URL, {"limit": 400, "cursor": page.next_cursor}, headers=HX)
+    assert rows(last.content.decode()) == 12
+    assert 'id="load-more"' not in last.content.decode()
+
+
+# --- The rows' display values (projects/presenters.py) ---------------------------------------
+
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def a_project(neon):
+    return get_client().list_projects(limit=1).projects[0]
+
+
+def test_a_row_holds_each_cell_as_shown(a_project):
+    project = dataclasses.replace(
+        a_project,
+        created_at=NOW - timedelta(days=40),
+        compute_last_active_at=NOW - timedelta(hours=3, minutes=5),
+        synthetic_storage_size=1536,
+        org_id=None,
+        org_name=None,
+    )
+    (row,) = project_rows([project], now=NOW)
+    assert row == {
+        "url": reverse("projects:detail", args=[project.id]),
+        "name": escape(project.name),
+        "id": project.id,
+        "region": project.region_id,
+        "pg_version": str(project.pg_version),
+        "created": '<time datetime="2026-05-06T12:00:00+00:00" title="2026-05-06 12:00:00 UTC">'
+        "1\xa0month ago</time>",
+        "last_active": '<time datetime="2026-06-15T08:55:00+00:00" '
+        'title="2026-06-15 08:55:00 UTC">3\xa0hours ago</time>',
+        "storage": "1.5 KiB",
+        "organization": "Personal",
+    }
+
+
+def test_a_row_escapes_what_neon_sends_and_shows_dashes_for_what_it_does_not(a_project):
+    project = dataclasses.replace(
+        a_project,
+        name='<b>ops & "prod"</b>',
+        compute_last_active_at=None,
+        synthetic_storage_size=None,
+        org_id="org-x",
+        org_name=None,
+    )
+    (row,) = project_rows([project], now=NOW)
+    assert row["name"] == "&lt;b&gt;ops &amp; &quot;prod&quot;&lt;/b&gt;"
+    assert (row["last_active"], row["storage"]) == ("—", "—")
+    assert row["organization"] == "org-x"  # an organization Neon did not name: its ID
+
+
+def test_a_hostile_name_is_escaped_on_the_page(viewer_client, neon):
+    name = '<script>alert("x")</script>'
+    get_client().create_project({"name": name})
+    html = viewer_client.get(URL, {"search": "script"}).content.decode()
+    assert name not in html
+    assert escape(name) in html
 
 
 def test_search_with_htmx_returns_only_the_results_partial(viewer_client, neon):
