@@ -220,3 +220,19 @@ def test_nothing_stale_to_show_is_still_a_clear_error(viewer_client, project, ne
 )
 def test_the_age_reads_like_a_person_would_say_it(seconds, text):
     assert age_text(seconds) == text
+
+
+# --- Prometheus ------------------------------------------------------------------------------
+
+
+def test_metrics_count_neon_calls_cache_results_and_budget(viewer_client, project, neon, client):
+    viewer_client.get(page("connect", project.id))
+    viewer_client.get(page("connect", project.id))
+    exposed = client.get(reverse("metrics"), REMOTE_ADDR="127.0.0.1").content.decode()
+    route = 'route="GET /projects/{project_id}/connection_uri"'
+    assert f'neonadmin_neon_requests_total{{outcome="200",{route}}}' in exposed
+    assert "neonadmin_neon_request_seconds_bucket{" in exposed
+    assert 'neonadmin_neon_cache_total{result="hit"}' in exposed
+    assert 'neonadmin_neon_cache_total{result="miss"}' in exposed
+    assert "neonadmin_neon_budget_tokens " in exposed
+    assert "neonadmin_neon_rate_limited_total " in exposed
