@@ -7,6 +7,7 @@ class ProjectsConfig(AppConfig):
     def ready(self) -> None:
         from django.core.signals import setting_changed
 
+        from projects import checks  # noqa: F401 - registers the gateway's settings checks
         from projects.neon import reset_client
 
         # Tests point the dashboard at a fresh emulator by overriding settings.
