@@ -46,6 +46,16 @@ NEON_STALE_SECONDS = env.int("NEON_STALE_SECONDS", default=86400)
 # Threads one process uses to make a page's independent Neon calls at once.
 NEON_FANOUT_THREADS = env.int("NEON_FANOUT_THREADS", default=16)
 
+# Background work (django.tasks with django-tasks-db: the queue is a table of this database, so
+# SQLite in `make run` and PostgreSQL in production need nothing more; `manage.py fleet_worker`
+# runs it). The fleet inventory is refreshed every FLEET_REFRESH_MINUTES.
+TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
+FLEET_REFRESH_MINUTES = env.int("FLEET_REFRESH_MINUTES", default=15)
+# Findings' thresholds: idle longer than this with storage still billed; autoscaling above this
+# many CU without a compute-time quota.
+FLEET_IDLE_DAYS = env.int("FLEET_IDLE_DAYS", default=30)
+FLEET_LARGE_CU = env.float("FLEET_LARGE_CU", default=4.0)
+
 # Demo mode is what `make run` starts without a Neon key: the emulator and a local login.
 DEMO_MODE = env.bool("NEONADMIN_DEMO", default=False)
 
@@ -74,6 +84,8 @@ INSTALLED_APPS = [
     "neonadmin",
     "audit",
     "projects",
+    "django_tasks_db",
+    "fleet",
 ]
 
 MIDDLEWARE = [

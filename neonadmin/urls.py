@@ -14,4 +14,5 @@ urlpatterns = [
     path("oidc/callback/", views.oidc_callback, name="oidc_authentication_callback"),
     path("audit/", include("audit.urls")),
     path("projects/", include("projects.urls")),
+    path("fleet/", include("fleet.urls")),
 ]

@@ -6,6 +6,7 @@ from typing import Any
 from django.views.decorators.debug import sensitive_variables
 
 from audit.services import Actor, audited
+from fleet.inventory import record_gone, record_project
 from projects.neon import CreatedProject, Project, UpdatedProject, get_client
 from projects.project_state import Change, changes_record, diff, project_state
 
@@ -20,6 +21,7 @@ def project_delete(*, actor: Actor, project_id: str, project_name: str) -> Proje
     ) as entry:
         project = get_client().delete_project(project_id, request_id=entry.request_id)
         entry.status = 200
+    record_gone(project_id)
     return project
 
 
@@ -37,6 +39,7 @@ def project_recover(*, actor: Actor, project_id: str, project_name: str = "") ->
         project = get_client().recover_project(project_id, request_id=entry.request_id)
         entry.project_name = project.name
         entry.status = 200
+    record_project(project)
     return project
 
 
@@ -91,6 +94,7 @@ def project_create(*, actor: Actor, data: dict[str, Any]) -> CreatedProject:
         created = get_client().create_project(data, request_id=entry.request_id)
         entry.project_id, entry.project_name = created.project.id, created.project.name
         entry.status = 201
+    record_project(created.project)
     return created
 
 
@@ -121,4 +125,5 @@ def project_update(
         entry.changes = changes_record(diffs)
         updated = get_client().update_project(project.id, body, request_id=entry.request_id)
         entry.status = 200
+    record_project(updated.project)  # the fleet shows the change at once
     return updated

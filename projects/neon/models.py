@@ -166,6 +166,7 @@ class Project:
     deleted_at: datetime | None = None
     recoverable_until: datetime | None = None
     active_time: int | None = None
+    cpu_used_sec: int | None = None  # compute time this period, in the list form too
     settings: ProjectSettings = field(default_factory=ProjectSettings)
     endpoint_defaults: EndpointDefaults = field(default_factory=EndpointDefaults)
     # Consumption in the current period (full project only).
@@ -207,6 +208,7 @@ class Project:
             deleted_at=_dt(data.get("deleted_at")),
             recoverable_until=_dt(data.get("recoverable_until")),
             active_time=data.get("active_time"),
+            cpu_used_sec=data.get("cpu_used_sec"),
             settings=ProjectSettings.from_api(data.get("settings")),
             endpoint_defaults=EndpointDefaults.from_api(data.get("default_endpoint_settings")),
             data_storage_bytes_hour=data.get("data_storage_bytes_hour"),

@@ -1,0 +1,105 @@
+"""Named checks over the inventory. Each is a filter of the fleet page (`?finding=slug`) with a
+count, a short "why it matters" and the setting that fixes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+# PostgreSQL's end-of-life dates (five years per major version; FACTS.md, last section).
+PG_END_OF_LIFE = {
+    14: date(2026, 11, 12),
+    15: date(2027, 11, 11),
+    16: date(2028, 11, 9),
+    17: date(2029, 11, 8),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    slug: str
+    title: str
+    why: str
+    fix: str  # the settings section that fixes it, or "" when the fix is not a setting
+    fix_label: str
+
+    def query(self) -> Q:
+        return QUERIES[self.slug]()
+
+
+def _end_of_life() -> Q:
+    today = timezone.now().date()
+    return Q(pg_version__in=[v for v, end in PG_END_OF_LIFE.items() if end <= today])
+
+
+def _idle() -> Q:
+    since = timezone.now() - timedelta(days=settings.FLEET_IDLE_DAYS)
+    return (Q(last_active_at__lt=since) | Q(last_active_at__isnull=True, created_at__lt=since)) & Q(
+        storage_bytes__gt=0
+    )
+
+
+QUERIES = {
+    "eol-postgres": _end_of_life,
+    "idle-with-storage": _idle,
+    "open-to-the-internet": lambda: Q(allowed_ips_count=0, block_public_connections=False),
+    "no-maintenance-window": lambda: Q(has_maintenance_window=False),
+    "large-autoscaling-without-quota": lambda: (
+        Q(cu_max__gt=settings.FLEET_LARGE_CU) & Q(compute_time_quota_seconds__isnull=True)
+    ),
+    "no-history": lambda: Q(history_retention_seconds=0),
+}
+
+FINDINGS = [
+    Finding(
+        "eol-postgres",
+        "Postgres at or past end of life",
+        "No more security fixes from the PostgreSQL project; Neon will require an upgrade. "
+        "A major version upgrade means a new project and a migration, so plan it early.",
+        "",
+        "Plan a migration to a supported version",
+    ),
+    Finding(
+        "idle-with-storage",
+        "Idle, but storage still billed",
+        "No compute has run for a long time while the project's storage is billed every hour. "
+        "Delete it, or confirm someone still needs it.",
+        "",
+        "Delete the project if nobody needs it",
+    ),
+    Finding(
+        "open-to-the-internet",
+        "Open to the whole internet",
+        "No IP allowlist and public connections allowed: anyone with the password can connect "
+        "from anywhere.",
+        "section-network",
+        "Set an IP allowlist",
+    ),
+    Finding(
+        "no-maintenance-window",
+        "No maintenance window",
+        "Neon restarts computes for updates whenever it needs to; a window keeps restarts to "
+        "hours you chose.",
+        "section-maintenance",
+        "Set a maintenance window",
+    ),
+    Finding(
+        "large-autoscaling-without-quota",
+        "Large autoscaling without a compute quota",
+        "Computes may scale above the threshold with no compute-time quota to cap the bill.",
+        "section-quotas",
+        "Set a compute-time quota",
+    ),
+    Finding(
+        "no-history",
+        "No history retention",
+        "Without history there is no point-in-time restore and no branching from the past.",
+        "section-history",
+        "Set history retention",
+    ),
+]
+BY_SLUG = {finding.slug: finding for finding in FINDINGS}

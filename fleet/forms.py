@@ -1,0 +1,86 @@
+from django import forms
+
+from fleet.findings import FINDINGS
+
+PAGE_SIZE = 100
+# Sort keys of the query string → the inventory's columns.
+SORTS = {
+    "name": "name",
+    "org": "org_name",
+    "region": "region_id",
+    "pg": "pg_version",
+    "created": "created_at",
+    "active": "last_active_at",
+    "storage": "storage_bytes",
+    "compute": "compute_time_seconds",
+    "written": "written_data_bytes",
+    "transfer": "data_transfer_bytes",
+    "cu": "cu_max",
+    "suspend": "suspend_timeout_seconds",
+}
+YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
+EXPOSURE = [
+    ("", "Any"),
+    ("public", "Open to the internet"),
+    ("allowlist", "IP allowlist"),
+    ("private", "Public connections blocked"),
+]
+
+
+class FleetFilterForm(forms.Form):
+    """The fleet page's query string: every filter, the sort and the paging, so a URL is a view."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=256,
+        label="Search",
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Name or ID", "autocomplete": "off"}
+        ),
+    )
+    org = forms.ChoiceField(required=False, label="Organization")
+    region = forms.ChoiceField(required=False, label="Region")
+    pg = forms.TypedChoiceField(required=False, label="Postgres", coerce=int, empty_value=None)
+    idle_days = forms.IntegerField(
+        required=False, min_value=1, max_value=3650, label="Idle for more than (days)"
+    )
+    exposure = forms.ChoiceField(required=False, choices=EXPOSURE, label="Network exposure")
+    hipaa = forms.ChoiceField(required=False, choices=YES_NO, label="HIPAA")
+    logical_replication = forms.ChoiceField(
+        required=False, choices=YES_NO, label="Logical replication"
+    )
+    finding = forms.ChoiceField(
+        required=False, choices=[("", "Any")] + [(f.slug, f.title) for f in FINDINGS]
+    )
+    include_gone = forms.BooleanField(required=False, label="Include projects gone from Neon")
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[(key, key) for key in SORTS] + [(f"-{key}", f"-{key}") for key in SORTS],
+        widget=forms.HiddenInput,
+    )
+    cursor = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+
+    def __init__(self, data=None, *, choices: dict, **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["org"].choices = [("", "Any")] + choices["org"]
+        self.fields["region"].choices = [("", "Any")] + choices["region"]
+        self.fields["pg"].choices = [("", "Any")] + choices["pg"]
+
+    def filters(self) -> dict:
+        """The valid parameters; each invalid one (a hand-edited link) falls back on its own."""
+        self.is_valid()
+        data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
+        return {
+            "q": data.get("q") or "",
+            "org": data.get("org") or "",
+            "region": data.get("region") or "",
+            "pg": data.get("pg"),
+            "idle_days": data.get("idle_days"),
+            "exposure": data.get("exposure") or "",
+            "hipaa": data.get("hipaa") or "",
+            "logical_replication": data.get("logical_replication") or "",
+            "finding": data.get("finding") or "",
+            "include_gone": bool(data.get("include_gone")),
+            "sort": data.get("sort") or "name",
+            "cursor": data.get("cursor") or 0,
+        }

@@ -1,0 +1,210 @@
+"""Keeping the inventory: read every project the key can see from Neon, at background priority.
+
+A refresh pages through the personal account and every organization at 400 a page (Neon's
+largest), upserting each page as it comes, so a refresh of 10,000 projects in three
+organizations is about 25 list calls plus one per organization. Rows a finished refresh did not
+see are marked gone; a refresh that fails or is interrupted marks nothing and keeps every row.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from fleet.models import InventoryProject, InventoryRun
+from projects.neon import (
+    NeonError,
+    NeonRejected,
+    Project,
+    begin_request,
+    end_request,
+    get_client,
+)
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 400  # Neon's maximum for GET /projects
+# A run whose worker has said nothing for this long died with it.
+HEARTBEAT_TIMEOUT = timedelta(minutes=2)
+MSG_INTERRUPTED = "The refresh stopped before it finished (its worker went away)."
+UPDATED_FIELDS = [
+    "name",
+    "org_id",
+    "org_name",
+    "region_id",
+    "pg_version",
+    "provisioner",
+    "created_at",
+    "last_active_at",
+    "storage_bytes",
+    "compute_time_seconds",
+    "cu_min",
+    "cu_max",
+    "suspend_timeout_seconds",
+    "history_retention_seconds",
+    "allowed_ips_count",
+    "block_public_connections",
+    "has_maintenance_window",
+    "compute_time_quota_seconds",
+    "hipaa",
+    "logical_replication",
+    "read_at",
+    "seen_run",
+    "gone_at",
+]
+
+
+def row_from_project(project: Project, *, org_names: dict[str, str], run_id: int | None = None):
+    settings = project.settings
+    defaults = project.endpoint_defaults
+    return InventoryProject(
+        project_id=project.id,
+        name=project.name,
+        org_id=project.org_id or "",
+        org_name=project.org_name or org_names.get(project.org_id or "", ""),
+        region_id=project.region_id,
+        pg_version=project.pg_version,
+        provisioner=project.provisioner,
+        created_at=project.created_at,
+        last_active_at=project.compute_last_active_at,
+        storage_bytes=project.synthetic_storage_size,
+        compute_time_seconds=(
+            project.compute_time_seconds
+            if project.compute_time_seconds is not None
+            else project.cpu_used_sec
+        ),
+        written_data_bytes=project.written_data_bytes,
+        data_transfer_bytes=project.data_transfer_bytes,
+        cu_min=defaults.autoscaling_limit_min_cu,
+        cu_max=defaults.autoscaling_limit_max_cu,
+        suspend_timeout_seconds=defaults.suspend_timeout_seconds,
+        history_retention_seconds=project.history_retention_seconds,
+        allowed_ips_count=len(settings.allowed_ips),
+        block_public_connections=settings.block_public_connections,
+        has_maintenance_window=settings.maintenance_window is not None,
+        compute_time_quota_seconds=settings.quota.compute_time_seconds or None,
+        hipaa=settings.hipaa or project.hipaa_enabled_at is not None,
+        logical_replication=settings.enable_logical_replication,
+        read_at=timezone.now(),
+        seen_run=run_id,
+        gone_at=None,
+    )
+
+
+def _upsert(rows: list[InventoryProject], *, full: bool) -> None:
+    fields = UPDATED_FIELDS + (["written_data_bytes", "data_transfer_bytes"] if full else [])
+    InventoryProject.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["project_id"], update_fields=fields
+    )
+
+
+def run_start(*, trigger: str, requested_by: str = "") -> InventoryRun:
+    """A new run, or the one already queued or running (one refresh at a time)."""
+    with transaction.atomic():
+        active = run_active()
+        if active is not None:
+            return active
+        return InventoryRun.objects.create(
+            trigger=trigger,
+            requested_by=requested_by,
+            expected=InventoryProject.objects.filter(gone_at__isnull=True).count(),
+        )
+
+
+def run_active() -> InventoryRun | None:
+    """The refresh running or due to run now (not one booked for later), after marking one
+    whose worker died as failed."""
+    due = Q(status="running") | Q(status="queued", scheduled_for__isnull=True)
+    due |= Q(status="queued", scheduled_for__lte=timezone.now())
+    run = InventoryRun.objects.filter(due).first()
+    if run is None:
+        return None
+    if run.status == "running" and run.heartbeat_at < timezone.now() - HEARTBEAT_TIMEOUT:
+        run.status, run.error, run.finished_at = "failed", MSG_INTERRUPTED, timezone.now()
+        run.save(update_fields=["status", "error", "finished_at"])
+        return None
+    return run
+
+
+def run_last_finished() -> InventoryRun | None:
+    return InventoryRun.objects.filter(status="finished").order_by("-finished_at").first()
+
+
+def refresh(run: InventoryRun) -> InventoryRun:
+    """Read everything from Neon into the inventory. Background priority: operators' pages go
+    first within the account budget, and this waits for room instead of failing."""
+    stats_token = begin_request(priority="background", allow_stale=False)[1]
+    now = timezone.now()
+    run.status, run.started_at, run.heartbeat_at = "running", now, now
+    run.save(update_fields=["status", "started_at", "heartbeat_at"])
+    client = get_client()
+    try:
+        organizations = client.list_organizations()
+        org_names = {org.id: org.name for org in organizations}
+        scopes = [None, *org_names]
+        run.scopes_total = len(scopes)
+        run.save(update_fields=["scopes_total"])
+        for org_id in scopes:
+            _refresh_scope(run, client, org_id, org_names)
+            run.scopes_done += 1
+            run.save(update_fields=["scopes_done"])
+        run.gone = (
+            InventoryProject.objects.filter(gone_at__isnull=True)
+            .exclude(seen_run=run.pk)
+            .update(gone_at=timezone.now())
+        )
+        run.status = "finished"
+    except (NeonError, OSError) as exc:
+        logger.warning("fleet refresh %s failed: %s", run.pk, exc)
+        run.status, run.error = "failed", str(exc)
+    finally:
+        end_request(stats_token)
+        run.finished_at = timezone.now()
+        run.save()
+    return run
+
+
+def _refresh_scope(run, client, org_id: str | None, org_names: dict[str, str]) -> None:
+    cursor = None
+    while True:
+        try:
+            page = client.list_projects(limit=PAGE_SIZE, cursor=cursor, org_id=org_id)
+        except NeonRejected as exc:
+            if org_id is None and org_required(exc):
+                return  # an account that lives only in organizations: nothing personal to list
+            raise
+        _upsert(
+            [row_from_project(p, org_names=org_names, run_id=run.pk) for p in page.projects],
+            full=False,
+        )
+        run.pages_read += 1
+        run.projects_seen += len(page.projects)
+        run.heartbeat_at = timezone.now()
+        run.save(update_fields=["pages_read", "projects_seen", "heartbeat_at"])
+        if not page.next_cursor:
+            return
+        cursor = page.next_cursor
+
+
+def org_required(error: NeonRejected) -> bool:
+    """Neon's answer to listing without `org_id` for a key that belongs only to organizations."""
+    return error.status == 400 and "org_id" in error.message
+
+
+def record_project(project: Project) -> None:
+    """A write's answer is the project as it now is: the inventory takes it at once, with no
+    further call to Neon (and written data and transfer, which only full reads carry)."""
+    existing = InventoryProject.objects.filter(project_id=project.id).first()
+    names = {project.org_id or "": existing.org_name} if existing else {}
+    row = row_from_project(project, org_names=names, run_id=existing.seen_run if existing else None)
+    _upsert([row], full=True)
+
+
+def record_gone(project_id: str) -> None:
+    InventoryProject.objects.filter(project_id=project_id, gone_at__isnull=True).update(
+        gone_at=timezone.now()
+    )

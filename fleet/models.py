@@ -1,0 +1,99 @@
+"""The fleet inventory: every project the key can see, as Neon last listed it, and the runs that
+refreshed it. Rows are never deleted when a project disappears from Neon: they are marked gone."""
+
+from django.db import models
+from django.utils import timezone
+
+
+class InventoryProject(models.Model):
+    project_id = models.CharField(max_length=64, primary_key=True)
+    name = models.CharField(max_length=256, db_index=True)
+    org_id = models.CharField(max_length=64, blank=True, db_index=True)  # "" = personal account
+    org_name = models.CharField(max_length=256, blank=True)
+    region_id = models.CharField(max_length=64, db_index=True)
+    pg_version = models.PositiveSmallIntegerField(db_index=True)
+    provisioner = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(null=True, db_index=True)
+    last_active_at = models.DateTimeField(null=True, db_index=True)
+    # Consumption this period. Storage and compute time are in Neon's list; written data and
+    # data transfer only in a full project read, so they are known for projects the dashboard
+    # has read one by one (after a write, say) and empty otherwise.
+    storage_bytes = models.BigIntegerField(null=True, db_index=True)
+    compute_time_seconds = models.BigIntegerField(null=True, db_index=True)
+    written_data_bytes = models.BigIntegerField(null=True, db_index=True)
+    data_transfer_bytes = models.BigIntegerField(null=True, db_index=True)
+    cu_min = models.FloatField(null=True)
+    cu_max = models.FloatField(null=True, db_index=True)
+    suspend_timeout_seconds = models.IntegerField(null=True, db_index=True)
+    history_retention_seconds = models.IntegerField(null=True)
+    allowed_ips_count = models.PositiveIntegerField(default=0)
+    block_public_connections = models.BooleanField(default=False)
+    has_maintenance_window = models.BooleanField(default=False)
+    compute_time_quota_seconds = models.BigIntegerField(null=True)
+    hipaa = models.BooleanField(default=False)
+    logical_replication = models.BooleanField(default=False)
+    # When Neon last listed it, by which run, and since when it is gone (None: still there).
+    read_at = models.DateTimeField(default=timezone.now)
+    seen_run = models.BigIntegerField(null=True, db_index=True)
+    gone_at = models.DateTimeField(null=True, db_index=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [
+            models.Index(fields=["gone_at", "org_id", "pg_version"]),
+            models.Index(fields=["gone_at", "name"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.project_id})"
+
+    @property
+    def exposure(self) -> str:
+        if self.block_public_connections:
+            return "private"
+        return "allowlist" if self.allowed_ips_count else "public"
+
+
+class InventoryRun(models.Model):
+    """One refresh of the whole inventory: its progress, and how it ended."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        FINISHED = "finished"
+        FAILED = "failed"
+
+    trigger = models.CharField(max_length=16)  # schedule, manual
+    requested_by = models.CharField(max_length=254, blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.QUEUED)
+    created_at = models.DateTimeField(default=timezone.now)
+    scheduled_for = models.DateTimeField(null=True)  # a scheduled run waits until then
+    task_id = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(null=True)
+    finished_at = models.DateTimeField(null=True)
+    heartbeat_at = models.DateTimeField(null=True)
+    scopes_total = models.PositiveIntegerField(default=0)  # the personal account + organizations
+    scopes_done = models.PositiveIntegerField(default=0)
+    pages_read = models.PositiveIntegerField(default=0)
+    projects_seen = models.PositiveIntegerField(default=0)
+    expected = models.PositiveIntegerField(default=0)  # rows before it started, for progress
+    gone = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"inventory run {self.pk} ({self.status})"
+
+    @property
+    def active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.FINISHED:
+            return 100
+        if not self.expected:
+            return 0
+        return min(99, round(100 * self.projects_seen / self.expected))

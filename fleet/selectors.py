@@ -1,0 +1,169 @@
+"""Reads of the inventory: one indexed query for the rows, one GROUP BY per facet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from fleet import inventory
+from fleet.findings import BY_SLUG, FINDINGS, Finding
+from fleet.forms import PAGE_SIZE, SORTS
+from fleet.models import InventoryProject, InventoryRun
+
+PERSONAL = "Personal account"
+FACETS = ("org", "region", "pg", "exposure", "hipaa", "logical_replication")
+
+
+def _base(include_gone: bool = False) -> QuerySet[InventoryProject]:
+    rows = InventoryProject.objects.annotate(
+        exposure_kind=Case(
+            When(block_public_connections=True, then=Value("private")),
+            When(allowed_ips_count__gt=0, then=Value("allowlist")),
+            default=Value("public"),
+            output_field=CharField(),
+        )
+    )
+    return rows if include_gone else rows.filter(gone_at__isnull=True)
+
+
+def _conditions(filters: dict, *, skip: str = "") -> Q:
+    """Every filter as one Q, leaving out `skip` (a facet counts over the others)."""
+    q = Q()
+    if filters["q"]:
+        q &= Q(name__icontains=filters["q"]) | Q(project_id__icontains=filters["q"])
+    if filters["org"] and skip != "org":
+        q &= Q(org_id="" if filters["org"] == "personal" else filters["org"])
+    if filters["region"] and skip != "region":
+        q &= Q(region_id=filters["region"])
+    if filters["pg"] and skip != "pg":
+        q &= Q(pg_version=filters["pg"])
+    if filters["idle_days"]:
+        since = timezone.now() - timedelta(days=filters["idle_days"])
+        q &= Q(last_active_at__lt=since) | Q(last_active_at__isnull=True, created_at__lt=since)
+    if filters["exposure"] and skip != "exposure":
+        q &= Q(exposure_kind=filters["exposure"])
+    for name, field in (("hipaa", "hipaa"), ("logical_replication", "logical_replication")):
+        if filters[name] and skip != name:
+            q &= Q(**{field: filters[name] == "yes"})
+    if filters["finding"] in BY_SLUG:
+        q &= BY_SLUG[filters["finding"]].query()
+    return q
+
+
+def fleet_rows(filters: dict) -> QuerySet[InventoryProject]:
+    """The filtered inventory in the asked order (empty values last), then by name and ID."""
+    key = filters["sort"]
+    field = SORTS.get(key.lstrip("-"), "name")
+    column = F(field)
+    order = column.desc(nulls_last=True) if key.startswith("-") else column.asc(nulls_last=True)
+    rows = _base(filters["include_gone"]).filter(_conditions(filters))
+    return rows.order_by(order, "name", "project_id")
+
+
+@dataclass(frozen=True)
+class FleetPage:
+    rows: list[InventoryProject]
+    total: int
+    next_cursor: int | None
+    facets: dict[str, list[tuple[str, str, int]]]  # facet → (value, label, count)
+
+
+def fleet_page(filters: dict) -> FleetPage:
+    start = filters["cursor"]
+    rows = fleet_rows(filters)
+    window = list(rows[start : start + PAGE_SIZE + 1])
+    more = len(window) > PAGE_SIZE
+    return FleetPage(
+        rows=window[:PAGE_SIZE],
+        total=rows.count(),
+        next_cursor=start + PAGE_SIZE if more else None,
+        facets=facet_counts(filters),
+    )
+
+
+FACET_FIELDS = {
+    "org": "org_id",
+    "region": "region_id",
+    "pg": "pg_version",
+    "exposure": "exposure_kind",
+    "hipaa": "hipaa",
+    "logical_replication": "logical_replication",
+}
+
+
+def facet_counts(filters: dict) -> dict[str, list[tuple[str, str, int]]]:
+    """For each facet, how many rows each value would give with the other filters applied."""
+    facets = {}
+    names = dict(
+        InventoryProject.objects.exclude(org_id="").values_list("org_id", "org_name").distinct()
+    )
+    for facet, field in FACET_FIELDS.items():
+        counts = (
+            _base(filters["include_gone"])
+            .filter(_conditions(filters, skip=facet))
+            .values(field)
+            .annotate(n=Count("pk"))
+            .order_by(field)
+        )
+        facets[facet] = [(*_facet_value(facet, c[field], names), c["n"]) for c in counts]
+    return facets
+
+
+def _facet_value(facet: str, value, names: dict) -> tuple[str, str]:
+    if facet == "org":
+        return ("personal", PERSONAL) if value == "" else (value, names.get(value) or value)
+    if facet in ("hipaa", "logical_replication"):
+        return ("yes", "Yes") if value else ("no", "No")
+    if facet == "exposure":
+        labels = {"public": "Open to the internet", "allowlist": "IP allowlist"}
+        return value, labels.get(value, "Public connections blocked")
+    return str(value), str(value)
+
+
+def filter_choices() -> dict:
+    """The choices the filters offer: what the inventory holds."""
+    live = InventoryProject.objects.filter(gone_at__isnull=True)
+    orgs = live.values_list("org_id", "org_name").distinct().order_by("org_name")
+    return {
+        "org": [("personal" if o == "" else o, n or (PERSONAL if o == "" else o)) for o, n in orgs],
+        "region": [
+            (r, r)
+            for r in live.values_list("region_id", flat=True).distinct().order_by("region_id")
+        ],
+        "pg": [
+            (v, str(v))
+            for v in live.values_list("pg_version", flat=True).distinct().order_by("pg_version")
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class FindingCount:
+    finding: Finding
+    count: int
+
+
+def finding_counts() -> list[FindingCount]:
+    live = _base()
+    return [FindingCount(f, live.filter(f.query()).count()) for f in FINDINGS]
+
+
+@dataclass(frozen=True)
+class InventoryStatus:
+    last: InventoryRun | None  # the last finished refresh: what the rows are as of
+    active: InventoryRun | None  # one queued or running now
+    failed: InventoryRun | None  # the latest run, if it failed after the last finished one
+
+
+def inventory_status() -> InventoryStatus:
+    last = inventory.run_last_finished()
+    latest = InventoryRun.objects.exclude(status="queued").order_by("-created_at").first()
+    failed = latest if latest and latest.status == "failed" else None
+    return InventoryStatus(last=last, active=inventory.run_active(), failed=failed)
+
+
+def run_get(run_id: int) -> InventoryRun:
+    return InventoryRun.objects.get(pk=run_id)

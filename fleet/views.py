@@ -1,0 +1,137 @@
+"""The fleet page: every project of every organization from the inventory, and its refresh."""
+
+import csv
+import json
+
+from django.http import StreamingHttpResponse
+from django.views.decorators.http import require_GET, require_POST
+
+from audit.services import Actor
+from fleet import selectors, tasks
+from fleet.findings import BY_SLUG
+from fleet.forms import FleetFilterForm
+from neonadmin.htmx import render_page_or_fragment
+from neonadmin.roles import Role, role_required
+
+TEMPLATE = "fleet/fleet.html"
+FACET_LABELS = {
+    "org": "Organization",
+    "region": "Region",
+    "pg": "Postgres",
+    "exposure": "Network exposure",
+    "hipaa": "HIPAA",
+    "logical_replication": "Logical replication",
+}
+EXPORT_COLUMNS = (
+    "project_id", "name", "org_id", "org_name", "region_id", "pg_version", "created_at",
+    "last_active_at", "storage_bytes", "compute_time_seconds", "written_data_bytes",
+    "data_transfer_bytes", "cu_min", "cu_max", "suspend_timeout_seconds",
+    "history_retention_seconds", "allowed_ips_count", "block_public_connections",
+    "has_maintenance_window", "compute_time_quota_seconds", "hipaa", "logical_replication",
+    "read_at", "gone_at",
+)  # fmt: skip
+
+
+def _filters(request):
+    form = FleetFilterForm(request.GET, choices=selectors.filter_choices())
+    return form, form.filters()
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def fleet_list(request):
+    form, filters = _filters(request)
+    page = selectors.fleet_page(filters)
+    context = {
+        "form": form,
+        "filters": {k: v for k, v in request.GET.items() if k != "cursor"},
+        "page": page,
+        "facets": _facet_links(request, page.facets),
+        "sort": filters["sort"],
+        "finding": BY_SLUG.get(filters["finding"]),
+        "findings": selectors.finding_counts(),
+        "status": selectors.inventory_status(),
+    }
+    # "Load more" appends rows; a changed filter or sort replaces the results.
+    fragment = "rows" if filters["cursor"] else "results"
+    return render_page_or_fragment(request, TEMPLATE, context, fragment=fragment)
+
+
+def _facet_links(request, facets: dict) -> list[dict]:
+    """Each facet value as a link to the current view with that value chosen."""
+    links = []
+    for facet, values in facets.items():
+        entries = []
+        for value, label, count in values:
+            query = request.GET.copy()
+            query.pop("cursor", None)
+            query[facet] = value
+            chosen = request.GET.get(facet) == value
+            entries.append({"url": f"?{query.urlencode()}", "label": label, "count": count,
+                            "value": value, "chosen": chosen})  # fmt: skip
+        links.append({"name": facet, "label": FACET_LABELS[facet], "values": entries})
+    return links
+
+
+def _export_rows(filters):
+    for row in selectors.fleet_rows(filters).values_list(*EXPORT_COLUMNS).iterator(chunk_size=500):
+        yield [value.isoformat() if hasattr(value, "isoformat") else value for value in row]
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def fleet_export_csv(request):
+    """Every row of the current view (not only the page shown), streamed."""
+    _form, filters = _filters(request)
+    writer = csv.writer(_Echo())
+    lines = (writer.writerow(row) for row in _chain([list(EXPORT_COLUMNS)], _export_rows(filters)))
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="neon-fleet.csv"'
+    return response
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def fleet_export_json(request):
+    _form, filters = _filters(request)
+
+    def chunks():
+        yield "["
+        for n, row in enumerate(_export_rows(filters)):
+            yield (
+                ("," if n else "") + "\n" + json.dumps(dict(zip(EXPORT_COLUMNS, row, strict=True)))
+            )
+        yield "\n]\n"
+
+    response = StreamingHttpResponse(chunks(), content_type="application/json")
+    response["Content-Disposition"] = 'attachment; filename="neon-fleet.json"'
+    return response
+
+
+def _chain(*iterables):
+    for iterable in iterables:
+        yield from iterable
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def fleet_refresh(request):
+    """Start a refresh now (or join the one under way) and show its progress."""
+    run = tasks.start_refresh(trigger="manual", requested_by=Actor.from_request(request).username)
+    return render_page_or_fragment(request, TEMPLATE, _progress(run), fragment="progress")
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def fleet_refresh_status(request, run_id: int):
+    run = selectors.run_get(run_id)
+    return render_page_or_fragment(request, TEMPLATE, _progress(run), fragment="progress")
+
+
+def _progress(run) -> dict:
+    return {"run": run, "status": selectors.inventory_status()}

@@ -1,0 +1,209 @@
+"""The fleet inventory and its page, against the emulator's truth."""
+
+import csv
+import io
+import json
+import math
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from fleet import inventory, tasks
+from fleet.models import InventoryProject, InventoryRun
+from projects.neon import get_client
+
+HX = {"HX-Request": "true"}
+LIST = "GET /api/v2/projects"
+
+pytestmark = pytest.mark.django_db
+
+
+def truth() -> dict[str, object]:
+    """Every project the key sees, read straight from the emulator, by ID."""
+    client = get_client()
+    scopes = [None] + [org.id for org in client.list_organizations()]
+    projects = {}
+    for org_id in scopes:
+        cursor = None
+        while True:
+            page = client.list_projects(limit=400, cursor=cursor, org_id=org_id)
+            projects.update({p.id: p for p in page.projects})
+            if not page.next_cursor:
+                break
+            cursor = page.next_cursor
+    return projects
+
+
+def refreshed() -> InventoryRun:
+    """A refresh as the worker runs it (the worker itself: test_the_worker_books_the_schedule)."""
+    run = tasks.start_refresh(trigger="manual")
+    tasks.refresh_inventory.call(run.pk)
+    run.refresh_from_db()
+    return run
+
+
+def test_a_refresh_reads_every_project_of_every_organization(neon):
+    expected = truth()
+    neon.clear_stats()
+    run = refreshed()
+    assert run.status == "finished", run.error
+    assert set(InventoryProject.objects.values_list("project_id", flat=True)) == set(expected)
+    assert run.projects_seen == len(expected)
+    # One page per 400 projects of each account, at least one per account; no per-project reads.
+    stats = neon.stats()
+    assert stats[LIST] == run.pages_read >= run.scopes_total
+    assert set(stats) <= {LIST, "GET /api/v2/users/me/organizations"}
+    sample = InventoryProject.objects.get(project_id=next(iter(expected)))
+    project = expected[sample.project_id]
+    assert (sample.name, sample.pg_version, sample.region_id) == (
+        project.name, project.pg_version, project.region_id,
+    )  # fmt: skip
+
+
+def test_pages_of_400_keep_the_call_count_to_about_one_per_400(neon):
+    neon.reset(seed=900)
+    expected = truth()
+    neon.clear_stats()
+    run = refreshed()
+    assert run.status == "finished"
+    assert InventoryProject.objects.count() == len(expected)
+    by_scope = {}
+    for p in expected.values():
+        by_scope[p.org_id or ""] = by_scope.get(p.org_id or "", 0) + 1
+    most = sum(math.ceil(n / 400) + 1 for n in by_scope.values()) + run.scopes_total
+    assert run.pages_read <= most
+
+
+def test_projects_gone_from_neon_are_marked_not_dropped(neon):
+    assert refreshed().status == "finished"
+    victim = InventoryProject.objects.filter(org_id="").first()
+    get_client().delete_project(victim.project_id)  # behind the dashboard's back
+    run = refreshed()
+    victim.refresh_from_db()
+    assert victim.gone_at is not None and run.gone == 1
+    assert InventoryProject.objects.filter(gone_at__isnull=True).count() == run.projects_seen
+
+
+def test_a_failed_refresh_keeps_the_previous_rows_and_says_so(neon, viewer_client):
+    assert refreshed().status == "finished"
+    before = InventoryProject.objects.count()
+    neon.set_faults({"status": 500, "path_prefix": "/api/v2/projects"})
+    run = refreshed()
+    assert run.status == "failed" and "HTTP 500" in run.error
+    assert InventoryProject.objects.filter(gone_at__isnull=True).count() == before
+    html = viewer_client.get(reverse("fleet:list")).content.decode()
+    assert "The last refresh failed" in html
+
+
+def test_a_refresh_whose_worker_died_is_reported_interrupted(neon):
+    run = InventoryRun.objects.create(trigger="manual", status="running")
+    InventoryRun.objects.filter(pk=run.pk).update(
+        heartbeat_at=run.created_at - inventory.HEARTBEAT_TIMEOUT * 2
+    )
+    assert inventory.run_active() is None
+    run.refresh_from_db()
+    assert run.status == "failed" and run.error == inventory.MSG_INTERRUPTED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_books_the_schedule(neon, settings):
+    settings.FLEET_REFRESH_MINUTES = 15
+    call_command("fleet_worker", batch=True, verbosity=0)
+    finished = InventoryRun.objects.filter(status="finished", trigger="schedule")
+    assert finished.count() == 1
+    booked = InventoryRun.objects.get(status="queued")
+    assert booked.scheduled_for > finished.get().finished_at
+
+
+# --- The page ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fleet(neon):
+    assert refreshed().status == "finished"
+    return truth()
+
+
+def test_page_and_fragment(viewer_client, fleet):
+    page = viewer_client.get(reverse("fleet:list"))
+    assert page.status_code == 200 and "<html" in page.content.decode()
+    fragment = viewer_client.get(reverse("fleet:list"), {"q": "a"}, headers=HX)
+    html = fragment.content.decode()
+    assert '<div id="results">' in html and "<html" not in html
+
+
+def test_filters_and_counts_match_the_emulators_truth(viewer_client, fleet):
+    org = next(p.org_id for p in fleet.values() if p.org_id)
+    version = next(p.pg_version for p in fleet.values() if p.org_id == org)
+    expected = {p.id for p in fleet.values() if p.org_id == org and p.pg_version == version}
+    response = viewer_client.get(reverse("fleet:list"), {"org": org, "pg": version})
+    page = response.context["page"]
+    assert page.total == len(expected)
+    assert {row.project_id for row in page.rows} == expected
+    pg_facet = dict((v, n) for v, _label, n in page.facets["pg"])
+    assert pg_facet[str(version)] == len(expected)  # the facet counts with the other filters on
+    org_facet = dict((v, n) for v, _label, n in page.facets["org"])
+    assert org_facet[org] == len(expected)
+
+
+def test_sorted_by_storage_largest_first(viewer_client, fleet):
+    rows = viewer_client.get(reverse("fleet:list"), {"sort": "-storage"}).context["page"].rows
+    sizes = [r.storage_bytes for r in rows if r.storage_bytes is not None]
+    assert sizes == sorted(sizes, reverse=True) and sizes
+    largest = max(fleet.values(), key=lambda p: p.synthetic_storage_size or -1)
+    assert rows[0].project_id == largest.id
+
+
+def test_load_more_pages_through_everything(viewer_client, neon):
+    neon.reset(seed=250)
+    assert refreshed().status == "finished"
+    first = viewer_client.get(reverse("fleet:list"))
+    page = first.context["page"]
+    assert len(page.rows) == 100 and page.next_cursor == 100
+    more = viewer_client.get(reverse("fleet:list"), {"cursor": 100}, headers=HX)
+    assert more.content.decode().count("data-project=") == 100
+    assert more.context["page"].next_cursor == 200
+
+
+def test_exports_hold_every_matching_row(viewer_client, fleet):
+    version = next(iter(fleet.values())).pg_version
+    expected = {p.id for p in fleet.values() if p.pg_version == version}
+    csv_response = viewer_client.get(reverse("fleet:export-csv"), {"pg": version})
+    rows = list(csv.DictReader(io.StringIO(b"".join(csv_response.streaming_content).decode())))
+    assert {r["project_id"] for r in rows} == expected
+    json_response = viewer_client.get(reverse("fleet:export-json"), {"pg": version})
+    records = json.loads(b"".join(json_response.streaming_content))
+    assert {r["project_id"] for r in records} == expected
+    assert all(r["pg_version"] == version for r in records)
+
+
+def test_a_rename_through_the_dashboard_shows_in_the_fleet_at_once(operator_client, fleet, neon):
+    from tests.formdata import form_data
+
+    project = next(iter(fleet.values()))
+    url = reverse("projects:settings", args=[project.id])
+    data = form_data(operator_client.get(url).content.decode(), "settings-form", name="renamed-1")
+    review = operator_client.post(url, data).content.decode()
+    applied = operator_client.post(url, form_data(review, "settings-form", step="apply"))
+    assert applied.status_code == 302
+    neon.clear_stats()
+    rows = operator_client.get(reverse("fleet:list"), {"q": "renamed-1"}).context["page"].rows
+    assert [r.project_id for r in rows] == [project.id]
+    assert not any(route.startswith("GET /api/v2/projects") for route in neon.stats())
+
+
+def test_the_refresh_button_shows_progress_until_it_finishes(operator_client, neon):
+    response = operator_client.post(reverse("fleet:refresh"), headers=HX)
+    html = response.content.decode()
+    run = InventoryRun.objects.get()
+    assert 'hx-trigger="every 1s"' in html and "<progress" in html
+    tasks.refresh_inventory.call(run.pk)
+    status = operator_client.get(reverse("fleet:refresh-status", args=[run.pk]), headers=HX)
+    html = status.content.decode()
+    assert "Refresh finished" in html and "every 1s" not in html
+
+
+def test_viewers_may_look_but_not_start_a_refresh(viewer_client, neon):
+    assert viewer_client.post(reverse("fleet:refresh")).status_code == 403
+    assert not InventoryRun.objects.exists()
