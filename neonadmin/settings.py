@@ -49,7 +49,8 @@ NEON_FANOUT_THREADS = env.int("NEON_FANOUT_THREADS", default=16)
 # Background work (django.tasks with django-tasks-db: the queue is a table of this database, so
 # SQLite in `make run` and PostgreSQL in production need nothing more; `manage.py fleet_worker`
 # runs it). The fleet inventory is refreshed every FLEET_REFRESH_MINUTES.
-TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
+TASKS_BACKEND = env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")
+TASKS = {"default": {"BACKEND": TASKS_BACKEND}}
 FLEET_REFRESH_MINUTES = env.int("FLEET_REFRESH_MINUTES", default=15)
 # Findings' thresholds: idle longer than this with storage still billed; autoscaling above this
 # many CU without a compute-time quota.
