@@ -24,6 +24,7 @@ from projects.neon import (
     end_request,
     get_client,
 )
+from projects.selectors import org_required
 
 logger = logging.getLogger(__name__)
 
@@ -188,11 +189,6 @@ def _refresh_scope(run, client, org_id: str | None, org_names: dict[str, str]) -
         if not page.next_cursor:
             return
         cursor = page.next_cursor
-
-
-def org_required(error: NeonRejected) -> bool:
-    """Neon's answer to listing without `org_id` for a key that belongs only to organizations."""
-    return error.status == 400 and "org_id" in error.message
 
 
 def record_project(project: Project) -> None:

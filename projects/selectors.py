@@ -34,13 +34,37 @@ def together(*reads):
     return get_client().together(*reads)
 
 
+# Remembered once Neon said so: this key belongs only to organizations.
+ORG_ONLY_KEY = "neon:org-only"
+
+
+class OrgRequired(Exception):
+    """The personal listing was refused: the key lives only in organizations."""
+
+
+def org_required(error: NeonRejected) -> bool:
+    """Neon's answer to listing without `org_id` for a key that belongs only to organizations."""
+    return error.status == 400 and "org_id" in error.message
+
+
+def account_is_org_only() -> bool:
+    return bool(cache.get(ORG_ONLY_KEY))
+
+
 def project_page(
     *, limit: int, cursor: str | None = None, search: str | None = None, org_id: str | None = None
 ) -> ProjectPage:
-    """A page of projects; without `org_id` Neon lists the personal account's only."""
-    return get_client().list_projects(
-        limit=limit, cursor=cursor, search=search or None, org_id=org_id or None
-    )
+    """A page of projects; without `org_id` Neon lists the personal account's only (and refuses
+    for a key without one: OrgRequired, remembered for a day)."""
+    try:
+        return get_client().list_projects(
+            limit=limit, cursor=cursor, search=search or None, org_id=org_id or None
+        )
+    except NeonRejected as exc:
+        if org_id or not org_required(exc):
+            raise
+        cache.set(ORG_ONLY_KEY, True, 86400)
+        raise OrgRequired from exc
 
 
 def region_list() -> list[Region]:

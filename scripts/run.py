@@ -62,7 +62,7 @@ def main() -> None:
     # .env is where .env.example tells people to put their settings; the environment wins.
     environ.Env.read_env(ROOT / ".env")
     env = dict(os.environ)
-    emulator = None
+    emulator = worker = None
     if not env.get("NEON_API_KEY"):
         emulator = start_emulator(env)
     else:
@@ -79,12 +79,17 @@ def main() -> None:
             )
         if emulator:
             subprocess.run([*manage, "demo_user"], cwd=ROOT, env=env, check=True)
+        # The background worker (fleet refreshes), beside the server: one command starts both.
+        worker = subprocess.Popen([*manage, "fleet_worker"], cwd=ROOT, env=env)
         port = os.environ.get("PORT", "8000")
         print(f"Neon Admin at http://127.0.0.1:{port}/", flush=True)
         subprocess.run([*manage, "runserver", f"127.0.0.1:{port}"], cwd=ROOT, env=env, check=False)
     except KeyboardInterrupt:
         pass
     finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=10)
         if emulator:
             emulator.send_signal(signal.SIGTERM)
             emulator.wait(timeout=10)

@@ -30,12 +30,20 @@ class ProjectListFilterForm(forms.Form):
     )
     cursor = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, data=None, *args, organizations=(), default_org_id: str = "", **kwargs):
+    def __init__(
+        self,
+        data=None,
+        *args,
+        organizations=(),
+        default_org_id: str = "",
+        personal: bool = True,
+        **kwargs,
+    ):
         if data is not None and "org_id" not in data:
             data = data.copy()
             data["org_id"] = default_org_id
         super().__init__(data, *args, initial={"org_id": default_org_id}, **kwargs)
-        self.fields["org_id"].choices = [("", PERSONAL_ACCOUNT)] + [
+        self.fields["org_id"].choices = ([("", PERSONAL_ACCOUNT)] if personal else []) + [
             (org.id, org.name) for org in organizations
         ]
 

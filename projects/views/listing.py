@@ -10,14 +10,23 @@ from projects.presenters import project_rows
 
 @require_GET
 @role_required(Role.VIEWER)
-def project_list(request):
+def project_list(request, *, retried: bool = False):
+    organizations = selectors.organization_list()
+    # A key that belongs only to organizations has no personal list: start at the first one.
+    org_only = selectors.account_is_org_only() and bool(organizations)
     form = ProjectListFilterForm(
         request.GET,
-        organizations=selectors.organization_list(),
-        default_org_id=settings.NEON_ORG_ID,
+        organizations=organizations,
+        default_org_id=settings.NEON_ORG_ID or (organizations[0].id if org_only else ""),
+        personal=not org_only,
     )
     filters = form.filters()
-    page = selectors.project_page(**filters)
+    try:
+        page = selectors.project_page(**filters)
+    except selectors.OrgRequired:
+        if retried or not organizations:
+            raise
+        return project_list(request, retried=True)  # now known to be org-only
     context = {"form": form, "filters": filters, "page": page, "rows": project_rows(page.projects)}
     # "Load more" appends the next rows; a changed search or filter replaces the results.
     fragment = "rows" if filters["cursor"] else "results"

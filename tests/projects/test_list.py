@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from projects.forms.listing import PERSONAL_ACCOUNT
-from projects.neon import MSG_UNAVAILABLE, get_client
+from projects.neon import MSG_UNAVAILABLE, NeonRejected, get_client
 from projects.presenters import PERSONAL, project_rows
 from projects.templatetags.neon_format import bytes_iec
 
@@ -381,3 +381,24 @@ def test_the_top_bar_names_the_person_by_name_else_email_else_username(
     user.first_name, user.last_name = "Sam", "Lee"
     user.save()
     assert '<span class="who">Sam Lee</span>' in client.get(URL).content.decode()
+
+
+def test_an_org_only_account_starts_at_its_first_organization(viewer_client, neon, monkeypatch):
+    # Neon's answer to a key with no personal account listing without org_id.
+    client = get_client()
+    original = type(client).list_projects
+
+    def org_only(self, **kwargs):
+        if not kwargs.get("org_id"):
+            raise NeonRejected("org_id is required", status=400, code="")
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(type(client), "list_projects", org_only)
+    first = client.list_organizations()[0]
+    response = viewer_client.get(reverse("projects:list"))
+    assert response.status_code == 200
+    assert response.context["filters"]["org_id"] == first.id
+    choices = [value for value, _label in response.context["form"].fields["org_id"].choices]
+    assert "" not in choices  # no "Personal account" to pick
+    assert response.context["page"].projects
+    assert all(p.org_id == first.id for p in response.context["page"].projects)
