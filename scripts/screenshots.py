@@ -49,6 +49,15 @@ def review_changes(page: Page) -> None:
     print("settings_review: POST settings (review, nothing sent)")
 
 
+def refresh_fleet(page: Page) -> None:
+    """The fleet page fills from the worker's refresh (make run starts the worker)."""
+    page.goto("/fleet/")
+    page.wait_for_load_state("networkidle")
+    page.get_by_role("button", name="Refresh from Neon").click()
+    page.get_by_text("Refresh finished").wait_for(timeout=60_000)
+    print("fleet: refreshed from Neon")
+
+
 def main() -> None:
     base = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
     OUT.mkdir(parents=True, exist_ok=True)
@@ -78,6 +87,8 @@ def main() -> None:
         page.screenshot(path=OUT / "created.png", full_page=True)
         print("created: POST /projects/new/")
         shoot(page, "audit", "/audit/", full_page=False)
+        refresh_fleet(page)
+        shoot(page, "fleet", "/fleet/?sort=-storage", full_page=False)
         browser.close()
 
 
