@@ -22,7 +22,7 @@ BLOCKING_IMPACTS = ("serious", "critical")
 PHONE = {"width": 390, "height": 844}
 PAGES = (
     "list", "detail", "settings", "create", "delete", "connect", "recently_deleted", "audit",
-    "login",
+    "fleet", "login",
 )  # fmt: skip
 
 
@@ -78,6 +78,7 @@ def paths(neon) -> dict[str, str]:
         "connect": f"{project}/connect/",
         "recently_deleted": "/projects/deleted/",
         "audit": "/audit/",
+        "fleet": "/fleet/",
         "login": "/accounts/login/",
     }
 
