@@ -26,9 +26,11 @@ format:
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Issue 9's table, in a few minutes: `make bench BENCH_ARGS="--quick"` for a smoke run, or
+# e.g. BENCH_ARGS="--only pages,fragment --drill-seconds 30" (see --help).
 bench:
 	@scripts/bootstrap requirements-dev.txt
-	$(PY) -m benchmarks.dashboard_bench
+	$(PY) -m benchmarks.dashboard_bench $(BENCH_ARGS)
 	$(PY) -m neon_emulator.bench
 
 screenshots:
