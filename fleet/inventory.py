@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 400  # Neon's maximum for GET /projects
 # A run whose worker has said nothing for this long died with it.
 HEARTBEAT_TIMEOUT = timedelta(minutes=2)
+# The fleet page's filter choices and organization names, kept briefly (fleet.selectors).
+CHOICES_KEY, NAMES_KEY = "fleet:choices", "fleet:org-names"
 MSG_INTERRUPTED = "The refresh stopped before it finished (its worker went away)."
 UPDATED_FIELDS = [
     "name",
@@ -101,6 +104,7 @@ def _upsert(rows: list[InventoryProject], *, full: bool) -> None:
     InventoryProject.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["project_id"], update_fields=fields
     )
+    cache.delete_many([CHOICES_KEY, NAMES_KEY])
 
 
 def run_start(*, trigger: str, requested_by: str = "") -> InventoryRun:
@@ -158,6 +162,7 @@ def refresh(run: InventoryRun) -> InventoryRun:
             .exclude(seen_run=run.pk)
             .update(gone_at=timezone.now())
         )
+        cache.delete_many([CHOICES_KEY, NAMES_KEY])
         run.status = "finished"
     except (NeonError, OSError) as exc:
         logger.warning("fleet refresh %s failed: %s", run.pk, exc)
@@ -204,3 +209,4 @@ def record_gone(project_id: str) -> None:
     InventoryProject.objects.filter(project_id=project_id, gone_at__isnull=True).update(
         gone_at=timezone.now()
     )
+    cache.delete_many([CHOICES_KEY, NAMES_KEY])

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
+from django.core.cache import cache
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from fleet import inventory
@@ -15,17 +16,12 @@ from fleet.models import InventoryProject, InventoryRun
 
 PERSONAL = "Personal account"
 FACETS = ("org", "region", "pg", "exposure", "hipaa", "logical_replication")
+CHOICES_KEY, NAMES_KEY = inventory.CHOICES_KEY, inventory.NAMES_KEY
+CHOICES_SECONDS = 60
 
 
 def _base(include_gone: bool = False) -> QuerySet[InventoryProject]:
-    rows = InventoryProject.objects.annotate(
-        exposure_kind=Case(
-            When(block_public_connections=True, then=Value("private")),
-            When(allowed_ips_count__gt=0, then=Value("allowlist")),
-            default=Value("public"),
-            output_field=CharField(),
-        )
-    )
+    rows = InventoryProject.objects.all()
     return rows if include_gone else rows.filter(gone_at__isnull=True)
 
 
@@ -44,7 +40,7 @@ def _conditions(filters: dict, *, skip: str = "") -> Q:
         since = timezone.now() - timedelta(days=filters["idle_days"])
         q &= Q(last_active_at__lt=since) | Q(last_active_at__isnull=True, created_at__lt=since)
     if filters["exposure"] and skip != "exposure":
-        q &= Q(exposure_kind=filters["exposure"])
+        q &= COUNTED["exposure"][filters["exposure"]]
     for name, field in (("hipaa", "hipaa"), ("logical_replication", "logical_replication")):
         if filters[name] and skip != name:
             q &= Q(**{field: filters[name] == "yes"})
@@ -84,47 +80,90 @@ def fleet_page(filters: dict) -> FleetPage:
     )
 
 
-FACET_FIELDS = {
-    "org": "org_id",
-    "region": "region_id",
-    "pg": "pg_version",
-    "exposure": "exposure_kind",
-    "hipaa": "hipaa",
-    "logical_replication": "logical_replication",
+GROUPED = {"org": "org_id", "region": "region_id", "pg": "pg_version"}
+# Facets of few values, counted with one conditional aggregate rather than a GROUP BY each.
+COUNTED = {
+    "exposure": {
+        "public": Q(block_public_connections=False, allowed_ips_count=0),
+        "allowlist": Q(block_public_connections=False, allowed_ips_count__gt=0),
+        "private": Q(block_public_connections=True),
+    },
+    "hipaa": {"yes": Q(hipaa=True), "no": Q(hipaa=False)},
+    "logical_replication": {"yes": Q(logical_replication=True), "no": Q(logical_replication=False)},
+}
+LABELS = {
+    "exposure": {
+        "public": "Open to the internet",
+        "allowlist": "IP allowlist",
+        "private": "Public connections blocked",
+    },
+    "hipaa": {"yes": "Yes", "no": "No"},
+    "logical_replication": {"yes": "Yes", "no": "No"},
 }
 
 
 def facet_counts(filters: dict) -> dict[str, list[tuple[str, str, int]]]:
-    """For each facet, how many rows each value would give with the other filters applied."""
-    facets = {}
-    names = dict(
-        InventoryProject.objects.exclude(org_id="").values_list("org_id", "org_name").distinct()
-    )
-    for facet, field in FACET_FIELDS.items():
+    """For each facet, how many rows each value would give with the other filters applied:
+    a GROUP BY per many-valued facet, and one aggregate for every few-valued facet whose own
+    filter is not set (with it set, that facet gets an aggregate of its own)."""
+    facets: dict[str, list[tuple[str, str, int]]] = {}
+    names = organization_names()
+    base = _base(filters["include_gone"])
+    for facet, field in GROUPED.items():
         counts = (
-            _base(filters["include_gone"])
-            .filter(_conditions(filters, skip=facet))
+            base.filter(_conditions(filters, skip=facet))
             .values(field)
             .annotate(n=Count("pk"))
             .order_by(field)
         )
         facets[facet] = [(*_facet_value(facet, c[field], names), c["n"]) for c in counts]
-    return facets
+    shared = [facet for facet in COUNTED if not filters[facet]]
+    groups = [shared] + [[facet] for facet in COUNTED if filters[facet]]
+    for group in filter(None, groups):
+        skip = group[0] if len(group) == 1 and filters[group[0]] else ""
+        totals = base.filter(_conditions(filters, skip=skip)).aggregate(
+            **{
+                f"{facet}__{value}": Count("pk", filter=q)
+                for facet in group
+                for value, q in COUNTED[facet].items()
+            }
+        )
+        for facet in group:
+            facets[facet] = [
+                (value, LABELS[facet][value], totals[f"{facet}__{value}"])
+                for value in COUNTED[facet]
+                if totals[f"{facet}__{value}"]
+            ]
+    return {facet: facets[facet] for facet in FACETS}
+
+
+def organization_names() -> dict[str, str]:
+    names = cache.get(NAMES_KEY)
+    if names is None:
+        names = dict(
+            InventoryProject.objects.exclude(org_id="").values_list("org_id", "org_name").distinct()
+        )
+        cache.set(NAMES_KEY, names, CHOICES_SECONDS)
+    return names
 
 
 def _facet_value(facet: str, value, names: dict) -> tuple[str, str]:
     if facet == "org":
         return ("personal", PERSONAL) if value == "" else (value, names.get(value) or value)
-    if facet in ("hipaa", "logical_replication"):
-        return ("yes", "Yes") if value else ("no", "No")
-    if facet == "exposure":
-        labels = {"public": "Open to the internet", "allowlist": "IP allowlist"}
-        return value, labels.get(value, "Public connections blocked")
     return str(value), str(value)
 
 
 def filter_choices() -> dict:
-    """The choices the filters offer: what the inventory holds."""
+    """The choices the filters offer: what the inventory holds (kept briefly; a refresh or a
+    write through the dashboard forgets them)."""
+    choices = cache.get(CHOICES_KEY)
+    if choices is None:
+        choices = _filter_choices()
+        cache.set(CHOICES_KEY, choices, CHOICES_SECONDS)
+    return choices
+
+
+def _filter_choices() -> dict:
     live = InventoryProject.objects.filter(gone_at__isnull=True)
     orgs = live.values_list("org_id", "org_name").distinct().order_by("org_name")
     return {
@@ -147,8 +186,9 @@ class FindingCount:
 
 
 def finding_counts() -> list[FindingCount]:
-    live = _base()
-    return [FindingCount(f, live.filter(f.query()).count()) for f in FINDINGS]
+    """Every finding's count in one query."""
+    totals = _base().aggregate(**{f.slug: Count("pk", filter=f.query()) for f in FINDINGS})
+    return [FindingCount(f, totals[f.slug]) for f in FINDINGS]
 
 
 @dataclass(frozen=True)
