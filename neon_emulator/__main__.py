@@ -70,6 +70,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="refuse with 429 beyond N requests per API key and route, in a sliding window "
         "(Neon's is 40/s; default: no limit)",
     )
+    parser.add_argument(
+        "--org-only",
+        action="store_true",
+        help="the user belongs only to organizations: no personal projects, and listing or "
+        "creating projects without org_id gets Neon's 400 'org_id is required'",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
     if args.seed < 0 or args.op_seconds < 0 or args.latency_ms < 0:
@@ -93,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         max_autoscaling_limit=args.max_autoscaling_limit,
         rate_limit=args.rate_limit,
         burst=args.burst,
+        org_only=args.org_only,
     )
     server = build_server(app, args.host, args.port, verbose=args.verbose)
     host, port = server.server_address[:2]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from neon_emulator import limits, render
 from neon_emulator import validation as v
-from neon_emulator.errors import RUNNING_OPERATIONS, ApiError
+from neon_emulator.errors import ORG_ID_REQUIRED, RUNNING_OPERATIONS, ApiError
 from neon_emulator.store import (
     DEFAULT_REGION,
     DEFAULT_USER_EMAIL,
@@ -81,6 +81,12 @@ def _org_filter(ctx: Ctx) -> str | None:
     return org_id
 
 
+def _require_org_if_org_only(store: Store, org_id: str | None) -> None:
+    """A user who belongs only to organizations has no personal account to list or create in."""
+    if org_id is None and store.org_only:
+        raise v.bad(ORG_ID_REQUIRED)
+
+
 # ---- projects -----------------------------------------------------------------------------
 
 
@@ -95,11 +101,11 @@ def _list_page(ctx: Ctx, *, shared: bool) -> dict:
         before = parse_iso_us(raw_cursor)
         if before is None:
             raise v.bad("query parameter cursor: not a cursor returned by this API")
-    if shared:
-        # Nobody shares projects with the emulated user.
-        return {"projects": []}
-    org_id = _org_filter(ctx)
-    recoverable = v.query_bool(ctx.args, "recoverable")
+    # listSharedProjects takes neither org_id nor recoverable.
+    org_id = None if shared else _org_filter(ctx)
+    if not shared:
+        _require_org_if_org_only(store, org_id)
+    recoverable = False if shared else v.query_bool(ctx.args, "recoverable")
     deadline = time.monotonic() + timeout_ms / 1000 if timeout_ms else None
     projects, _ = store.page(
         deleted=recoverable,
@@ -107,13 +113,14 @@ def _list_page(ctx: Ctx, *, shared: bool) -> dict:
         limit=limit,
         search=search,
         org_id=org_id,
+        shared=shared,
         deadline=deadline,
     )
-    body: dict = {
-        "projects": [render.project_list_item(store, p) for p in projects],
-        "applications": {p.id: [] for p in projects},
-        "integrations": {p.id: [] for p in projects},
-    }
+    body: dict = {"projects": [render.project_list_item(store, p) for p in projects]}
+    if not shared:
+        # Only listProjects' answer has these maps (ProjectsApplicationsMapResponse, ...).
+        body["applications"] = {p.id: [] for p in projects}
+        body["integrations"] = {p.id: [] for p in projects}
     if projects:
         body["pagination"] = {"cursor": iso_us(projects[-1].created_us)}
     elif raw_cursor:
@@ -184,14 +191,19 @@ def build_project(
     compute = limits.for_create(spec, provisioner=provisioner, ceiling=ceiling)
     limits.check(compute, provisioner=provisioner, ceiling=ceiling)
     min_cu, max_cu = compute.min_cu, compute.max_cu
-    des = copy.deepcopy(spec.get("default_endpoint_settings") or {})
+    # Validated: scalars and string-to-string maps (pg_settings), so one level deep is a copy.
+    des = {
+        key: dict(value) if isinstance(value, dict) else value
+        for key, value in (spec.get("default_endpoint_settings") or {}).items()
+    }
     des[limits.MIN_FIELD] = min_cu
     des[limits.MAX_FIELD] = max_cu
     des[limits.SUSPEND_FIELD] = compute.suspend_timeout_seconds
 
     project_id = store.new_id(rng=rng)
     settings = _fill_window(default_settings(rng))
-    settings = _merge_settings(settings, spec.get("settings") or {})
+    if spec.get("settings"):
+        settings = _merge_settings(settings, spec["settings"])
     if not settings.get("hipaa"):
         settings["hipaa"] = False
     project = Project(
@@ -220,7 +232,7 @@ def build_project(
         updated_us=at_us,
         default=True,
         logical_size=30 * 1024 * 1024,
-        annotations=copy.deepcopy(branch_spec.get("annotations") or {}),
+        annotations=dict(branch_spec.get("annotations") or {}),  # string to string
     )
     password = store.new_password(rng)
     branch.roles[role_name] = (password, at_us)
@@ -259,6 +271,7 @@ def create_project(ctx: Ctx):
         )
     if "org_id" in spec and spec["org_id"] not in store.organizations:
         raise ApiError(404, f"organization {spec['org_id']} not found")
+    _require_org_if_org_only(store, spec.get("org_id"))
     if (spec.get("settings") or {}).get("hipaa"):
         _check_hipaa_allowed(store, spec.get("org_id"))
     project, password = build_project(store, spec, at_us=store.tick(), rng=store.rng)
@@ -362,6 +375,12 @@ def update_project(ctx: Ctx, project_id: str):
 def delete_project(ctx: Ctx, project_id: str):
     store = ctx.store
     project = _project(ctx, project_id)
+    if project.shared:
+        # Neon's docs ("Manage project access"): whoever a project is shared with may do
+        # anything in it except delete it. 403: only another credential could.
+        raise ApiError(
+            403, f"project {project_id} is shared with you; only its owner can delete it"
+        )
     protected = [b for b in project.branches.values() if b.protected]
     if protected:
         # 409 Conflict: the request is well formed, but the project's present state forbids it,

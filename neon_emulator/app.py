@@ -92,12 +92,18 @@ class EmulatorApp:
         max_autoscaling_limit: float = limits.DEFAULT_CEILING,
         rate_limit: str | Rate | None = None,
         burst: str | Rate | None = None,
+        org_only: bool = False,
     ) -> None:
-        # The account's plan ceiling after a plain reset; a reset may set another one.
+        # The account's plan ceiling and kind after a plain reset; a reset may set others.
         self.max_autoscaling_limit = limits.ceiling_value(
             max_autoscaling_limit, "max_autoscaling_limit"
         )
-        self.store = Store(op_seconds=op_seconds, max_autoscaling_limit=self.max_autoscaling_limit)
+        self.org_only = org_only
+        self.store = Store(
+            op_seconds=op_seconds,
+            max_autoscaling_limit=self.max_autoscaling_limit,
+            org_only=org_only,
+        )
         self.api_keys = set(api_keys or [])
         self.latency_ms = latency_ms
         self.seed_count = seed_count
@@ -342,12 +348,14 @@ class EmulatorApp:
                     self.faults = []
                 return self._json(200, self._faults_json(), request_id)
             if route == ("POST", "/_emulator/reset"):
-                count, ceiling = self._reset_body(self._body(request))
-                self.reset(count, max_autoscaling_limit=ceiling)
+                count, ceiling, org_only = self._reset_body(self._body(request))
+                self.reset(count, max_autoscaling_limit=ceiling, org_only=org_only)
                 answer = {
                     "seed": count,
                     "projects": count,
+                    "shared_projects": seed.shared_count(count),
                     "max_autoscaling_limit": self.store.max_autoscaling_limit,
+                    "org_only": self.store.org_only,
                 }
                 return self._json(200, answer, request_id)
             if route == ("GET", "/_emulator/rate_limits"):
@@ -374,13 +382,17 @@ class EmulatorApp:
             return self._error(ApiError(405, f"method {request.method} not allowed"), request_id)
         return self._error(ApiError(404, f"no route for {request.path}"), request_id)
 
-    def _reset_body(self, body) -> tuple[int, float | None]:
-        """``{"seed": N?, "max_autoscaling_limit": CU?}``; absent means the startup value."""
+    def _reset_body(self, body) -> tuple[int, float | None, bool | None]:
+        """``{"seed": N?, "max_autoscaling_limit": CU?, "org_only": bool?}``; absent means the
+        startup value."""
         body = {} if body is None else body
-        usage = 'expected {"seed": N, "max_autoscaling_limit": CU}, both optional'
+        usage = (
+            'expected {"seed": N, "max_autoscaling_limit": CU, "org_only": true or false}, '
+            "all optional"
+        )
         if not isinstance(body, dict):
             raise ApiError(400, usage)
-        unknown = set(body) - {"seed", "max_autoscaling_limit"}
+        unknown = set(body) - {"seed", "max_autoscaling_limit", "org_only"}
         if unknown:
             raise ApiError(400, f"{usage}; unknown field {sorted(unknown)[0]!r}")
         count = body.get("seed", self.seed_count)
@@ -389,7 +401,10 @@ class EmulatorApp:
         ceiling = None
         if "max_autoscaling_limit" in body:
             ceiling = limits.ceiling_value(body["max_autoscaling_limit"], "max_autoscaling_limit")
-        return count, ceiling
+        org_only = body.get("org_only")
+        if org_only is not None and type(org_only) is not bool:
+            raise ApiError(400, "org_only: expected true or false")
+        return count, ceiling, org_only
 
     @staticmethod
     def _rate_limits_body(body):
@@ -409,8 +424,15 @@ class EmulatorApp:
         with self.fault_lock:
             return {"faults": [f.as_json() for f in self.faults]}
 
-    def reset(self, seed_count: int, *, max_autoscaling_limit: float | None = None) -> None:
-        """Forget everything and seed again; the plan ceiling is the startup one unless given.
+    def reset(
+        self,
+        seed_count: int,
+        *,
+        max_autoscaling_limit: float | None = None,
+        org_only: bool | None = None,
+    ) -> None:
+        """Forget everything and seed again; the plan ceiling and whether the user belongs
+        only to organizations are the startup ones unless given.
 
         The rate limits stay as they are, their windows empty.
         """
@@ -419,6 +441,7 @@ class EmulatorApp:
         with self.store.lock:
             self.store.reset()
             self.store.max_autoscaling_limit = max_autoscaling_limit
+            self.store.org_only = self.org_only if org_only is None else org_only
             seed.seed_store(self.store, seed_count)
         with self.fault_lock:
             self.faults = []

@@ -23,6 +23,11 @@ CODES = {
 
 RUNNING_OPERATIONS = "project already has running operations, scheduling of new ones is prohibited"
 
+# Neon's answer, word for word, to a key of a user who belongs only to organizations when it
+# lists or creates projects without org_id (HTTP 400; quoted in neondatabase/website#5671 and
+# handled by neonctl since neondatabase/neonctl#417).
+ORG_ID_REQUIRED = "org_id is required, you can find it on your organization settings page"
+
 
 class ApiError(Exception):
     def __init__(

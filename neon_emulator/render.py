@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from neon_emulator.store import (
-    DEFAULT_OWNER_ID,
-    DEFAULT_USER_EMAIL,
     RECOVERY_WINDOW_SECONDS,
     Branch,
     Endpoint,
@@ -59,7 +57,7 @@ def _common_project(p: Project) -> dict:
         "created_at": iso(p.created_us),
         "updated_at": iso(p.updated_us),
         "synthetic_storage_size": p.synthetic_storage_size,
-        "owner_id": DEFAULT_OWNER_ID,
+        "owner_id": p.owner.id,
     }
     if p.compute_last_active_us is not None:
         out["compute_last_active_at"] = iso(p.compute_last_active_us)
@@ -83,10 +81,10 @@ def project(store: Store, p: Project) -> dict:
             "consumption_period_start": start,
             "consumption_period_end": end,
             "owner": {
-                "email": DEFAULT_USER_EMAIL,
-                "name": "Ada Lovelace",
+                "email": p.owner.email,
+                "name": p.owner.name,
                 "branches_limit": 5000,
-                "subscription_type": "launch",
+                "subscription_type": p.owner.subscription_type,
             },
         }
     )

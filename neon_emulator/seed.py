@@ -1,28 +1,52 @@
-"""Deterministic demo data: ``seed_store(store, n)`` gives the same n projects every time."""
+"""Deterministic demo data: ``seed_store(store, n)`` gives the same n projects every time.
+
+Two random streams. The main one draws what the seed always had (names, sizes, settings,
+branches, consumption), always the same number of draws per project, so the projects a seed
+of N gives stay the same from one version to the next, which the dashboard's tests count on
+(``--seed 700`` has 422 personal projects). The fleet stream (``_spread``) draws the traits
+a fleet inventory reports as findings, and the projects shared with the user: adding to it
+changes nothing the main stream gives.
+"""
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
 
-from neon_emulator import api, limits
+from neon_emulator import api, limits, render
 from neon_emulator.store import (
     REGIONS,
     Branch,
     Endpoint,
     Organization,
+    Owner,
+    Project,
     Store,
 )
 
-# Creation times count back from here, so the seeded data does not depend on the clock.
-ANCHOR_US = int(datetime(2026, 11, 27, 12, 0, tzinfo=UTC).timestamp()) * 1_000_000
-HOUR_US = 3600 * 1_000_000
 
-# id, name, handle, plan, allow_hipaa_projects
+def _us(year: int, month: int, day: int, hour: int = 0) -> int:
+    return int(datetime(year, month, day, hour, tzinfo=UTC).timestamp()) * 1_000_000
+
+
+# Creation times count back from here, so the seeded data does not depend on the clock.
+ANCHOR_US = _us(2026, 11, 27, 12)
+HOUR_US = 3600 * 1_000_000
+DAY_US = 24 * HOUR_US
+MONTH_S = 30 * 24 * 3600
+GIB, TIB = 2**30, 2**40
+
+# id, name, handle, plan, allow_hipaa_projects. GET /users/me/organizations lists them in
+# this order.
 ORGS = [
     ("org-acme-analytics-41502719", "Acme Analytics", "acme-analytics", "scale", False),
     ("org-borealis-labs-83920461", "Borealis Labs", "borealis-labs", "business", True),
+    ("org-cedar-health-27064815", "Cedar Health", "cedar-health", "business", True),
 ]
+ACME, BOREALIS, CEDAR = (org[0] for org in ORGS)
+# The main stream's draw in [0, 1) picks the owner: Cedar Health's share was cut from Acme's
+# when it came, so the personal share (60%) and Borealis's (15%) stayed what they were.
+OWNER_BANDS = ((0.10, CEDAR), (0.25, ACME), (0.40, BOREALIS))
 PRODUCTS = [
     "billing",
     "checkout",
@@ -51,7 +75,14 @@ PRODUCTS = [
 ]
 SUFFIXES = ("", "", "-prod", "-staging", "-dev", "-eu", "-preview", "-sandbox", "-v2")
 REGION_WEIGHTS = (14, 30, 12, 14, 6, 5, 4, 3, 5, 3, 4)
-PG_WEIGHTS = {14: 6, 15: 10, 16: 30, 17: 40, 18: 14}
+# Postgres major versions a project created from a date on is given. A project keeps its
+# version for life, so the older projects hold the old versions: 18 came out in September
+# 2025, and 14 reached end of life on 12 November 2026 (new projects no longer get it).
+PG_WEIGHTS_SINCE = (
+    (0, {14: 26, 15: 24, 16: 28, 17: 22}),
+    (_us(2025, 9, 25), {14: 6, 15: 10, 16: 18, 17: 40, 18: 26}),
+    (_us(2026, 11, 12), {15: 6, 16: 16, 17: 44, 18: 34}),
+)
 EXTRA_DATABASES = ("analytics", "app", "events", "reporting", "auth", "queue")
 EXTRA_ROLES = ("app_user", "readonly", "reporting", "migrator", "web_app")
 BRANCH_NAMES = ("dev", "staging", "preview/pr-142", "feature/search", "qa", "hotfix", "ci")
@@ -96,6 +127,25 @@ BIG_EVERY = 12
 PROTECTED_EVERY = 7
 PROTECTED_AT = 4
 
+# Users who share some of their projects with the emulated one (GET /projects/shared). Their
+# plans allow every common size.
+SHARED_OWNERS = (
+    Owner("2940871", "grace@example.org", "Grace Hopper", "scale"),
+    Owner("3318504", "alan@example.net", "Alan Turing", "launch"),
+    Owner("4083916", "katherine@example.com", "Katherine Johnson", "business"),
+)
+
+
+def shared_count(count: int) -> int:
+    """How many projects other users share with the account, beside its ``count`` own."""
+    return 0 if count <= 0 else 2 + count // 200
+
+
+def _pg_version(rng: random.Random, created_us: int) -> int:
+    weights = next(w for since, w in reversed(PG_WEIGHTS_SINCE) if created_us >= since)
+    # One draw whatever the table, as before the table had dates.
+    return rng.choices(list(weights), list(weights.values()))[0]
+
 
 def _name(rng: random.Random, index: int) -> str:
     base = rng.choice(PRODUCTS) + rng.choice(SUFFIXES)
@@ -103,7 +153,9 @@ def _name(rng: random.Random, index: int) -> str:
     return base if index < 40 else f"{base}-{index}"
 
 
-def _settings(rng: random.Random, project) -> None:
+def _settings(rng: random.Random, project: Project, home: str | None) -> None:
+    """``home`` is the owner the main stream drew, before an org-only account moved a
+    personal project into an organization: the draws depend on it, never on the move."""
     settings = project.settings
     if rng.random() < 0.25:
         settings["quota"] = {
@@ -129,7 +181,7 @@ def _settings(rng: random.Random, project) -> None:
         settings["enable_logical_replication"] = True
     if rng.random() < 0.15:
         settings["audit_log_level"] = rng.choice(("base", "extended", "full"))
-    if project.org_id == ORGS[1][0] and rng.random() < 0.3:
+    if home == BOREALIS and rng.random() < 0.3:
         settings["hipaa"] = True
         # No extra draw from rng: the rest of the seeded data stays the same.
         project.hipaa_enabled_us = project.created_us
@@ -153,18 +205,20 @@ def _size(rng: random.Random, rank: int, ceiling: float) -> tuple[float, float, 
 def _project(
     store: Store,
     rng: random.Random,
+    frng: random.Random,
     index: int,
     rank: int,
     created_us: int,
-    org_ids: list[str],
     *,
     deleted: bool,
-):
+    shared_by: Owner | None = None,
+) -> Project:
+    """One project; ``shared_by`` makes it another user's, drawn from ``frng`` alone."""
     min_cu, max_cu, provisioner, suspend = _size(rng, rank, store.max_autoscaling_limit)
     spec = {
         "name": _name(rng, index),
         "region_id": rng.choices([r[0] for r in REGIONS], REGION_WEIGHTS)[0],
-        "pg_version": rng.choices(list(PG_WEIGHTS), list(PG_WEIGHTS.values()))[0],
+        "pg_version": _pg_version(rng, created_us),
         "provisioner": provisioner,
         "history_retention_seconds": rng.choice((0, 3600, 86400, 86400, 604800, 2592000)),
         "store_passwords": rng.random() > 0.05,
@@ -175,24 +229,37 @@ def _project(
         },
     }
     roll = rng.random()
-    if roll < 0.25:
-        spec["org_id"] = org_ids[0]
-    elif roll < 0.4:
-        spec["org_id"] = org_ids[1]
+    home = next((org for below, org in OWNER_BANDS if roll < below), None)
+    if shared_by is not None:
+        home = None  # another user's personal project
+    elif home is not None:
+        spec["org_id"] = home
+    elif store.org_only:
+        # No personal account: its share goes round the organizations.
+        spec["org_id"] = ORGS[index % len(ORGS)][0]
     project, _ = api.build_project(
         store, spec, at_us=created_us, rng=rng, ops_done=True, creation_source="console"
     )
-    _settings(rng, project)
+    if shared_by is not None:
+        project.owner = shared_by
+        project.name = f"{shared_by.name.split()[0].lower()}-{project.name}"
+    _settings(rng, project, home)
     size = int(rng.lognormvariate(18, 2.2))
     project.synthetic_storage_size = min(size, 2 * 2**40)
-    project.active_time = rng.randrange(0, 3_000_000)
+    # Usage counters are the current billing period's: at most a month of wall-clock time.
+    project.active_time = min(rng.randrange(0, 3_000_000), MONTH_S)
     project.compute_time_seconds = project.active_time // rng.randint(2, 8)
     project.written_data_bytes = project.synthetic_storage_size * rng.randint(1, 4)
     project.data_transfer_bytes = rng.randrange(0, 20 * 2**30)
     age = ANCHOR_US - created_us
     project.updated_us = created_us + rng.randrange(0, max(1, age))
     if rng.random() < 0.8:
-        project.compute_last_active_us = ANCHOR_US - rng.randrange(0, max(1, age))
+        idle = _idle_gap(rng.randrange(0, max(1, age)) / max(1, age), age)
+    else:
+        # The fleet stream decides between never active and idle for a while.
+        idle = None if frng.random() < 0.5 else _idle_gap(frng.random(), age)
+    if idle is not None:
+        project.compute_last_active_us = ANCHOR_US - idle
     main = project.default_branch
     main.logical_size = min(project.synthetic_storage_size, 2**40)
     for endpoint in project.endpoints.values():
@@ -233,11 +300,79 @@ def _project(
             endpoint_id=read_only.id,
             done=True,
         )
+    _spread(frng, project, rank, suspend)
     # The operations cursor needs them in time order with distinct times.
     project.operations.sort(key=lambda op: op.created_us)
     for before, after in zip(project.operations, project.operations[1:], strict=False):
         after.created_us = max(after.created_us, before.created_us + 1)
     return project
+
+
+def _idle_gap(x: float, age_us: int) -> int:
+    """How long before the anchor a project was last active, from ``x`` in [0, 1): most
+    were active in the last few days, one in five has been idle for three months or more.
+    Never longer than the project's age."""
+    bands = ((0.55, 0, 3), (0.7, 3, 30), (0.8, 30, 90), (1.0, 90, max(90, age_us // DAY_US)))
+    low = 0.0
+    for high, first_day, last_day in bands:
+        if x < high:
+            days = first_day + (x - low) / (high - low) * (last_day - first_day)
+            return min(int(days * DAY_US), age_us)
+        low = high
+    return age_us
+
+
+def _set_last_active(project: Project, at_us: int | None) -> None:
+    for endpoint in project.endpoints.values():
+        if endpoint.last_active_us == project.compute_last_active_us:
+            endpoint.last_active_us = at_us
+    project.compute_last_active_us = at_us
+
+
+def _spread(frng: random.Random, project: Project, rank: int, suspend: int) -> None:
+    """The traits a fleet inventory reports, from the fleet stream.
+
+    The ten newest projects stay plain: none of these is forced on them.
+    """
+    plain = rank < COMMON_NEWEST
+    settings = project.settings
+    min_cu = project.default_endpoint_settings[limits.MIN_FIELD]
+    max_cu = project.default_endpoint_settings[limits.MAX_FIELD]
+    # Cedar Health is a health-care company; a few personal projects turned HIPAA on as well.
+    hipaa_odds = {CEDAR: 0.4, None: 0.03}.get(project.org_id, 0.0)
+    if frng.random() < hipaa_odds and not plain and not settings["hipaa"]:
+        settings["hipaa"] = True
+        project.hipaa_enabled_us = project.created_us
+    # Neon lets a project leave the window to Neon; the settings then have none.
+    if frng.random() < 0.15 and not plain:
+        del settings["maintenance_window"]
+    # Private Networking is for organizations on paid plans.
+    if frng.random() < 0.12 and not plain and project.org_id is not None:
+        settings["block_public_connections"] = True
+    if suspend == limits.NEVER_SUSPEND:
+        # An always-on compute is active now and has run the whole billing period.
+        _set_last_active(project, ANCHOR_US - frng.randrange(0, 600) * 1_000_000)
+        project.active_time = MONTH_S - frng.randrange(0, 3600)
+        # Compute time is CU-seconds: an autoscaling compute spends most of it near its min.
+        average_cu = min_cu + (max_cu - min_cu) * frng.uniform(0, 0.4)
+        project.compute_time_seconds = int(project.active_time * average_cu)
+    whale = frng.random() < 1 / 60 and not plain
+    if whale:
+        project.synthetic_storage_size = frng.randrange(600 * GIB, 4 * TIB)
+        project.written_data_bytes = project.synthetic_storage_size * frng.randint(3, 12)
+        project.data_transfer_bytes = frng.randrange(2 * TIB, 40 * TIB)
+        project.active_time = MONTH_S - frng.randrange(0, 6 * 3600)
+        average_cu = min_cu + (max_cu - min_cu) * frng.uniform(0.3, 0.9)
+        project.compute_time_seconds = int(project.active_time * average_cu)
+        _set_last_active(project, ANCHOR_US - frng.randrange(0, 3600) * 1_000_000)
+        main = project.default_branch
+        branch_limit = render.BRANCH_LOGICAL_SIZE_LIMIT_MIB * render.MIB
+        main.logical_size = min(project.synthetic_storage_size // 2, branch_limit)
+    last = project.compute_last_active_us
+    if last is None or last < ANCHOR_US - MONTH_S * 1_000_000:
+        # Idle since before this billing period: it used nothing in it, but still stores data.
+        project.active_time = project.compute_time_seconds = 0
+        project.written_data_bytes = project.data_transfer_bytes = 0
 
 
 def _extra_branch(store: Store, rng: random.Random, project, parent: Branch) -> None:
@@ -289,20 +424,24 @@ def _extra_branch(store: Store, rng: random.Random, project, parent: Branch) -> 
 
 
 def seed_store(store: Store, count: int, *, seed: int = 20261128) -> None:
-    """Fill an empty store with ``count`` live projects and a few deleted, recoverable ones."""
+    """Fill an empty store with ``count`` live projects of the account (personal and its
+    organizations'; only organizations' when ``store.org_only``), a few deleted, recoverable
+    ones, and ``shared_count(count)`` projects other users share with it."""
     rng = random.Random(seed)
+    frng = random.Random(f"{seed}/fleet")
     for org_id, name, handle, plan, allow_hipaa in ORGS:
         store.used_ids.add(org_id)
-        created = ANCHOR_US - 700 * 24 * HOUR_US
+        created = ANCHOR_US - 700 * DAY_US
         store.organizations[org_id] = Organization(
             org_id, name, handle, plan, created, allow_hipaa_projects=allow_hipaa
         )
     if count <= 0:
         return
-    org_ids = [o[0] for o in ORGS]
-    span = 2 * 365 * 24 * HOUR_US
+    span = 2 * 365 * DAY_US
     total = count + count // 25  # one in 26 gets deleted below, leaving exactly count live
     step = max(1, span // total)
+    shares = shared_count(count)
+    share_gap = max(1, total // shares)
     deleted = []
     live = index = 0
     while live < count:
@@ -310,12 +449,20 @@ def seed_store(store: Store, count: int, *, seed: int = 20261128) -> None:
         created = ANCHOR_US - span + index * step + rng.randrange(0, max(1, step // 2))
         doomed = index % 26 == 25
         rank = total - 1 - index  # 0 is the newest
-        project = _project(store, rng, index, rank, store.tick(created), org_ids, deleted=doomed)
+        project = _project(store, rng, frng, index, rank, store.tick(created), deleted=doomed)
         store.insert(project)
         if doomed:
             deleted.append(project)
         else:
             live += 1
+        # Shared projects come between the account's, the last ones after the newest. Each is
+        # drawn from the fleet stream only; rank 0 keeps it plain.
+        due = shares if live == count else int(index % share_gap == share_gap // 2)
+        for _ in range(min(due, shares)):
+            owner = SHARED_OWNERS[shares % len(SHARED_OWNERS)]
+            at = store.tick(project.created_us + 1)
+            store.insert(_project(store, frng, frng, index, 0, at, deleted=False, shared_by=owner))
+            shares -= 1
         index += 1
     # Deleted a few hours before "now" so that they stay inside the 7-day recovery window.
     today = store.tick() // (24 * HOUR_US) * (24 * HOUR_US)

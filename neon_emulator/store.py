@@ -131,6 +131,21 @@ class Endpoint:
     idle: bool = True
 
 
+@dataclass(frozen=True)
+class Owner:
+    """A Neon account that owns projects: ``owner_id`` and ``owner`` of a project."""
+
+    id: str
+    email: str
+    name: str
+    subscription_type: str
+
+
+# The emulated user. Projects owned by anyone else are shared with the user: they are listed
+# by GET /projects/shared only, and the user may do anything with them but delete them.
+ACCOUNT_OWNER = Owner(DEFAULT_OWNER_ID, DEFAULT_USER_EMAIL, "Ada Lovelace", "launch")
+
+
 @dataclass
 class Project:
     id: str
@@ -155,6 +170,7 @@ class Project:
     # Set when settings.hipaa is turned on; HIPAA cannot be turned off again.
     hipaa_enabled_us: int | None = None
     deleted_us: int | None = None
+    owner: Owner = ACCOUNT_OWNER
     branches: dict[str, Branch] = field(default_factory=dict)
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     operations: list[Operation] = field(default_factory=list)
@@ -162,6 +178,10 @@ class Project:
     @property
     def default_branch(self) -> Branch:
         return next(b for b in self.branches.values() if b.default)
+
+    @property
+    def shared(self) -> bool:
+        return self.owner is not ACCOUNT_OWNER
 
 
 @dataclass
@@ -181,11 +201,15 @@ class Store:
         op_seconds: float = 2.0,
         rng_seed: int | None = None,
         max_autoscaling_limit: float = limits.DEFAULT_CEILING,
+        org_only: bool = False,
     ) -> None:
         self.lock = threading.RLock()
         self.op_seconds = op_seconds
         # The account's plan ceiling in CU (0 = none): GET /users/me, and every compute size.
         self.max_autoscaling_limit = max_autoscaling_limit
+        # A user who belongs only to organizations: no personal projects, and listing or
+        # creating projects without org_id gets 400 ORG_ID_REQUIRED.
+        self.org_only = org_only
         self.rng = random.Random(rng_seed if rng_seed is not None else secrets.randbits(64))
         self.reset()
 
@@ -310,12 +334,14 @@ class Store:
         limit: int,
         search: str | None,
         org_id: str | None,
+        shared: bool = False,
         deadline: float | None = None,
     ) -> tuple[list[Project], bool]:
         """Projects newest first, strictly older than ``before_us``; (items, more_may_follow).
 
         Only the projects owned by ``org_id``: ``None`` means the personal account's, those
-        with no organization, as Neon lists for a personal key given no ``org_id``.
+        with no organization, as Neon lists for a personal key given no ``org_id``. With
+        ``shared``, only the projects other users share with the account, whatever ``org_id``.
         """
         order = self._deleted_order if deleted else self._order
         pool = self.deleted if deleted else self.projects
@@ -329,7 +355,7 @@ class Store:
             i -= 1
             if deleted and now - project.deleted_us > RECOVERY_WINDOW_SECONDS * 1_000_000:
                 continue
-            if project.org_id != org_id:
+            if project.shared != shared or (not shared and project.org_id != org_id):
                 continue
             if needle and needle not in project.name.lower() and needle not in project.id:
                 continue

@@ -7,6 +7,7 @@
         emu.set_faults({"status": 503, "count": 1, "method": "POST"})
         emu.stats()  # {"POST /api/v2/projects": 1, ...}
         emu.reset(seed=20, max_autoscaling_limit=2)  # a Free-plan account, until the next reset
+        emu.reset(seed=20, org_only=True)  # a user in organizations only, until the next reset
         emu.set_rate_limits(rate_limit="700/min", burst="40/s")  # Neon's, until changed again
         emu.rate_limited()  # how many requests got a 429 for going over them
 
@@ -18,6 +19,11 @@ prefixed with "429 " (``{"GET /api/v2/regions": 12, "429 GET /api/v2/regions": 2
 exist only once such a 429 was sent; injected 429 faults do not count under them.
 Rate limits are off unless given (``run_emulator(rate_limit="5/s", burst="2/s")``); a reset
 keeps them and empties their windows.
+
+``run_emulator(org_only=True)`` starts as a user who belongs only to organizations: no
+personal projects, and ``GET /projects`` or ``POST /projects`` without ``org_id`` gets Neon's
+400 "org_id is required, ...". ``reset(org_only=...)`` switches for one test; the next plain
+reset goes back to the startup kind, as for ``max_autoscaling_limit``.
 """
 
 from __future__ import annotations
@@ -102,18 +108,26 @@ class RunningEmulator:
     def clear_faults(self) -> None:
         self._control("DELETE", "/_emulator/faults")
 
-    def reset(self, seed: int | None = None, max_autoscaling_limit: float | None = None) -> None:
-        """Forget everything (projects, faults, stats) and seed again.
+    def reset(
+        self,
+        seed: int | None = None,
+        max_autoscaling_limit: float | None = None,
+        org_only: bool | None = None,
+    ) -> dict:
+        """Forget everything (projects, faults, stats) and seed again; returns what was seeded.
 
-        ``max_autoscaling_limit`` sets the account's plan ceiling in CU (0 = none) until the
-        next reset; without it the ceiling goes back to the one the emulator started with.
+        ``max_autoscaling_limit`` sets the account's plan ceiling in CU (0 = none) and
+        ``org_only`` whether the user belongs only to organizations, each until the next
+        reset; without them they go back to what the emulator started with.
         """
         body: dict = {}
         if seed is not None:
             body["seed"] = seed
         if max_autoscaling_limit is not None:
             body["max_autoscaling_limit"] = max_autoscaling_limit
-        self._control("POST", "/_emulator/reset", body)
+        if org_only is not None:
+            body["org_only"] = org_only
+        return self._control("POST", "/_emulator/reset", body)
 
     def set_rate_limits(self, rate_limit: str | None = None, burst: str | None = None) -> dict:
         """Set both rate limits (None turns one off); every window starts empty.
@@ -148,6 +162,7 @@ def start_emulator(
     max_autoscaling_limit: float = DEFAULT_CEILING,
     rate_limit: str | None = None,
     burst: str | None = None,
+    org_only: bool = False,
     host: str = "127.0.0.1",
     port: int = 0,
 ) -> RunningEmulator:
@@ -164,6 +179,7 @@ def start_emulator(
         max_autoscaling_limit=max_autoscaling_limit,
         rate_limit=rate_limit,
         burst=burst,
+        org_only=org_only,
     )
     return RunningEmulator(app, host, port)
 

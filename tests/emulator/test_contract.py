@@ -20,7 +20,7 @@ def test_list_projects_conforms(api, conforms):
 
 def test_list_projects_by_org_and_search_conform(api, conforms):
     orgs = conforms(api.get("/users/me/organizations"))["organizations"]
-    assert len(orgs) == 2
+    assert len(orgs) == 3
     body = conforms(api.get("/projects", params={"org_id": orgs[0]["id"], "limit": 400}))
     assert body["projects"]
     assert {p["org_id"] for p in body["projects"]} == {orgs[0]["id"]}
@@ -32,7 +32,12 @@ def test_list_projects_by_org_and_search_conform(api, conforms):
 
 
 def test_list_shared_projects_conforms(api, conforms):
-    assert conforms(api.get("/projects/shared"))["projects"] == []
+    body = conforms(api.get("/projects/shared", params={"limit": 400}))
+    assert body["projects"], "the seed shares a few projects with the user"
+    assert "applications" not in body  # only listProjects has those maps
+    personal = {p["id"] for p in api.get("/projects", params={"limit": 400}).json()["projects"]}
+    assert all(p["owner_id"] != "1232111" and "org_id" not in p for p in body["projects"])
+    assert not personal & {p["id"] for p in body["projects"]}
 
 
 def test_create_project_conforms(api, conforms):

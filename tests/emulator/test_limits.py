@@ -345,7 +345,13 @@ def test_reset_answers_the_ceiling(emu):
         json={"seed": 2, "max_autoscaling_limit": 2.5},
         timeout=10,
     ).json()
-    assert answer == {"seed": 2, "projects": 2, "max_autoscaling_limit": 2.5}
+    assert answer == {
+        "seed": 2,
+        "projects": 2,
+        "shared_projects": 2,
+        "max_autoscaling_limit": 2.5,
+        "org_only": False,
+    }
 
 
 # ---- the seed meets every rule --------------------------------------------------------------

@@ -12,6 +12,7 @@ from tests.emulator.conftest import all_projects, wait_for_operations
 
 ORG_ID = "org-acme-analytics-41502719"  # seeded; allow_hipaa_projects: false
 HIPAA_ORG_ID = "org-borealis-labs-83920461"  # seeded; allow_hipaa_projects: true
+HEALTH_ORG_ID = "org-cedar-health-27064815"  # seeded; allow_hipaa_projects: true
 
 
 def _set(path: str, value) -> dict:
@@ -288,6 +289,7 @@ def test_organizations_say_whether_they_allow_hipaa(api, conforms):
     assert {o["id"]: o["allow_hipaa_projects"] for o in orgs} == {
         ORG_ID: False,
         HIPAA_ORG_ID: True,
+        HEALTH_ORG_ID: True,
     }
     assert conforms(api.get(f"/organizations/{ORG_ID}"))["allow_hipaa_projects"] is False
 
