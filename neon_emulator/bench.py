@@ -16,7 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from neon_emulator.seed import seed_store
+from neon_emulator.store import Store
+
 HEADERS = {"Authorization": "Bearer bench"}
+PAGE = 400  # listProjects' largest page
 
 
 def _measure(label: str, call, count: int, threads: int = 1) -> None:
@@ -39,12 +43,52 @@ def _measure(label: str, call, count: int, threads: int = 1) -> None:
     )
 
 
+def _seed_only(count: int) -> None:
+    """The seed alone, in this process: what a start or a reset spends before it listens."""
+    started = time.perf_counter()
+    seed_store(Store(), count)
+    print(
+        f"{'seed_store(' + str(count) + ') in process':<46} {time.perf_counter() - started:8.2f} s"
+    )
+
+
+def _walk_fleet(base: str) -> None:
+    """Every project the key sees, 400 a page: the personal account, each organization, then
+    the shared list, as a fleet inventory reads them."""
+    session = requests.Session()
+    session.headers.update(HEADERS)
+    orgs = session.get(base + "/users/me/organizations", timeout=30).json()["organizations"]
+    owners = [("/projects", {}), *(("/projects", {"org_id": o["id"]}) for o in orgs)]
+    owners.append(("/projects/shared", {}))
+    latencies, projects = [], 0
+    started = time.perf_counter()
+    for path, params in owners:
+        query = {**params, "limit": PAGE}
+        while True:
+            t = time.perf_counter()
+            body = session.get(base + path, params=query, timeout=30).json()
+            latencies.append(time.perf_counter() - t)
+            projects += len(body["projects"])
+            if len(body["projects"]) < PAGE:
+                break
+            query["cursor"] = body["pagination"]["cursor"]
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    p95 = latencies[max(0, int(len(latencies) * 0.95) - 1)] * 1000
+    label = f"fleet walk at {PAGE}/page, {len(orgs)} orgs + shared"
+    print(
+        f"{label:<46} {elapsed:8.2f} s      {elapsed / len(latencies) * 1000:6.1f} ms/page"
+        f"   p95 {p95:6.1f} ms   ({projects} projects, {len(latencies)} pages)"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m neon_emulator.bench")
     parser.add_argument("--projects", type=int, default=10_000, help="projects to seed")
     parser.add_argument("--requests", type=int, default=200, help="requests per measurement")
     args = parser.parse_args(argv)
 
+    _seed_only(args.projects)
     started = time.perf_counter()
     server = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
         [sys.executable, "-m", "neon_emulator", "--port", "0", "--seed", str(args.projects)],
@@ -96,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         def get_one():
             return requests.get(base + "/regions", headers=HEADERS, timeout=30).status_code
 
+        _walk_fleet(base)
         n = args.requests
         _measure(f"GET /projects?limit=400 of {args.projects}", list_400, n)
         _measure("GET /projects?limit=400, walking the cursor", walk_pages, n)
