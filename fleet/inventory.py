@@ -32,8 +32,9 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 400  # Neon's maximum for GET /projects
 # A run whose worker has said nothing for this long died with it.
 HEARTBEAT_TIMEOUT = timedelta(minutes=2)
-# The fleet page's filter choices and organization names, kept briefly (fleet.selectors).
-CHOICES_KEY, NAMES_KEY = "fleet:choices", "fleet:org-names"
+# The fleet page's filter choices, organization names and finding counts, kept briefly
+# (fleet.selectors) and forgotten when the inventory changes.
+CACHED_KEYS = ("fleet:choices", "fleet:org-names", "fleet:findings")
 MSG_INTERRUPTED = "The refresh stopped before it finished (its worker went away)."
 UPDATED_FIELDS = [
     "name",
@@ -104,7 +105,7 @@ def _upsert(rows: list[InventoryProject], *, full: bool) -> None:
     InventoryProject.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["project_id"], update_fields=fields
     )
-    cache.delete_many([CHOICES_KEY, NAMES_KEY])
+    cache.delete_many(CACHED_KEYS)
 
 
 def run_start(*, trigger: str, requested_by: str = "") -> InventoryRun:
@@ -162,7 +163,7 @@ def refresh(run: InventoryRun) -> InventoryRun:
             .exclude(seen_run=run.pk)
             .update(gone_at=timezone.now())
         )
-        cache.delete_many([CHOICES_KEY, NAMES_KEY])
+        cache.delete_many(CACHED_KEYS)
         run.status = "finished"
     except (NeonError, OSError) as exc:
         logger.warning("fleet refresh %s failed: %s", run.pk, exc)
@@ -209,4 +210,4 @@ def record_gone(project_id: str) -> None:
     InventoryProject.objects.filter(project_id=project_id, gone_at__isnull=True).update(
         gone_at=timezone.now()
     )
-    cache.delete_many([CHOICES_KEY, NAMES_KEY])
+    cache.delete_many(CACHED_KEYS)

@@ -10,6 +10,7 @@ from audit.services import Actor
 from fleet import selectors, tasks
 from fleet.findings import BY_SLUG
 from fleet.forms import FleetFilterForm
+from fleet.presenters import fleet_rows
 from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, role_required
 
@@ -46,6 +47,7 @@ def fleet_list(request):
         "form": form,
         "filters": {k: v for k, v in request.GET.items() if k != "cursor"},
         "page": page,
+        "rows": fleet_rows(page.rows),
         "facets": _facet_links(request, page.facets),
         "sort": filters["sort"],
         "finding": BY_SLUG.get(filters["finding"]),

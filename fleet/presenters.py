@@ -1,0 +1,43 @@
+"""The fleet table's cells, computed in one pass (as projects.presenters does for the list)."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.utils import timezone
+
+from fleet.models import InventoryProject
+from projects.presenters import _html, url_with_project_id
+from projects.templatetags.neon_format import bytes_iec, duration, time_element
+
+PERSONAL = "Personal account"
+
+
+def _cu(row: InventoryProject) -> str:
+    if row.cu_max is None:
+        return "—"
+    return f"{row.cu_min or 0:g}\N{EN DASH}{row.cu_max:g}"
+
+
+def fleet_rows(rows: Iterable[InventoryProject], *, now: datetime | None = None) -> list[dict]:
+    now = now or timezone.now()
+    detail_url = url_with_project_id("projects:detail")
+    return [
+        {
+            "id": _html(r.project_id),
+            "url": _html(detail_url(r.project_id)),
+            "name": _html(r.name),
+            "gone": r.gone_at is not None,
+            "org": _html(r.org_name or PERSONAL),
+            "region": _html(r.region_id),
+            "pg": r.pg_version,
+            "created": time_element(r.created_at, now),
+            "active": time_element(r.last_active_at, now),
+            "storage": _html(bytes_iec(r.storage_bytes)),
+            "compute": _html(duration(r.compute_time_seconds)),
+            "written": _html(bytes_iec(r.written_data_bytes)),
+            "transfer": _html(bytes_iec(r.data_transfer_bytes)),
+            "cu": _html(_cu(r)),
+            "suspend": _html(duration(r.suspend_timeout_seconds)),
+        }
+        for r in rows
+    ]
