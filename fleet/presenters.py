@@ -18,11 +18,16 @@ def _cu(row: InventoryProject) -> str:
     return f"{row.cu_min or 0:g}\N{EN DASH}{row.cu_max:g}"
 
 
-def fleet_rows(rows: Iterable[InventoryProject], *, now: datetime | None = None) -> list[dict]:
+def fleet_rows(
+    rows: Iterable[InventoryProject], *, now: datetime | None = None, fix: str = ""
+) -> list[dict]:
+    """`fix`: the settings section that fixes the finding shown, linked from every row."""
     now = now or timezone.now()
     detail_url = url_with_project_id("projects:detail")
+    settings_url = url_with_project_id("projects:settings")
     return [
         {
+            "fix_url": _html(f"{settings_url(r.project_id)}#{fix}") if fix else "",
             "id": _html(r.project_id),
             "url": _html(detail_url(r.project_id)),
             "name": _html(r.name),

@@ -43,14 +43,16 @@ def _filters(request):
 def fleet_list(request):
     form, filters = _filters(request)
     page = selectors.fleet_page(filters)
+    finding = BY_SLUG.get(filters["finding"])
     context = {
         "form": form,
         "filters": {k: v for k, v in request.GET.items() if k != "cursor"},
         "page": page,
-        "rows": fleet_rows(page.rows),
+        "rows": fleet_rows(page.rows, fix=finding.fix if finding else ""),
         "facets": _facet_links(request, page.facets),
         "sort": filters["sort"],
-        "finding": BY_SLUG.get(filters["finding"]),
+        "finding": finding,
+        "columns": 13 if finding and finding.fix else 12,
         "findings": selectors.finding_counts(),
         "status": selectors.inventory_status(),
     }

@@ -150,3 +150,14 @@ function initPlaceholders(root) {
 }
 document.addEventListener("DOMContentLoaded", () => initPlaceholders(document));
 document.addEventListener("htmx:load", (event) => initPlaceholders(event.target));
+
+// A link to a settings section (the fleet's "Fix" links: #section-network) opens it.
+function openLinkedSection() {
+  const target = window.location.hash && document.getElementById(window.location.hash.slice(1));
+  if (target && target.tagName === "DETAILS") {
+    target.open = true;
+    target.scrollIntoView();
+  }
+}
+document.addEventListener("DOMContentLoaded", openLinkedSection);
+window.addEventListener("hashchange", openLinkedSection);

@@ -87,3 +87,10 @@ def test_the_fleet_page_lists_a_findings_projects_with_why_and_fix(viewer_client
     assert [r.project_id for r in response.context["page"].rows] == ["old-pg"]
     html = response.content.decode()
     assert BY_SLUG["eol-postgres"].why in html
+
+
+def test_a_finding_with_a_setting_to_fix_links_each_row_to_it(viewer_client):
+    make("open-one", allowed_ips_count=0)
+    html = viewer_client.get("/fleet/", {"finding": "open-to-the-internet"}).content.decode()
+    assert 'href="/projects/open-one/settings/#section-network"' in html
+    assert BY_SLUG["open-to-the-internet"].fix_label in html
