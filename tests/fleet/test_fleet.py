@@ -207,3 +207,26 @@ def test_the_refresh_button_shows_progress_until_it_finishes(operator_client, ne
 def test_viewers_may_look_but_not_start_a_refresh(viewer_client, neon):
     assert viewer_client.post(reverse("fleet:refresh")).status_code == 403
     assert not InventoryRun.objects.exists()
+
+
+def test_an_org_only_account_is_refreshed_through_its_organizations(neon, emulator):
+    neon.reset(seed=25, org_only=True)
+    try:
+        run = refreshed()
+        assert run.status == "finished", run.error
+        rows = InventoryProject.objects.all()
+        assert rows.exists() and not rows.filter(org_id="").exists()
+    finally:
+        neon.reset(seed=25, org_only=False)
+
+
+def test_an_org_only_account_lists_its_first_organization(viewer_client, neon):
+    neon.reset(seed=25, org_only=True)
+    try:
+        response = viewer_client.get(reverse("projects:list"))
+        assert response.status_code == 200
+        first = get_client().list_organizations()[0]
+        assert response.context["filters"]["org_id"] == first.id
+        assert response.context["page"].projects
+    finally:
+        neon.reset(seed=25, org_only=False)
