@@ -30,6 +30,7 @@ from projects.selectors import org_required
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 400  # Neon's maximum for GET /projects
+SHARED = "shared"  # the scope of GET /projects/shared
 # A run whose worker has said nothing for this long died with it.
 HEARTBEAT_TIMEOUT = timedelta(minutes=2)
 # The fleet page's filter choices, organization names and finding counts, kept briefly
@@ -40,6 +41,7 @@ UPDATED_FIELDS = [
     "name",
     "org_id",
     "org_name",
+    "shared",
     "region_id",
     "pg_version",
     "provisioner",
@@ -63,7 +65,9 @@ UPDATED_FIELDS = [
 ]
 
 
-def row_from_project(project: Project, *, org_names: dict[str, str], run_id: int | None = None):
+def row_from_project(
+    project: Project, *, org_names: dict[str, str], run_id: int | None = None, shared: bool = False
+):
     settings = project.settings
     defaults = project.endpoint_defaults
     return InventoryProject(
@@ -71,6 +75,7 @@ def row_from_project(project: Project, *, org_names: dict[str, str], run_id: int
         name=project.name,
         org_id=project.org_id or "",
         org_name=project.org_name or org_names.get(project.org_id or "", ""),
+        shared=shared,
         region_id=project.region_id,
         pg_version=project.pg_version,
         provisioner=project.provisioner,
@@ -151,7 +156,7 @@ def refresh(run: InventoryRun) -> InventoryRun:
     try:
         organizations = client.list_organizations()
         org_names = {org.id: org.name for org in organizations}
-        scopes = [None, *org_names]
+        scopes = [None, *org_names, SHARED]
         run.scopes_total = len(scopes)
         run.save(update_fields=["scopes_total"])
         for org_id in scopes:
@@ -176,16 +181,24 @@ def refresh(run: InventoryRun) -> InventoryRun:
 
 
 def _refresh_scope(run, client, org_id: str | None, org_names: dict[str, str]) -> None:
+    """One account's projects (org_id None: the personal account; SHARED: shared with us)."""
     cursor = None
+    shared = org_id == SHARED
     while True:
         try:
-            page = client.list_projects(limit=PAGE_SIZE, cursor=cursor, org_id=org_id)
+            if shared:
+                page = client.list_shared_projects(limit=PAGE_SIZE, cursor=cursor)
+            else:
+                page = client.list_projects(limit=PAGE_SIZE, cursor=cursor, org_id=org_id)
         except NeonRejected as exc:
             if org_id is None and org_required(exc):
                 return  # an account that lives only in organizations: nothing personal to list
             raise
         _upsert(
-            [row_from_project(p, org_names=org_names, run_id=run.pk) for p in page.projects],
+            [
+                row_from_project(p, org_names=org_names, run_id=run.pk, shared=shared)
+                for p in page.projects
+            ],
             full=False,
         )
         run.pages_read += 1
@@ -202,7 +215,12 @@ def record_project(project: Project) -> None:
     further call to Neon (and written data and transfer, which only full reads carry)."""
     existing = InventoryProject.objects.filter(project_id=project.id).first()
     names = {project.org_id or "": existing.org_name} if existing else {}
-    row = row_from_project(project, org_names=names, run_id=existing.seen_run if existing else None)
+    row = row_from_project(
+        project,
+        org_names=names,
+        run_id=existing.seen_run if existing else None,
+        shared=existing.shared if existing else False,
+    )
     _upsert([row], full=True)
 
 

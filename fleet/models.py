@@ -10,6 +10,7 @@ class InventoryProject(models.Model):
     name = models.CharField(max_length=256, db_index=True)
     org_id = models.CharField(max_length=64, blank=True, db_index=True)  # "" = personal account
     org_name = models.CharField(max_length=256, blank=True)
+    shared = models.BooleanField(default=False)  # another account's, shared with the key's user
     region_id = models.CharField(max_length=64, db_index=True)
     pg_version = models.PositiveSmallIntegerField(db_index=True)
     provisioner = models.CharField(max_length=32, blank=True)

@@ -10,6 +10,7 @@ from projects.presenters import _html, url_with_project_id
 from projects.templatetags.neon_format import bytes_iec, duration, time_element
 
 PERSONAL = "Personal account"
+SHARED = "Shared with you"
 
 
 def _cu(row: InventoryProject) -> str:
@@ -32,7 +33,7 @@ def fleet_rows(
             "url": _html(detail_url(r.project_id)),
             "name": _html(r.name),
             "gone": r.gone_at is not None,
-            "org": _html(r.org_name or PERSONAL),
+            "org": _html(r.org_name or (SHARED if r.shared else PERSONAL)),
             "region": _html(r.region_id),
             "pg": r.pg_version,
             "created": time_element(r.created_at, now),

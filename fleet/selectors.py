@@ -15,6 +15,9 @@ from fleet.forms import PAGE_SIZE, SORTS
 from fleet.models import InventoryProject, InventoryRun
 
 PERSONAL = "Personal account"
+SHARED = "Shared with you"
+# The organization filter's two choices that are not organizations.
+ORG_SCOPES = {"personal": Q(org_id="", shared=False), "shared": Q(shared=True)}
 FACETS = ("org", "region", "pg", "exposure", "hipaa", "logical_replication")
 CHOICES_KEY, NAMES_KEY, FINDINGS_KEY = inventory.CACHED_KEYS
 CHOICES_SECONDS = 60
@@ -31,7 +34,7 @@ def _conditions(filters: dict, *, skip: str = "") -> Q:
     if filters["q"]:
         q &= Q(name__icontains=filters["q"]) | Q(project_id__icontains=filters["q"])
     if filters["org"] and skip != "org":
-        q &= Q(org_id="" if filters["org"] == "personal" else filters["org"])
+        q &= ORG_SCOPES.get(filters["org"]) or Q(org_id=filters["org"], shared=False)
     if filters["region"] and skip != "region":
         q &= Q(region_id=filters["region"])
     if filters["pg"] and skip != "pg":
@@ -110,13 +113,19 @@ def facet_counts(filters: dict) -> dict[str, list[tuple[str, str, int]]]:
     names = organization_names()
     base = _base(filters["include_gone"])
     for facet, field in GROUPED.items():
+        fields = [field, "shared"] if facet == "org" else [field]
         counts = (
             base.filter(_conditions(filters, skip=facet))
-            .values(field)
+            .values(*fields)
             .annotate(n=Count("pk"))
-            .order_by(field)
+            .order_by(*fields)
         )
-        facets[facet] = [(*_facet_value(facet, c[field], names), c["n"]) for c in counts]
+        facets[facet] = [
+            ("shared", SHARED, c["n"])
+            if c.get("shared")
+            else (*_facet_value(facet, c[field], names), c["n"])
+            for c in counts
+        ]
     shared = [facet for facet in COUNTED if not filters[facet]]
     groups = [shared] + [[facet] for facet in COUNTED if filters[facet]]
     for group in filter(None, groups):
@@ -165,9 +174,12 @@ def filter_choices() -> dict:
 
 def _filter_choices() -> dict:
     live = InventoryProject.objects.filter(gone_at__isnull=True)
-    orgs = live.values_list("org_id", "org_name").distinct().order_by("org_name")
+    orgs = (
+        live.filter(shared=False).values_list("org_id", "org_name").distinct().order_by("org_name")
+    )
     return {
-        "org": [("personal" if o == "" else o, n or (PERSONAL if o == "" else o)) for o, n in orgs],
+        "org": [("personal" if o == "" else o, n or (PERSONAL if o == "" else o)) for o, n in orgs]
+        + ([("shared", SHARED)] if live.filter(shared=True).exists() else []),
         "region": [
             (r, r)
             for r in live.values_list("region_id", flat=True).distinct().order_by("region_id")

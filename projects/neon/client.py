@@ -162,6 +162,16 @@ class NeonClient:
         params = {"limit": limit, "cursor": cursor, "search": search, "org_id": org_id}
         if recoverable:
             params["recoverable"] = "true"
+        return self._project_page("/projects", params, limit)
+
+    def list_shared_projects(
+        self, *, limit: int = 10, cursor: str | None = None, search: str | None = None
+    ) -> ProjectPage:
+        """Projects other accounts shared with the key's user (never in `list_projects`)."""
+        params = {"limit": limit, "cursor": cursor, "search": search}
+        return self._project_page("/projects/shared", params, limit)
+
+    def _project_page(self, path: str, params: dict, limit: int) -> ProjectPage:
 
         def parse(body: Any) -> ProjectPage:
             projects = [Project.from_api(p) for p in _list(body, "projects")]
@@ -175,9 +185,9 @@ class NeonClient:
             )
 
         return self._cached(
-            "projects",
-            (limit, cursor, search, org_id, recoverable),
-            lambda: self._get("/projects", "/projects", params=params).parse(parse),
+            path.strip("/").replace("/", "-"),
+            tuple(sorted(params.items())),
+            lambda: self._get(path, path, params=params).parse(parse),
             ttl=0,
             scope="account",
         )

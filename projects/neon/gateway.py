@@ -19,6 +19,7 @@ through here: connection URIs and passwords are fetched directly.
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import threading
 import time
 import uuid
@@ -70,7 +71,8 @@ class Gateway:
         scope: str = "account",
     ) -> T:
         stats = current()
-        arg_key = ":".join(str(a) for a in args)
+        # Hashed: arguments (a search, a cursor) may hold anything a cache key must not.
+        arg_key = hashlib.sha256(repr(args).encode()).hexdigest()[:24]
         generation = cache.get(f"{PREFIX}:gen:{scope}") or "0"
         key = f"{PREFIX}:{scope}:{generation}:{name}:{arg_key}"
         if ttl > 0:

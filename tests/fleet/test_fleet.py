@@ -15,6 +15,7 @@ from projects.neon import get_client
 
 HX = {"HX-Request": "true"}
 LIST = "GET /api/v2/projects"
+SHARED = "GET /api/v2/projects/shared"
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +33,7 @@ def truth() -> dict[str, object]:
             if not page.next_cursor:
                 break
             cursor = page.next_cursor
+    projects.update({p.id: p for p in client.list_shared_projects(limit=400).projects})
     return projects
 
 
@@ -52,8 +54,13 @@ def test_a_refresh_reads_every_project_of_every_organization(neon):
     assert run.projects_seen == len(expected)
     # One page per 400 projects of each account, at least one per account; no per-project reads.
     stats = neon.stats()
-    assert stats[LIST] == run.pages_read >= run.scopes_total
-    assert set(stats) <= {LIST, "GET /api/v2/users/me/organizations"}
+    assert stats[LIST] + stats[SHARED] == run.pages_read >= run.scopes_total
+    assert set(stats) <= {LIST, SHARED, "GET /api/v2/users/me/organizations"}
+    shared = {p.id for p in get_client().list_shared_projects(limit=400).projects}
+    assert (
+        shared
+        and set(InventoryProject.objects.filter(shared=True).values_list("pk", flat=True)) == shared
+    )
     sample = InventoryProject.objects.get(project_id=next(iter(expected)))
     project = expected[sample.project_id]
     assert (sample.name, sample.pg_version, sample.region_id) == (
@@ -77,7 +84,7 @@ def test_pages_of_400_keep_the_call_count_to_about_one_per_400(neon):
 
 def test_projects_gone_from_neon_are_marked_not_dropped(neon):
     assert refreshed().status == "finished"
-    victim = InventoryProject.objects.filter(org_id="").first()
+    victim = InventoryProject.objects.filter(org_id="", shared=False).first()
     get_client().delete_project(victim.project_id)  # behind the dashboard's back
     run = refreshed()
     victim.refresh_from_db()
@@ -215,7 +222,7 @@ def test_an_org_only_account_is_refreshed_through_its_organizations(neon, emulat
         run = refreshed()
         assert run.status == "finished", run.error
         rows = InventoryProject.objects.all()
-        assert rows.exists() and not rows.filter(org_id="").exists()
+        assert rows.exists() and not rows.filter(org_id="", shared=False).exists()
     finally:
         neon.reset(seed=25, org_only=False)
 
