@@ -132,10 +132,6 @@ class Report:
         return "\n".join(lines)
 
 
-def own(timing) -> float:
-    return timing.own_ms
-
-
 def ratio(ms: float, report: Report) -> float:
     return ms / report.baseline_ms if report.baseline_ms else float("nan")
 
@@ -163,8 +159,9 @@ def report_pages(raw: cases.Timed, pages: dict[str, cases.Timed], report: Report
         server = timed.server(lambda t: t.total_ms)
         neon = timed.server(lambda t: t.neon_ms)
         calls = timed.server(lambda t: t.calls)
+        own = timed.server(lambda t: t.own_ms)
         if calls <= 1:
-            split = f"Neon {neon:.1f} ms in {calls:g} call, own {timed.server(own):.1f} ms"
+            split = f"Neon {neon:.1f} ms in {calls:g} call, own {own:.1f} ms"
         else:  # the calls overlap: their sum says nothing of the page's own time
             split = f"Neon {neon:.1f} ms summed over {calls:g} calls made at once"
         notes = (
