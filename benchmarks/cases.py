@@ -188,7 +188,8 @@ class Browsing:
     def describe(self, visits: list[Visit]) -> str:
         """What each was and when, from the start of counting: "settings 503 at 2 s, …"."""
         return ", ".join(
-            f"{v.name} {v.status or 'no answer'} at {v.at - self.started:.0f} s" for v in visits
+            f"{v.name} {v.status or f'no answer ({v.error})'} at {v.at - self.started:.0f} s"
+            for v in visits
         )
 
 

@@ -69,6 +69,7 @@ class Visit:
     error_shown: bool = False
     text: str = field(default="", repr=False)
     at: float = 0.0  # time.monotonic() when it was sent
+    error: str = ""  # why there was no answer
 
     @property
     def ok(self) -> bool:
@@ -99,11 +100,10 @@ class Operator:
             headers["Connection"] = "close"  # the next request may reach another worker
         at, started = time.monotonic(), time.perf_counter()
         try:
-            response = self.session.request(
-                method, url, headers=headers, timeout=TIMEOUT, allow_redirects=False, **options
-            )
-        except requests.RequestException:
-            return Visit(name, 0, (time.perf_counter() - started) * 1000, at=at)
+            response = self._request(method, url, headers=headers, **options)
+        except requests.RequestException as exc:
+            ms = (time.perf_counter() - started) * 1000
+            return Visit(name, 0, ms, at=at, error=_reason(exc))
         ms = (time.perf_counter() - started) * 1000
         for cookie in self.session.cookies:
             cookie.secure = False  # sent back over plain HTTP, which stands in for TLS here
@@ -119,8 +119,30 @@ class Operator:
             at=at,
         )
 
+    def _request(self, method: str, url: str, **options) -> requests.Response:
+        """As a browser sends it: a GET that finds its kept-alive connection closed by the
+        server (gunicorn's keepalive is 5 s, an operator may pause longer) is sent once more
+        on a new one. A timeout is not retried."""
+        options |= {"timeout": TIMEOUT, "allow_redirects": False}
+        try:
+            return self.session.request(method, url, **options)
+        except requests.ConnectionError as exc:
+            if method != "GET" or isinstance(exc, requests.Timeout):
+                raise
+            return self.session.request(method, url, **options)
+
     def close(self) -> None:
         self.session.close()
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost cause, which says what happened ("RemoteDisconnected", "ReadTimeout")."""
+    for _ in range(10):  # a chain, never a cycle, but bounded all the same
+        inner = exc.__cause__ or exc.__context__
+        if inner is None:
+            break
+        exc = inner
+    return type(exc).__name__
 
 
 def page_url(base: str, page: str, project_id: str) -> str:
