@@ -114,9 +114,16 @@ class NeonClient:
         return self.transport.request("GET", path, route=f"GET {route}", params=params)
 
     def _cached[T](
-        self, name: str, args: tuple, fetch: Callable[[], T], *, ttl: float, scope: str
+        self,
+        name: str,
+        args: tuple,
+        fetch: Callable[[], T],
+        *,
+        ttl: float,
+        scope: str,
+        keep_last: bool = True,
     ) -> T:
-        return self.gateway.read(name, args, fetch, ttl=ttl, scope=scope)
+        return self.gateway.read(name, args, fetch, ttl=ttl, scope=scope, keep_last=keep_last)
 
     def _write(
         self,
@@ -190,6 +197,7 @@ class NeonClient:
             lambda: self._get(path, path, params=params).parse(parse),
             ttl=0,
             scope="account",
+            keep_last=not params.get("cursor"),
         )
 
     def get_project(self, project_id: str) -> Project:
