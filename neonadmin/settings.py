@@ -130,6 +130,10 @@ TEMPLATES = [
     }
 ]
 
+# Django's renderer with <select> drawn in Python: the settings form's options were most of its
+# rendering time (neonadmin/form_renderer.py).
+FORM_RENDERER = "neonadmin.form_renderer.FastSelectRenderer"
+
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
