@@ -32,3 +32,28 @@ def test_other_widgets_are_left_to_django():
     for name in ("text", "radio"):
         ours = Other(renderer=FastSelectRenderer())[name].as_widget()
         assert ours == Other(renderer=DjangoTemplates())[name].as_widget()
+
+
+@pytest.mark.django_db
+def test_the_dashboards_forms_render_exactly_as_with_djangos_templates(neon):
+    from django.conf import settings
+
+    from projects import selectors
+    from projects.forms.project import ProjectCreateForm, ProjectSettingsForm
+
+    project, libraries, limits = selectors.project_settings_reads(
+        project_id=selectors.project_page(limit=1).projects[0].id
+    )
+    regions, organizations, _limits = selectors.project_create_choices()
+    for renderer_class in (FastSelectRenderer, DjangoTemplates):
+        settings_form = ProjectSettingsForm(
+            None, project=project, libraries=libraries, limits=limits, renderer=renderer_class()
+        )
+        create_form = ProjectCreateForm(
+            None, regions=regions, organizations=organizations, limits=limits,
+            default_org_id=settings.NEON_ORG_ID, renderer=renderer_class(),
+        )  # fmt: skip
+        rendered = [[str(field) for field in form] for form in (settings_form, create_form)]
+        if renderer_class is FastSelectRenderer:
+            ours = rendered
+    assert ours == rendered
