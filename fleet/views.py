@@ -1,6 +1,7 @@
 """The fleet page: every project of every organization from the inventory, and its refresh."""
 
 import csv
+import itertools
 import json
 
 from django.http import StreamingHttpResponse
@@ -93,7 +94,8 @@ def fleet_export_csv(request):
     """Every row of the current view (not only the page shown), streamed."""
     _form, filters = _filters(request)
     writer = csv.writer(_Echo())
-    lines = (writer.writerow(row) for row in _chain([list(EXPORT_COLUMNS)], _export_rows(filters)))
+    rows = itertools.chain([list(EXPORT_COLUMNS)], _export_rows(filters))
+    lines = (writer.writerow(row) for row in rows)
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="neon-fleet.csv"'
     return response
@@ -115,11 +117,6 @@ def fleet_export_json(request):
     response = StreamingHttpResponse(chunks(), content_type="application/json")
     response["Content-Disposition"] = 'attachment; filename="neon-fleet.json"'
     return response
-
-
-def _chain(*iterables):
-    for iterable in iterables:
-        yield from iterable
 
 
 @require_POST

@@ -4,14 +4,19 @@ import os
 import shutil
 
 import pytest
+import redis
 from django.core.cache import cache
+from django.test import override_settings
 
 from neon_emulator.testing import run_emulator
+from neonadmin.cache import redis_breaker
 from neonadmin.roles import Role, user_role_set
 
 TEST_NEON_KEY = "test-neon-key-not-real"
 SEED_PROJECTS = 25
 CHROMIUM = "/usr/bin/chromium"
+# Redis runs on every machine, CI included; the tests that share through it use this database.
+LIVE_REDIS = "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +37,33 @@ def neon(emulator, settings):
     emulator.clear_faults()
     emulator.set_rate_limits()  # off again: a reset keeps them
     cache.clear()
+
+
+@pytest.fixture
+def shared_redis():
+    """Django's cache on the machine's Redis, as instances sharing it see it: database 15,
+    emptied before and after. Yields a client of that database."""
+    client = redis.Redis.from_url(LIVE_REDIS)
+    try:
+        client.ping()
+    except redis.RedisError:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the Redis tests, but Redis at 127.0.0.1:6379 is down.")
+        pytest.skip("no Redis at 127.0.0.1:6379")
+    client.flushdb()
+    redis_breaker.reset()
+    caches = {
+        "default": {
+            "BACKEND": "neonadmin.cache.ResilientRedisCache",
+            "LOCATION": LIVE_REDIS,
+            "KEY_PREFIX": "tests",
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+        }
+    }
+    with override_settings(CACHES=caches):
+        yield client
+    client.flushdb()
+    redis_breaker.reset()
 
 
 def _user_with_role(django_user_model, role: Role | None, username: str):

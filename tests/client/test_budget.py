@@ -5,14 +5,12 @@ import logging
 import threading
 
 import pytest
-import redis
 from django.test import override_settings
 
 from neonadmin.cache import redis_breaker
 from projects.neon import Budget, NeonBudgetSpent, parse_rate
 from projects.neon.budget import buckets_for
 
-LIVE_REDIS = "redis://127.0.0.1:6379/15"
 DEAD_REDIS = "redis://127.0.0.1:6390/0"
 
 
@@ -111,24 +109,7 @@ def test_a_pause_stops_every_caller_of_the_budget():
 # --- Shared through Redis ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def live_redis():
-    client = redis.Redis.from_url(LIVE_REDIS)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip("no Redis at 127.0.0.1:6379")
-    for key in client.scan_iter("neon:test-*"):
-        client.delete(key)
-    redis_breaker.reset()
-    with override_settings(CACHES=redis_cache(LIVE_REDIS)):
-        yield client
-    for key in client.scan_iter("neon:test-*"):
-        client.delete(key)
-    redis_breaker.reset()
-
-
-def test_two_instances_share_one_budget(live_redis):
+def test_two_instances_share_one_budget(shared_redis):
     one = budget("60/min", shared=True, prefix="neon:test-shared")
     two = budget("60/min", shared=True, prefix="neon:test-shared")
     results: list[int] = []
@@ -142,10 +123,10 @@ def test_two_instances_share_one_budget(live_redis):
     for thread in threads:
         thread.join()
     assert sum(results) == 6  # one bucket of six between them, not six each
-    assert live_redis.exists("neon:test-shared:account")
+    assert shared_redis.exists("neon:test-shared:account")
 
 
-def test_a_429_on_one_instance_pauses_the_other(live_redis):
+def test_a_429_on_one_instance_pauses_the_other(shared_redis):
     one = budget("6000/min", shared=True, prefix="neon:test-pause")
     two = budget("6000/min", shared=True, prefix="neon:test-pause")
     one.pause(5)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from fleet import inventory, tasks
 from fleet.models import InventoryProject, InventoryRun
 from projects.neon import get_client
+from tests.formdata import form_data
 
 HX = {"HX-Request": "true"}
 LIST = "GET /api/v2/projects"
@@ -186,8 +187,6 @@ def test_exports_hold_every_matching_row(viewer_client, fleet):
 
 
 def test_a_rename_through_the_dashboard_shows_in_the_fleet_at_once(operator_client, fleet, neon):
-    from tests.formdata import form_data
-
     project = next(iter(fleet.values()))
     url = reverse("projects:settings", args=[project.id])
     data = form_data(operator_client.get(url).content.decode(), "settings-form", name="renamed-1")

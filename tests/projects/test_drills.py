@@ -13,11 +13,8 @@ import threading
 import time
 
 import pytest
-import redis
-from django.test import override_settings
 from django.urls import reverse
 
-from neonadmin.cache import redis_breaker
 from projects.neon import (
     Budget,
     NeonBudgetSpent,
@@ -36,7 +33,6 @@ from tests.projects.test_create import URL as CREATE_URL
 from tests.projects.test_create import VALID as CREATE_VALID
 
 STALE_HEADLINE = "Neon is not answering right now"
-LIVE_REDIS = "redis://127.0.0.1:6379/15"
 
 pytestmark = pytest.mark.django_db
 
@@ -91,31 +87,6 @@ def test_outage_drill_reads_show_last_known_data_writes_fail_clearly(admin_clien
 
 
 # --- Budget ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def shared_redis():
-    client = redis.Redis.from_url(LIVE_REDIS)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip("no Redis at 127.0.0.1:6379")
-    for key in client.scan_iter("neon:drill*"):
-        client.delete(key)
-    redis_breaker.reset()
-    caches = {
-        "default": {
-            "BACKEND": "neonadmin.cache.ResilientRedisCache",
-            "LOCATION": LIVE_REDIS,
-            "KEY_PREFIX": "drill",
-        }
-    }
-    with override_settings(CACHES=caches):
-        yield client
-    for key in client.scan_iter("neon:drill*"):
-        client.delete(key)
-    for key in client.scan_iter("drill:*"):
-        client.delete(key)
 
 
 def instance(neon, prefix: str) -> NeonClient:
