@@ -18,7 +18,7 @@ from pathlib import Path
 import redis
 import requests
 
-from scripts.prodserver import ROOT, free_port
+from scripts.prodserver import ROOT, free_port, prepare, production_env
 
 KEY = "bench-neon-key-not-real"
 STOP_SECONDS = 30
@@ -103,41 +103,10 @@ def flush_redis(url: str) -> None:
 
 
 def dashboard_env(*, workdir: Path, neon_url: str, extra: dict[str, str]) -> dict[str, str]:
-    """Production configuration, from the environment alone (as scripts/prodserver.py builds
-    it, plus the variables a benchmark sets: REDIS_URL, the budget, gunicorn's size)."""
-    dropped = {"DEBUG", "NEONADMIN_DEMO", "DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL"}
-    dropped |= {"DJANGO_ALLOW_ASYNC_UNSAFE"}
-    return {k: v for k, v in os.environ.items() if k not in dropped} | {
-        "SECRET_KEY": "bench-secret-key-not-real-" + "x" * 30,
-        "NEON_API_KEY": KEY,
-        "NEON_API_URL": neon_url,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
-        "STATIC_ROOT": str(workdir / "static"),
-        "GUNICORN_ACCESSLOG": "",
-        "NEONADMIN_AUTH_MODE": "proxy",
-        "NEONADMIN_PROXY_TRUST_PLAIN_HEADERS": "true",
-        "NEONADMIN_TRUSTED_PROXIES": "127.0.0.1/32",
-        "NEONADMIN_VIEWER_GROUPS": "engineering",
-        "NEONADMIN_ADMIN_GROUPS": "platform-admins",
-        **extra,
-    }
-
-
-def prepare(env: dict[str, str]) -> None:
-    """What a deploy runs once before the servers start, whatever their number."""
-    commands = (["migrate", "--noinput"], ["collectstatic", "--noinput"], ["check", "--deploy"])
-    for command in commands:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(command)} failed:\n{result.stderr}")
+    """Production configuration (scripts/prodserver.py's), plus the variables a benchmark sets:
+    REDIS_URL, the budget, gunicorn's size."""
+    env = production_env(workdir=workdir, neon_url=neon_url, neon_key=KEY)
+    return env | {"GUNICORN_ACCESSLOG": "", **extra}
 
 
 @dataclass(frozen=True)

@@ -27,36 +27,37 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextmanager
-def production_server(
-    *, workdir: Path, neon_url: str, neon_key: str, workers: int = 1, threads: int = 8
-) -> Iterator[str]:
-    """Yield the base URL of a running production-shaped dashboard; stop it afterwards."""
-    port = free_port()
-    dropped = {
-        "DEBUG",
-        "NEONADMIN_DEMO",
-        "DJANGO_SETTINGS_MODULE",
-        "DATABASE_URL",
-        "REDIS_URL",
-        "DJANGO_ALLOW_ASYNC_UNSAFE",  # the test process's Playwright needs it; production never
-    }
-    env = {k: v for k, v in os.environ.items() if k not in dropped} | {
+# The test process's own settings, which production never has.
+DROPPED = {
+    "DEBUG",
+    "NEONADMIN_DEMO",
+    "DJANGO_SETTINGS_MODULE",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # the test process's Playwright needs it; production never
+}
+
+
+def production_env(*, workdir: Path, neon_url: str, neon_key: str) -> dict[str, str]:
+    """Production configuration from the environment alone, signed in through a trusted proxy;
+    callers add what they vary (database, Redis, gunicorn's size)."""
+    return {k: v for k, v in os.environ.items() if k not in DROPPED} | {
         "SECRET_KEY": "prod-shape-secret-key-not-real-" + "x" * 20,
         "NEON_API_KEY": neon_key,
         "NEON_API_URL": neon_url,
         "ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": os.environ.get("PROD_DATABASE_URL", f"sqlite:///{workdir / 'db.sqlite3'}"),
+        "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
         "STATIC_ROOT": str(workdir / "static"),
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
-        "GUNICORN_WORKERS": str(workers),
-        "GUNICORN_THREADS": str(threads),
         "NEONADMIN_AUTH_MODE": "proxy",
         "NEONADMIN_PROXY_TRUST_PLAIN_HEADERS": "true",
         "NEONADMIN_TRUSTED_PROXIES": "127.0.0.1/32",
         "NEONADMIN_VIEWER_GROUPS": "engineering",
         "NEONADMIN_ADMIN_GROUPS": "platform-admins",
     }
+
+
+def prepare(env: dict[str, str]) -> None:
+    """What a deploy runs once before the servers start, whatever their number."""
     for command in (
         ["migrate", "--noinput"],
         ["collectstatic", "--noinput"],
@@ -72,6 +73,21 @@ def production_server(
         )
         if result.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(command)} failed:\n{result.stderr}")
+
+
+@contextmanager
+def production_server(
+    *, workdir: Path, neon_url: str, neon_key: str, workers: int = 1, threads: int = 8
+) -> Iterator[str]:
+    """Yield the base URL of a running production-shaped dashboard; stop it afterwards."""
+    port = free_port()
+    env = production_env(workdir=workdir, neon_url=neon_url, neon_key=neon_key) | {
+        "DATABASE_URL": os.environ.get("PROD_DATABASE_URL", f"sqlite:///{workdir / 'db.sqlite3'}"),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": str(workers),
+        "GUNICORN_THREADS": str(threads),
+    }
+    prepare(env)
     # The server's log goes to a file: an unread pipe would fill up and stall the server.
     log_path = workdir / "gunicorn.log"
     log = log_path.open("w")
