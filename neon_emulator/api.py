@@ -12,7 +12,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from neon_emulator import limits, render
+from neon_emulator import limits, permissions, render
 from neon_emulator import validation as v
 from neon_emulator.errors import ORG_ID_REQUIRED, RUNNING_OPERATIONS, ApiError
 from neon_emulator.store import (
@@ -85,6 +85,21 @@ def _require_org_if_org_only(store: Store, org_id: str | None) -> None:
     """A user who belongs only to organizations has no personal account to list or create in."""
     if org_id is None and store.org_only:
         raise v.bad(ORG_ID_REQUIRED)
+
+
+def check_permission(ctx: Ctx, method: str, template: str, path_args: dict) -> None:
+    """403 for a write under /projects/{project_id} that the caller's
+    effective_project_permission does not allow. Called before the handler, so before any
+    validation; a project that does not exist is left to the handler's 404."""
+    project_id = path_args.get("project_id")
+    if project_id is None or permissions.needed(method, template) is None:
+        return
+    store = ctx.store
+    project = store.projects.get(project_id)
+    if project is None and template == "/projects/{project_id}/recover":
+        project = store.recoverable(project_id)
+    if project is not None:
+        permissions.check(project_id, project.permission, method, template)
 
 
 # ---- projects -----------------------------------------------------------------------------
@@ -275,6 +290,9 @@ def create_project(ctx: Ctx):
     if (spec.get("settings") or {}).get("hipaa"):
         _check_hipaa_allowed(store, spec.get("org_id"))
     project, password = build_project(store, spec, at_us=store.tick(), rng=store.rng)
+    org = store.organizations.get(project.org_id) if project.org_id else None
+    if org is not None and org.project_permissions:
+        project.permission = permissions.CAN_MANAGE  # whoever creates a project manages it
     store.insert(project)
     branch = project.default_branch
     endpoint = next(iter(project.endpoints.values()))

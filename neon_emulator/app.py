@@ -14,7 +14,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarg
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from neon_emulator import api, limits, seed
+from neon_emulator import api, limits, permissions, seed
 from neon_emulator.errors import CODES, ApiError
 from neon_emulator.faults import Fault, parse_faults
 from neon_emulator.rate_limits import Rate, RateLimiter, parse_rate
@@ -201,6 +201,7 @@ class EmulatorApp:
                 store=self.store, args=request.args, body=body, api_key=self._key(request)
             )
             with self.store.lock:
+                api.check_permission(ctx, method, template, path_args)
                 status, payload = handler(ctx, **path_args)
                 # Serialized under the lock: answers share dicts with the live state.
                 text = json.dumps(payload, separators=(",", ":"))
@@ -358,6 +359,15 @@ class EmulatorApp:
                     "org_only": self.store.org_only,
                 }
                 return self._json(200, answer, request_id)
+            if route == ("POST", "/_emulator/permissions"):
+                project_id, level = self._permission_body(self._body(request))
+                with self.store.lock:
+                    store = self.store
+                    project = store.projects.get(project_id) or store.deleted.get(project_id)
+                    if project is None:
+                        raise ApiError(404, f"project {project_id} not found")
+                    project.permission = level
+                return self._json(200, {"project_id": project_id, "permission": level}, request_id)
             if route == ("GET", "/_emulator/rate_limits"):
                 return self._json(200, self.rate_limiter.as_json(), request_id)
             if route == ("PUT", "/_emulator/rate_limits"):
@@ -374,6 +384,7 @@ class EmulatorApp:
             return self._error(error, request_id)
         known = {
             "/_emulator/faults",
+            "/_emulator/permissions",
             "/_emulator/rate_limits",
             "/_emulator/reset",
             "/_emulator/stats",
@@ -405,6 +416,27 @@ class EmulatorApp:
         if org_only is not None and type(org_only) is not bool:
             raise ApiError(400, "org_only: expected true or false")
         return count, ceiling, org_only
+
+    @staticmethod
+    def _permission_body(body) -> tuple[str, str | None]:
+        """``{"project_id": "...", "permission": "CAN_VIEW" | "CAN_EDIT" | "CAN_MANAGE" | null}``;
+        null (or absent) removes the level: the project omits the field and allows everything."""
+        usage = (
+            'expected {"project_id": "...", "permission": "CAN_VIEW", "CAN_EDIT", "CAN_MANAGE" '
+            "or null}"
+        )
+        if not isinstance(body, dict):
+            raise ApiError(400, usage)
+        unknown = set(body) - {"project_id", "permission"}
+        if unknown:
+            raise ApiError(400, f"{usage}; unknown field {sorted(unknown)[0]!r}")
+        project_id = body.get("project_id")
+        if not isinstance(project_id, str) or not ID_PATTERN.match(project_id):
+            raise ApiError(400, f"{usage}; project_id: must match ^[a-z0-9-]{{1,60}}$")
+        level = body.get("permission")
+        if level is not None and level not in permissions.LEVELS:
+            raise ApiError(400, f"{usage}; permission: {level!r} is not one of them")
+        return project_id, level
 
     @staticmethod
     def _rate_limits_body(body):

@@ -65,6 +65,8 @@ def _common_project(p: Project) -> dict:
         out["org_id"] = p.org_id
     if p.hipaa_enabled_us is not None:
         out["hipaa_enabled_at"] = iso(p.hipaa_enabled_us)
+    if p.permission is not None:
+        out["effective_project_permission"] = p.permission
     return out
 
 

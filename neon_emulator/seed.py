@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from neon_emulator import api, limits, render
+from neon_emulator import api, limits, permissions, render
 from neon_emulator.store import (
     REGIONS,
     Branch,
@@ -44,6 +44,9 @@ ORGS = [
     ("org-cedar-health-27064815", "Cedar Health", "cedar-health", "business", True),
 ]
 ACME, BOREALIS, CEDAR = (org[0] for org in ORGS)
+# Organizations with per-project permissions turned on: their projects carry the caller's
+# effective_project_permission, drawn from the project id (permissions.seeded_level).
+PROJECT_PERMISSION_ORGS = frozenset({BOREALIS})
 # The main stream's draw in [0, 1) picks the owner: Cedar Health's share was cut from Acme's
 # when it came, so the personal share (60%) and Borealis's (15%) stayed what they were.
 OWNER_BANDS = ((0.10, CEDAR), (0.25, ACME), (0.40, BOREALIS))
@@ -301,6 +304,9 @@ def _project(
             done=True,
         )
     _spread(frng, project, rank, suspend)
+    if project.org_id in PROJECT_PERMISSION_ORGS:
+        # From the id, not from rng or frng: no other seeded value moves.
+        project.permission = permissions.seeded_level(project.id)
     # The operations cursor needs them in time order with distinct times.
     project.operations.sort(key=lambda op: op.created_us)
     for before, after in zip(project.operations, project.operations[1:], strict=False):
@@ -433,7 +439,13 @@ def seed_store(store: Store, count: int, *, seed: int = 20261128) -> None:
         store.used_ids.add(org_id)
         created = ANCHOR_US - 700 * DAY_US
         store.organizations[org_id] = Organization(
-            org_id, name, handle, plan, created, allow_hipaa_projects=allow_hipaa
+            org_id,
+            name,
+            handle,
+            plan,
+            created,
+            allow_hipaa_projects=allow_hipaa,
+            project_permissions=org_id in PROJECT_PERMISSION_ORGS,
         )
     if count <= 0:
         return

@@ -171,6 +171,9 @@ class Project:
     hipaa_enabled_us: int | None = None
     deleted_us: int | None = None
     owner: Owner = ACCOUNT_OWNER
+    # The caller's effective_project_permission (CAN_VIEW, CAN_EDIT, CAN_MANAGE): set only in
+    # organizations with per-project permissions; None sends nothing and allows everything.
+    permission: str | None = None
     branches: dict[str, Branch] = field(default_factory=dict)
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     operations: list[Operation] = field(default_factory=list)
@@ -192,6 +195,8 @@ class Organization:
     plan: str
     created_us: int
     allow_hipaa_projects: bool = False
+    # Per-project permissions turned on: its projects carry effective_project_permission.
+    project_permissions: bool = False
 
 
 class Store:

@@ -10,6 +10,7 @@
         emu.reset(seed=20, org_only=True)  # a user in organizations only, until the next reset
         emu.set_rate_limits(rate_limit="700/min", burst="40/s")  # Neon's, until changed again
         emu.rate_limited()  # how many requests got a 429 for going over them
+        emu.set_permission(project_id, "CAN_VIEW")  # writes to it get 403, until the next reset
 
 Each call starts its own server on a free port with its own state.
 
@@ -128,6 +129,14 @@ class RunningEmulator:
         if org_only is not None:
             body["org_only"] = org_only
         return self._control("POST", "/_emulator/reset", body)
+
+    def set_permission(self, project_id: str, level: str | None) -> dict:
+        """Set the caller's ``effective_project_permission`` on one project (live or deleted):
+        ``"CAN_VIEW"``, ``"CAN_EDIT"``, ``"CAN_MANAGE"``, or None to remove it (the field is then
+        omitted and every write allowed). Lasts until the next reset, which seeds the levels
+        again. Returns ``{"project_id": ..., "permission": ...}``."""
+        body = {"project_id": project_id, "permission": level}
+        return self._control("POST", "/_emulator/permissions", body)
 
     def set_rate_limits(self, rate_limit: str | None = None, burst: str | None = None) -> dict:
         """Set both rate limits (None turns one off); every window starts empty.
