@@ -57,6 +57,49 @@ FLEET_REFRESH_MINUTES = env.int("FLEET_REFRESH_MINUTES", default=15)
 FLEET_IDLE_DAYS = env.int("FLEET_IDLE_DAYS", default=30)
 FLEET_LARGE_CU = env.float("FLEET_LARGE_CU", default=4.0)
 
+# --- Governance (governance/): deletion protection and two-person approval.
+# Protect every project created through the dashboard from deletion and irreversible changes.
+PROTECT_NEW_PROJECTS = env.bool("PROTECT_NEW_PROJECTS", default=False)
+# Kinds of action a second admin must approve: any of delete, irreversible, bulk, unprotect
+# (an unknown value stops the start: check governance.E001).
+APPROVAL_REQUIRED_FOR = env_list("APPROVAL_REQUIRED_FOR", default=[])
+APPROVAL_TTL_HOURS = env.int("APPROVAL_TTL_HOURS", default=24)
+# Notices of each request and decision (both off when empty), sent as background tasks.
+APPROVAL_NOTIFY_EMAILS = env_list("APPROVAL_NOTIFY_EMAILS", default=[])
+APPROVAL_WEBHOOK_URL = env.str("APPROVAL_WEBHOOK_URL", default="")
+APPROVAL_WEBHOOK_TIMEOUT = env.float("APPROVAL_WEBHOOK_TIMEOUT", default=5.0)
+# The dashboard's public address, so notices carry a full link to the request.
+APPROVAL_LINK_BASE_URL = env.str("APPROVAL_LINK_BASE_URL", default="")
+# Django's mailer as a URL: smtp://user:password@host:25, smtp+tls://...:587, consolemail://.
+_email = env.email_url("EMAIL_URL", default="smtp://localhost:25")
+_EMAIL_OPTIONS = {
+    "EMAIL_HOST": "host",
+    "EMAIL_PORT": "port",
+    "EMAIL_HOST_USER": "username",
+    "EMAIL_HOST_PASSWORD": "password",
+    "EMAIL_USE_TLS": "use_tls",
+    "EMAIL_USE_SSL": "use_ssl",
+}
+MAILERS = {
+    "default": {
+        "BACKEND": _email["EMAIL_BACKEND"],
+        "OPTIONS": (
+            {option: _email[key] for key, option in _EMAIL_OPTIONS.items() if _email.get(key)}
+            if _email["EMAIL_BACKEND"].endswith("smtp.EmailBackend")
+            else {}
+        ),
+    }
+}
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="neonadmin@localhost")
+
+# --- Bulk changes (bulk/): one change to many projects of the fleet, dry run first.
+# The most projects one job may cover, so a dry run stays a page a person can review.
+BULK_MAX_PROJECTS = env.int("BULK_MAX_PROJECTS", default=500)
+# How many times a project's change is sent while Neon answers 423, 429 or 503 (each of which
+# means "not applied"), and the wait between tries (the longer of this and Retry-After).
+BULK_ITEM_ATTEMPTS = env.int("BULK_ITEM_ATTEMPTS", default=6)
+BULK_RETRY_SECONDS = env.float("BULK_RETRY_SECONDS", default=5.0)
+
 # Demo mode is what `make run` starts without a Neon key: the emulator and a local login.
 DEMO_MODE = env.bool("NEONADMIN_DEMO", default=False)
 
@@ -87,6 +130,8 @@ INSTALLED_APPS = [
     "projects",
     "django_tasks_db",
     "fleet",
+    "governance",
+    "bulk",
 ]
 
 MIDDLEWARE = [
@@ -124,6 +169,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "neonadmin.context_processors.access",
                 "projects.context_processors.neon_stale",
+                "governance.context_processors.approvals",
             ],
             "builtins": ["django_htmx.templatetags.django_htmx"],
         },

@@ -3,21 +3,38 @@ not, leaves exactly one audit record naming the person who asked."""
 
 from typing import Any
 
+from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
 from audit.services import Actor, audited
 from fleet.inventory import record_gone, record_project
+from governance.services import (
+    MSG_PROTECTED_IRREVERSIBLE,
+    PROTECT_AT_CREATION,
+    ensure_unprotected,
+    protection_create,
+)
 from projects.neon import CreatedProject, Project, UpdatedProject, get_client
 from projects.project_state import Change, changes_record, diff, project_state
 
 
 def project_delete(*, actor: Actor, project_id: str, project_name: str) -> Project:
+    """Delete a project; a protected one is refused (governance.services.ProjectProtected,
+    recorded as a failed project.delete) before anything is sent to Neon."""
+    request_data = {"project_id": project_id}
+    ensure_unprotected(
+        actor=actor,
+        action="project.delete",
+        project_id=project_id,
+        project_name=project_name,
+        request_data=request_data,
+    )
     with audited(
         actor=actor,
         action="project.delete",
         project_id=project_id,
         project_name=project_name,
-        request_data={"project_id": project_id},
+        request_data=request_data,
     ) as entry:
         project = get_client().delete_project(project_id, request_id=entry.request_id)
         entry.status = 200
@@ -95,6 +112,13 @@ def project_create(*, actor: Actor, data: dict[str, Any]) -> CreatedProject:
         entry.project_id, entry.project_name = created.project.id, created.project.name
         entry.status = 201
     record_project(created.project)
+    if settings.PROTECT_NEW_PROJECTS:
+        protection_create(
+            actor=actor,
+            project_id=created.project.id,
+            project_name=created.project.name,
+            reason=PROTECT_AT_CREATION,
+        )
     return created
 
 
@@ -111,10 +135,20 @@ def project_update(
     changes: dict[str, Any],
 ) -> UpdatedProject | None:
     """Send Neon only what differs from `project` in `changes` (the desired state, in the update
-    request's shape). Returns None, and records nothing, when nothing differs."""
+    request's shape). Returns None, and records nothing, when nothing differs. An irreversible
+    change to a protected project is refused (ProjectProtected, recorded) before any call."""
     body, diffs = project_changes(project=project, desired=changes)
     if not body:
         return None
+    if any(change.irreversible for change in diffs):
+        ensure_unprotected(
+            actor=actor,
+            action="project.update",
+            project_id=project.id,
+            project_name=project.name,
+            request_data=body,
+            message=MSG_PROTECTED_IRREVERSIBLE,
+        )
     with audited(
         actor=actor,
         action="project.update",

@@ -1,0 +1,387 @@
+"""Writes of governance: protection, and approval requests from asking to executing.
+
+Every step leaves one audit record, written here through `audited` (a refusal raises a
+GovernanceError inside the block, so it is recorded as a failure with our message). Approving
+executes the kind's registered executor (register_executor) after checking, for single-project
+kinds, that the project Neon holds is still the one the request was made against.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import Actor, audited
+from governance import selectors, tasks
+from governance.models import ApprovalRequest, Protection
+from projects.neon import NeonNotFound
+from projects.project_state import diff, project_state
+from projects.selectors import project_get
+
+logger = logging.getLogger(__name__)
+
+Status = ApprovalRequest.Status
+
+# Who marks an overdue request expired: nobody pressed anything, the dashboard did.
+SYSTEM_ACTOR = Actor(username="neonadmin (expiry)")
+PROTECT_AT_CREATION = "Protected at creation (PROTECT_NEW_PROJECTS)"
+
+MSG_PROTECTED_DELETE = (
+    "“{name}” is protected from deletion (by {by}: “{reason}”). An admin must remove the "
+    "protection before it can be deleted. Nothing was sent to Neon."
+)
+MSG_PROTECTED_IRREVERSIBLE = (
+    "“{name}” is protected (by {by}: “{reason}”): its irreversible settings (logical "
+    "replication, HIPAA) cannot be changed until an admin removes the protection. Nothing was "
+    "sent to Neon."
+)
+MSG_ALREADY_PROTECTED = "“{name}” is already protected."
+MSG_NOT_PROTECTED = "“{name}” is not protected."
+MSG_REASON_REQUIRED = "Give a reason: the audit log keeps it."
+MSG_ALREADY_PENDING = "A request of this kind for this project is already waiting (#{id})."
+MSG_SELF_APPROVAL = "You asked for this change: a different admin must approve it."
+MSG_NOT_PENDING = "This request is {status}: it can no longer be approved or rejected."
+MSG_EXPIRED = "This request expired at {when} UTC without a decision; nothing was done."
+MSG_PROJECT_GONE = "The project no longer exists in Neon; nothing was sent."
+MSG_PROJECT_CHANGED = (
+    "The project changed since the request ({what}), so nothing was sent to Neon. Ask again "
+    "against the project as it is now."
+)
+MSG_UNKNOWN_KIND = "No executor is registered for approval requests of kind “{kind}”."
+
+
+class GovernanceError(Exception):
+    """A refusal of ours (no Neon call was made). `message` is what the person reads and what
+    the audit record keeps; `status` is the HTTP status a view answers with."""
+
+    status = 409
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ProjectProtected(GovernanceError):
+    status = 409
+
+
+class NotAllowed(GovernanceError):
+    status = 403
+
+
+# --- Executors: what approval runs, per kind -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Executor:
+    execute: Callable[[ApprovalRequest, Actor], str]
+    close: Callable[[ApprovalRequest], None] | None = None
+
+
+_EXECUTORS: dict[str, Executor] = {}
+
+
+def register_executor(
+    kind: str,
+    *,
+    execute: Callable[[ApprovalRequest, Actor], str],
+    close: Callable[[ApprovalRequest], None] | None = None,
+) -> None:
+    """Make `execute(request, actor) -> result message` what approving a request of `kind`
+    runs (an exception marks the request failed with its message), and `close(request)` what
+    runs when one is rejected, cancelled or expired. Registering a kind again replaces it."""
+    if kind not in ApprovalRequest.Kind.values:
+        raise ValueError(f"Unknown approval kind {kind!r}.")
+    _EXECUTORS[kind] = Executor(execute=execute, close=close)
+
+
+# --- Protection -----------------------------------------------------------------------------------
+
+
+def protection_create(
+    *, actor: Actor, project_id: str, project_name: str, reason: str
+) -> Protection:
+    """Protect a project from deletion and from irreversible changes (audited project.protect)."""
+    reason = reason.strip()
+    with audited(
+        actor=actor,
+        action="project.protect",
+        project_id=project_id,
+        project_name=project_name,
+        request_data={"reason": reason},
+    ):
+        if not reason:
+            raise GovernanceError(MSG_REASON_REQUIRED)
+        protection, created = Protection.objects.get_or_create(
+            project_id=project_id,
+            defaults={
+                "project_name": project_name,
+                "protected_by": actor.username,
+                "protected_at": timezone.now(),
+                "reason": reason,
+            },
+        )
+        if not created:
+            raise GovernanceError(MSG_ALREADY_PROTECTED.format(name=project_name or project_id))
+    return protection
+
+
+def protection_remove(
+    *, actor: Actor, project_id: str, reason: str, approval_id: int | None = None
+) -> Protection:
+    """Remove a project's protection (audited project.unprotect). Returns the removed row."""
+    reason = reason.strip()
+    protection = selectors.protection_get(project_id=project_id)
+    data: dict[str, Any] = {"reason": reason}
+    if approval_id is not None:
+        data["approval_id"] = approval_id
+    with audited(
+        actor=actor,
+        action="project.unprotect",
+        project_id=project_id,
+        project_name=protection.project_name if protection else "",
+        request_data=data,
+    ):
+        if not reason:
+            raise GovernanceError(MSG_REASON_REQUIRED)
+        if protection is None or not Protection.objects.filter(pk=project_id).delete()[0]:
+            raise GovernanceError(MSG_NOT_PROTECTED.format(name=project_id))
+    return protection
+
+
+def ensure_unprotected(
+    *,
+    actor: Actor,
+    action: str,
+    project_id: str,
+    project_name: str = "",
+    request_data: dict | None = None,
+    message: str = MSG_PROTECTED_DELETE,
+) -> None:
+    """Raise ProjectProtected, recorded as a failed `action`, if the project is protected.
+    `message` is formatted with the protection's name, by and reason."""
+    protection = selectors.protection_get(project_id=project_id)
+    if protection is None:
+        return
+    with audited(
+        actor=actor,
+        action=action,
+        project_id=project_id,
+        project_name=project_name or protection.project_name,
+        request_data=request_data,
+    ):
+        raise ProjectProtected(protected_message(protection, message))
+
+
+def protected_message(protection: Protection, message: str = MSG_PROTECTED_DELETE) -> str:
+    return message.format(
+        name=protection.project_name or protection.project_id,
+        by=protection.protected_by,
+        reason=protection.reason,
+    )
+
+
+# --- Approval requests ------------------------------------------------------------------------
+
+
+def approval_request_create(
+    *,
+    actor: Actor,
+    kind: str,
+    change: dict,
+    summary: str,
+    project_id: str = "",
+    project_name: str = "",
+    before: dict | None = None,
+    bulk_job_id: int | None = None,
+) -> ApprovalRequest:
+    """Store a change for a second admin to approve (audited approval.request), and notify.
+    `change` is exactly what the kind's executor will do; `before`, the project state (from
+    projects.project_state) it was asked against. One pending request per project and kind."""
+    if kind not in _EXECUTORS:
+        raise ValueError(MSG_UNKNOWN_KIND.format(kind=kind))
+    with audited(
+        actor=actor,
+        action="approval.request",
+        project_id=project_id,
+        project_name=project_name,
+        request_data={"kind": kind, "summary": summary, "change": change},
+    ):
+        if project_id and (
+            waiting := selectors.approval_pending_for(project_id=project_id, kind=kind)
+        ):
+            raise GovernanceError(MSG_ALREADY_PENDING.format(id=waiting.pk))
+        approval = ApprovalRequest.objects.create(
+            kind=kind,
+            project_id=project_id,
+            project_name=project_name,
+            change=change,
+            before=before,
+            summary=summary,
+            requested_by=actor.username,
+            expires_at=timezone.now() + timedelta(hours=settings.APPROVAL_TTL_HOURS),
+            bulk_job_id=bulk_job_id,
+        )
+    _notify("requested", approval)
+    return approval
+
+
+def approval_expire_due(*, now=None) -> int:
+    """Mark every pending request past its expiry expired (audited approval.expire, closed,
+    notified). Expiry is lazy: pages and decisions call this first. Returns how many."""
+    now = now or timezone.now()
+    due = ApprovalRequest.objects.filter(status=Status.PENDING, expires_at__lte=now)
+    return sum(_expire(approval) for approval in due)
+
+
+def _expire(approval: ApprovalRequest) -> bool:
+    claimed = ApprovalRequest.objects.filter(pk=approval.pk, status=Status.PENDING).update(
+        status=Status.EXPIRED, decided_at=timezone.now()
+    )
+    if not claimed:
+        return False  # someone else decided or expired it first
+    approval.refresh_from_db()
+    with audited(
+        actor=SYSTEM_ACTOR,
+        action="approval.expire",
+        project_id=approval.project_id,
+        project_name=approval.project_name,
+        request_data={"approval_id": approval.pk, "kind": approval.kind},
+    ):
+        pass
+    _close(approval)
+    _notify("expired", approval)
+    return True
+
+
+def _decision_data(approval: ApprovalRequest, note: str) -> dict:
+    return {"approval_id": approval.pk, "kind": approval.kind, "note": note}
+
+
+def _claim(approval: ApprovalRequest, actor: Actor, note: str, **update) -> None:
+    """Take the decision, once: of two admins pressing at the same moment, one wins."""
+    if approval.expires_at <= timezone.now():
+        _expire(approval)
+        approval.refresh_from_db()
+        if approval.status == Status.EXPIRED:
+            raise GovernanceError(MSG_EXPIRED.format(when=f"{approval.expires_at:%Y-%m-%d %H:%M}"))
+    claimed = ApprovalRequest.objects.filter(
+        pk=approval.pk, status=Status.PENDING, decided_by=""
+    ).update(decided_by=actor.username, decided_at=timezone.now(), note=note, **update)
+    approval.refresh_from_db()
+    if not claimed:
+        raise GovernanceError(MSG_NOT_PENDING.format(status=approval.get_status_display().lower()))
+
+
+def approval_approve(*, actor: Actor, approval_id: int, note: str = "") -> ApprovalRequest:
+    """A second admin approves: the request's change is executed now, exactly as stored.
+
+    Raises GovernanceError (recorded as a failed approval.approve) when the actor asked for it
+    themselves, or it is no longer pending (decided, or expired). Once approved, the request
+    ends `approved` with the executor's result, or `failed` with why (the project changed since,
+    or Neon refused): both are recorded in approval.approve's record, and notified."""
+    approval = selectors.approval_get(approval_id=approval_id)
+    claimed = False
+    try:
+        with audited(
+            actor=actor,
+            action="approval.approve",
+            project_id=approval.project_id,
+            project_name=approval.project_name,
+            request_data=_decision_data(approval, note),
+        ) as entry:
+            if approval.requested_by == actor.username:
+                raise NotAllowed(MSG_SELF_APPROVAL)
+            _claim(approval, actor, note)
+            claimed = True
+            result = _execute(approval, actor)
+            entry.status = 200
+    except Exception as exc:
+        if not claimed:
+            raise
+        if not isinstance(exc, GovernanceError):
+            logger.warning("approval %s failed: %r", approval.pk, exc)
+        message = getattr(exc, "message", "") or str(exc) or exc.__class__.__name__
+        _finish(approval, Status.FAILED, message)
+        return approval
+    _finish(approval, Status.APPROVED, result)
+    return approval
+
+
+def _finish(approval: ApprovalRequest, status: str, result: str) -> None:
+    ApprovalRequest.objects.filter(pk=approval.pk).update(status=status, result=result)
+    approval.refresh_from_db()
+    _notify("approved" if status == Status.APPROVED else "failed", approval)
+
+
+def _execute(approval: ApprovalRequest, actor: Actor) -> str:
+    executor = _EXECUTORS.get(approval.kind)
+    if executor is None:
+        raise GovernanceError(MSG_UNKNOWN_KIND.format(kind=approval.kind))
+    if approval.project_id and approval.before is not None:
+        project_unchanged(approval)
+    return executor.execute(approval, actor)
+
+
+def project_unchanged(approval: ApprovalRequest) -> None:
+    """Raise GovernanceError unless Neon's copy of the project, read now, is in the state the
+    request was made against; the message names what changed."""
+    try:
+        project = project_get(project_id=approval.project_id)
+    except NeonNotFound as exc:
+        raise GovernanceError(MSG_PROJECT_GONE) from exc
+    now = project_state(project)
+    if now == approval.before:
+        return
+    _body, changes = diff(approval.before or {}, now)
+    what = (
+        ", ".join(f"{c.label}: {c.before_text} → {c.after_text}" for c in changes) or "its settings"
+    )
+    raise GovernanceError(MSG_PROJECT_CHANGED.format(what=what))
+
+
+def approval_reject(*, actor: Actor, approval_id: int, note: str = "") -> ApprovalRequest:
+    """Turn a pending request down: rejected by another admin (approval.reject), or withdrawn by
+    the one who asked (cancelled, approval.cancel). Nothing is executed; the kind's close hook
+    runs, and it is notified."""
+    approval = selectors.approval_get(approval_id=approval_id)
+    own = approval.requested_by == actor.username
+    status = Status.CANCELLED if own else Status.REJECTED
+    with audited(
+        actor=actor,
+        action="approval.cancel" if own else "approval.reject",
+        project_id=approval.project_id,
+        project_name=approval.project_name,
+        request_data=_decision_data(approval, note),
+    ):
+        _claim(approval, actor, note, status=status)
+    _close(approval)
+    _notify("cancelled" if own else "rejected", approval)
+    return approval
+
+
+def _close(approval: ApprovalRequest) -> None:
+    executor = _EXECUTORS.get(approval.kind)
+    if executor and executor.close:
+        executor.close(approval)
+
+
+# --- Notifications ------------------------------------------------------------------------------
+
+
+def notifications_on() -> bool:
+    return bool(settings.APPROVAL_NOTIFY_EMAILS or settings.APPROVAL_WEBHOOK_URL)
+
+
+def _notify(event: str, approval: ApprovalRequest) -> None:
+    """Queue the notice as background work once the request's row is committed: a slow mail
+    server or webhook never slows a page."""
+    if notifications_on():
+        transaction.on_commit(lambda: tasks.approval_notify.enqueue(event, approval.pk))
