@@ -45,6 +45,13 @@ def _str(data: Any, key: str) -> str:
     return value
 
 
+def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise NeonBadResponse(f"Neon's response field {key!r} is not a string.")
+    return value
+
+
 def _list(data: Any, key: str) -> list[Any]:
     value = _req(data, key)
     if not isinstance(value, list):
@@ -179,7 +186,15 @@ class Project:
     consumption_period_end: datetime | None = None
     owner_email: str | None = None
     owner_name: str | None = None
-    effective_permission: str | None = None
+    # The key's `effective_project_permission` (CAN_VIEW, CAN_EDIT, CAN_MANAGE), in both forms;
+    # None when Neon omits it (personal projects, organizations without per-project
+    # permissions): then Neon refuses nothing for it. `projects.permissions` reads it.
+    permission: str | None = None
+
+    @property
+    def effective_permission(self) -> str | None:
+        """The same value under the spec's name (the detail page shows it)."""
+        return self.permission
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Project:
@@ -220,7 +235,7 @@ class Project:
             consumption_period_end=_dt(data.get("consumption_period_end")),
             owner_email=owner.get("email"),
             owner_name=owner.get("name"),
-            effective_permission=data.get("effective_project_permission"),
+            permission=_opt_str(data, "effective_project_permission"),
         )
 
 
