@@ -35,12 +35,14 @@ from projects.forms.fields import (
 )
 from projects.forms.listing import PERSONAL_ACCOUNT
 from projects.neon import Organization, PreloadLibrary, Project, Region
+from projects.permissions import refusal
 from projects.project_state import (
     BYTE_UNITS,
     SUSPEND_DEFAULT,
     SUSPEND_NEVER,
     TIME_UNITS,
     Change,
+    diff,
     project_state,
     rebase,
 )
@@ -569,6 +571,10 @@ class ProjectSettingsForm(ProjectSettingsFields):
     `version` carries the state the page was built from, signed; if Neon's copy moved since,
     the form is refused (`stale`) and the operator's edits are replayed on the new state rather
     than sending untouched fields that would undo someone else's change.
+
+    On a project Neon lets the key view only (`Project.permission` CAN_VIEW), any change is
+    refused here with `view_only` (`projects.permissions.MSG_VIEW_ONLY`) as a non-field error,
+    so nothing is sent that Neon would refuse; an untouched form stays valid (nothing changed).
     """
 
     preload_use_defaults = forms.BooleanField(
@@ -593,6 +599,9 @@ class ProjectSettingsForm(ProjectSettingsFields):
         self.project = project
         self.libraries = libraries
         self.state = project_state(project)
+        # Why Neon would refuse any change to this project (None: it would not), for the page
+        # to say before anything is typed; clean() enforces it.
+        self.view_only = refusal(project.permission, "update")
         # What stale() found: the merged state, what others changed, and conflicting edits.
         self.stale: tuple[dict[str, Any], list[Change], list[Change]] | None = None
         self.already_on = frozenset(
@@ -704,6 +713,11 @@ class ProjectSettingsForm(ProjectSettingsFields):
         )
         if self.project.settings.maintenance_window and not window_given:
             self.add_error("maintenance_weekdays", MSG_WINDOW_REMOVE)
+        # An untouched form is valid and changes nothing, so a form with errors changes
+        # something; either way Neon would refuse it.
+        if self.view_only and (self.errors or diff(self.state, self.payload())[0]):
+            self.add_error(None, self.view_only)
+            return data
         if not data.get("version"):
             return data  # a script posting without a page: it asked for exactly this
         shown = self._shown_state(data["version"])
