@@ -33,6 +33,9 @@ class InventoryProject(models.Model):
     compute_time_quota_seconds = models.BigIntegerField(null=True)
     hipaa = models.BooleanField(default=False)
     logical_replication = models.BooleanField(default=False)
+    # The key's effective_project_permission (CAN_VIEW, CAN_EDIT, CAN_MANAGE); "" when Neon
+    # sends none (personal projects, organizations without per-project permissions).
+    permission = models.CharField(max_length=16, blank=True)
     # When Neon last listed it, by which run, and since when it is gone (None: still there).
     read_at = models.DateTimeField(default=timezone.now)
     seen_run = models.BigIntegerField(null=True, db_index=True)
