@@ -32,6 +32,9 @@ class AuditEvent(models.Model):
     neon_code = models.CharField(max_length=128, blank=True)
     neon_message = models.TextField(blank=True)
     request_id = models.CharField(max_length=128, blank=True)
+    # The bulk job this record is one project of (bulk.models.BulkJob), if any. Nullable, so
+    # adding it is an ALTER TABLE that keeps the append-only triggers on SQLite too.
+    bulk_job_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
 
     objects = AuditEventQuerySet.as_manager()
 

@@ -130,6 +130,7 @@ def audited(
     project_id: str = "",
     project_name: str = "",
     request_data: Mapping[str, Any] | None = None,
+    bulk_job_id: int | None = None,
 ) -> Iterator[AuditEntry]:
     """Record exactly one audit event for the block: success, or failure with Neon's details.
 
@@ -137,6 +138,7 @@ def audited(
     """
     entry = AuditEntry(project_id=project_id, project_name=project_name)
     fields = _common_fields(actor=actor, action=action, request_data=request_data)
+    fields["bulk_job_id"] = bulk_job_id
     try:
         yield entry
     except Exception as exc:

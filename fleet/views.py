@@ -13,7 +13,7 @@ from fleet.findings import BY_SLUG
 from fleet.forms import FleetFilterForm
 from fleet.presenters import fleet_rows
 from neonadmin.htmx import render_page_or_fragment
-from neonadmin.roles import Role, role_required
+from neonadmin.roles import Role, has_role, role_required
 
 TEMPLATE = "fleet/fleet.html"
 FACET_LABELS = {
@@ -53,7 +53,8 @@ def fleet_list(request):
         "facets": _facet_links(request, page.facets),
         "sort": filters["sort"],
         "finding": finding,
-        "columns": 13 if finding and finding.fix else 12,
+        # The table's width, for "Load more": a tick box for those who may change projects.
+        "columns": 12 + bool(finding and finding.fix) + has_role(request.user, Role.OPERATOR),
         "findings": selectors.finding_counts(),
         "status": selectors.inventory_status(),
     }

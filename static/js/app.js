@@ -161,3 +161,19 @@ function openLinkedSection() {
 }
 document.addEventListener("DOMContentLoaded", openLinkedSection);
 window.addEventListener("hashchange", openLinkedSection);
+
+// <select data-switches="[data-kind]">: of the elements matching the selector, only the one
+// whose data-kind is the chosen value shows (the bulk change form's fieldsets). Without JS
+// they all show; the server reads only the chosen one's fields.
+function syncSwitches(root) {
+  root.querySelectorAll("select[data-switches]").forEach((select) => {
+    document.querySelectorAll(select.dataset.switches).forEach((part) => {
+      part.hidden = part.dataset.kind !== select.value;
+    });
+  });
+}
+document.addEventListener("change", (event) => {
+  if (event.target.matches("select[data-switches]")) syncSwitches(document);
+});
+document.addEventListener("DOMContentLoaded", () => syncSwitches(document));
+document.addEventListener("htmx:load", (event) => syncSwitches(event.target));

@@ -1,0 +1,128 @@
+"""Reads of bulk jobs, and the fleet selection a new job starts from."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count
+from django.http import Http404, QueryDict
+from django.utils import timezone
+
+from bulk.models import BulkItem, BulkJob
+from bulk.runner import HEARTBEAT_TIMEOUT
+from fleet import selectors as fleet_selectors
+from fleet.forms import FleetFilterForm
+from fleet.models import InventoryProject
+
+# The fleet's filters that a selection keeps; paging and sorting do not select anything.
+NOT_FILTERS = frozenset({"cursor", "sort", "project", "include_gone"})
+MSG_NO_SELECTION = (
+    "No project is selected: tick rows in the fleet, or filter it, then choose “Bulk change”."
+)
+MSG_TOO_MANY = (
+    "%(count)s projects match: a bulk job takes at most %(max)s. Narrow the fleet's filters or "
+    "tick the rows."
+)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The projects a bulk job would cover: the ticked rows, or every row the filters match."""
+
+    query: QueryDict  # what the fleet page sent, to send again with the change
+    filters: dict
+    ticked: list[str]
+    rows: list[InventoryProject]
+    total: int
+
+    @property
+    def too_many(self) -> bool:
+        return self.total > settings.BULK_MAX_PROJECTS
+
+    @property
+    def problem(self) -> str:
+        """Why no job can be made of this selection, or ""."""
+        if not self.total:
+            return MSG_NO_SELECTION
+        if self.too_many:
+            return MSG_TOO_MANY % {"count": self.total, "max": settings.BULK_MAX_PROJECTS}
+        return ""
+
+    @property
+    def by_filters(self) -> dict:
+        return {k: v for k, v in self.query.items() if k not in NOT_FILTERS and v}
+
+    def as_record(self) -> dict:
+        return {"filters": self.by_filters, "ticked": self.ticked, "projects": self.total}
+
+
+def selection_get(query: QueryDict) -> Selection:
+    form = FleetFilterForm(query, choices=fleet_selectors.filter_choices())
+    filters = {**form.filters(), "include_gone": False, "cursor": 0}
+    ticked = [pid for pid in query.getlist("project") if pid]
+    rows = fleet_selectors.fleet_rows(filters)
+    if ticked:
+        rows = rows.filter(project_id__in=ticked)
+    total = rows.count()
+    shown = list(rows[: settings.BULK_MAX_PROJECTS]) if total <= settings.BULK_MAX_PROJECTS else []
+    kept = QueryDict(mutable=True)
+    for key, values in query.lists():
+        if key not in {"cursor", "csrfmiddlewaretoken"}:
+            kept.setlist(key, values)
+    return Selection(query=kept, filters=filters, ticked=ticked, rows=shown, total=total)
+
+
+def job_get(*, job_id: int) -> BulkJob:
+    try:
+        return BulkJob.objects.get(pk=job_id)
+    except BulkJob.DoesNotExist:
+        raise Http404(f"No bulk job #{job_id}.") from None
+
+
+def job_list(*, limit: int = 100) -> list[BulkJob]:
+    return list(BulkJob.objects.all()[:limit])
+
+
+@dataclass(frozen=True)
+class Progress:
+    total: int
+    verdicts: Counter
+    outcomes: Counter
+    stalled: bool
+
+    @property
+    def read(self) -> int:
+        return self.total - self.verdicts.get(BulkItem.Verdict.PENDING, 0)
+
+    @property
+    def to_change(self) -> int:
+        return self.verdicts.get(BulkItem.Verdict.CHANGE, 0)
+
+    @property
+    def done(self) -> int:
+        """Changes finished (whatever their outcome) of those the dry run planned."""
+        waiting = self.outcomes.get(BulkItem.Outcome.PENDING, 0)
+        waiting += self.outcomes.get(BulkItem.Outcome.SENDING, 0)
+        return self.total - waiting
+
+    def percent(self, job: BulkJob) -> int:
+        if job.status == BulkJob.Status.PLANNING:
+            return round(100 * self.read / self.total) if self.total else 100
+        return round(100 * self.done / self.total) if self.total else 100
+
+
+def job_progress(job: BulkJob) -> Progress:
+    counts = job.items.values_list("verdict", "outcome").annotate(n=Count("id"))
+    verdicts, outcomes = Counter(), Counter()
+    for verdict, outcome, n in counts:
+        verdicts[verdict] += n
+        outcomes[outcome] += n
+    beat = job.heartbeat_at or job.started_at or job.created_at
+    stalled = job.status == BulkJob.Status.RUNNING and timezone.now() - beat > HEARTBEAT_TIMEOUT
+    return Progress(sum(verdicts.values()), verdicts, outcomes, stalled)
+
+
+def job_items(job: BulkJob) -> list[BulkItem]:
+    return list(job.items.all())

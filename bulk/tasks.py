@@ -1,0 +1,22 @@
+"""Bulk jobs run on Django's Tasks framework (django-tasks-db), beside the fleet refresh."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+from bulk import runner
+from bulk.models import BulkJob
+
+QUEUE = "default"
+
+
+@task(queue_name=QUEUE)
+def plan_job(job_id: int) -> dict:
+    job = runner.plan(BulkJob.objects.get(pk=job_id))
+    return {"status": job.status}
+
+
+@task(queue_name=QUEUE)
+def apply_job(job_id: int) -> dict:
+    job = runner.apply(BulkJob.objects.get(pk=job_id))
+    return {"status": job.status}

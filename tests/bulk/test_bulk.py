@@ -1,0 +1,236 @@
+"""Bulk changes against the emulator: the dry run's verdicts, apply, stop, roles and approval.
+
+Jobs run on the real worker (django-tasks-db's db_worker, in the test's thread), as in production.
+"""
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from audit.services import Actor
+from bulk.checks import refusals
+from bulk.models import BulkItem, BulkJob
+from fleet import tasks as fleet_tasks
+from fleet.models import InventoryProject
+from governance.models import ApprovalRequest
+from governance.services import protection_create
+from neonadmin.roles import Role, user_role_set
+from projects.compute import MSG_CU_POD
+from projects.neon import get_client
+from projects.project_state import project_state
+from projects.selectors import compute_limits
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HX = {"HX-Request": "true"}
+PATCH = "PATCH /api/v2/projects/{project_id}"
+DELETE = "DELETE /api/v2/projects/{project_id}"
+WINDOW = {
+    "kind": "maintenance_window",
+    "maintenance_weekdays": ["7"],
+    "maintenance_start_time": "02:00",
+    "maintenance_end_time": "03:00",
+}
+
+
+def run_worker() -> None:
+    call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
+
+
+@pytest.fixture
+def fleet(neon):
+    """The inventory, refreshed from the emulator."""
+    run = fleet_tasks.start_refresh(trigger="manual")
+    fleet_tasks.refresh_inventory.call(run.pk)
+    return InventoryProject.objects.filter(gone_at__isnull=True)
+
+
+def new_job(client, change: dict, selection: dict | None = None) -> BulkJob:
+    response = client.post(reverse("bulk:new"), {**(selection or {}), **change})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job = BulkJob.objects.latest("pk")
+    run_worker()
+    job.refresh_from_db()
+    return job
+
+
+def test_an_untouched_settings_form_refuses_nothing_for_any_seeded_project(neon):
+    """The dry run's check submits the settings form as a browser would: a project's own state
+    must come back valid and unchanged, or every dry run would invent refusals."""
+    client, limits = get_client(), compute_limits()
+    projects = client.list_projects(limit=400).projects
+    assert projects
+    for listed in projects:
+        project = client.get_project(listed.id)
+        assert refusals(project=project, desired=project_state(project), limits=limits) == []
+
+
+def test_dry_run_then_apply_changes_each_project_once(operator_client, fleet, neon):
+    org = fleet.exclude(org_id="").values_list("org_id", flat=True).first()
+    chosen = list(fleet.filter(org_id=org, shared=False))
+    job = new_job(operator_client, WINDOW, {"org": org})
+    assert job.status == BulkJob.Status.PLANNED
+    items = {i.project_id: i for i in job.items.all()}
+    assert set(items) == {p.project_id for p in chosen}
+    neon.clear_stats()
+    assert neon.stats().get(PATCH, 0) == 0  # a dry run only reads
+
+    to_change = [i for i in items.values() if i.verdict == BulkItem.Verdict.CHANGE]
+    assert to_change
+    response = operator_client.post(reverse("bulk:apply", args=[job.pk]), headers=HX)
+    assert response.status_code == 200
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.FINISHED
+    assert neon.stats().get(PATCH, 0) == len(to_change)
+    client = get_client()
+    for item in job.items.all():
+        project = client.get_project(item.project_id)
+        window = project.settings.maintenance_window
+        if item.verdict in (BulkItem.Verdict.CHANGE, BulkItem.Verdict.UNCHANGED):
+            assert (window.weekdays, window.start_time, window.end_time) == ((7,), "02:00", "03:00")
+        expected = {"change": "changed", "unchanged": "unchanged", "refused": "refused"}
+        assert item.outcome == expected[item.verdict]
+    records = AuditEvent.objects.filter(bulk_job_id=job.pk, action="project.update")
+    assert records.count() == len(to_change)
+    assert {r.project_id for r in records} == {i.project_id for i in to_change}
+    assert all(r.changes["settings.maintenance_window"]["after"]["weekdays"] == [7]
+               for r in records)  # fmt: skip
+
+
+def test_the_dry_run_names_what_neon_would_refuse(operator_client, fleet, neon):
+    """Autoscaling on k8s-pod projects: the settings form's rule, before any PATCH."""
+    job = new_job(
+        operator_client,
+        {"kind": "autoscaling", "autoscaling_limit_min_cu": "0.5", "autoscaling_limit_max_cu": "2"},
+    )
+    client = get_client()
+    pods = {p.id for p in client.list_projects(limit=400).projects if p.provisioner == "k8s-pod"}
+    refused = job.items.filter(verdict=BulkItem.Verdict.REFUSED)
+    assert pods and pods <= {i.project_id for i in refused}
+    pod = refused.get(project_id=sorted(pods)[0])
+    assert any(MSG_CU_POD in message for message in pod.messages)
+    page = operator_client.get(reverse("bulk:job", args=[job.pk])).content.decode()
+    assert MSG_CU_POD in page
+
+
+def test_a_project_changed_in_neon_after_the_dry_run_is_skipped_not_overwritten(
+    operator_client, fleet, neon
+):
+    job = new_job(operator_client, {**WINDOW, "maintenance_start_time": "04:00",
+                                    "maintenance_end_time": "05:00"})  # fmt: skip
+    item = job.items.filter(verdict=BulkItem.Verdict.CHANGE).first()
+    other = {"weekdays": [1], "start_time": "10:00", "end_time": "11:00"}
+    get_client().update_project(item.project_id, {"settings": {"maintenance_window": other}})
+    operator_client.post(reverse("bulk:apply", args=[job.pk]))
+    run_worker()
+    item.refresh_from_db()
+    assert item.outcome == BulkItem.Outcome.SKIPPED
+    assert "Maintenance window" in item.outcome_message
+    window = get_client().get_project(item.project_id).settings.maintenance_window
+    assert window.start_time == "10:00"
+
+
+def test_a_stopped_job_reports_what_it_did_and_did_not_do(operator_client, fleet, neon):
+    job = new_job(operator_client, {"kind": "suspend", "suspend_mode": "custom",
+                                    "suspend_timeout_seconds": "900"})  # fmt: skip
+    planned = job.items.filter(verdict=BulkItem.Verdict.CHANGE).count()
+    assert planned >= 4
+    operator_client.post(reverse("bulk:apply", args=[job.pk]))
+    operator_client.post(reverse("bulk:stop", args=[job.pk]))  # before the worker starts
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.STOPPED
+    assert job.items.filter(outcome=BulkItem.Outcome.NOT_RUN).count() == planned
+    assert neon.stats().get(PATCH, 0) == 0
+    assert AuditEvent.objects.filter(action="bulk.stop", bulk_job_id=job.pk).exists()
+
+
+def test_viewers_see_jobs_but_act_on_none(viewer, operator_client, fleet):
+    job = new_job(operator_client, WINDOW)
+    viewer_client = Client()
+    viewer_client.force_login(viewer)
+    assert viewer_client.get(reverse("bulk:job", args=[job.pk])).status_code == 200
+    assert viewer_client.get(reverse("bulk:list")).status_code == 200
+    for name in ("apply", "stop", "discard"):
+        assert viewer_client.post(reverse(f"bulk:{name}", args=[job.pk])).status_code == 403
+    assert viewer_client.post(reverse("bulk:new"), WINDOW).status_code == 403
+    assert AuditEvent.objects.filter(action="bulk.apply", status=403).exists()
+
+
+def test_operators_may_not_delete_in_bulk(operator_client, fleet, neon):
+    response = operator_client.post(reverse("bulk:new"), {"kind": "delete"})
+    assert response.status_code == 403
+    assert not BulkJob.objects.exists()
+    assert AuditEvent.objects.filter(action="bulk.create", status=403).exists()
+
+
+def test_bulk_delete_needs_the_typed_count_and_skips_protected_projects(
+    admin_client_, admin_user, fleet, neon
+):
+    rows = list(fleet.filter(org_id="", shared=False).order_by("name")[:3])
+    protection_create(
+        actor=Actor(username="ada.admin@example.test"),
+        project_id=rows[0].project_id,
+        project_name=rows[0].name,
+        reason="production",
+    )
+    ticked = {"project": [r.project_id for r in rows]}
+    job = new_job(admin_client_, {"kind": "delete"}, ticked)
+    verdicts = dict(job.items.values_list("project_id", "verdict"))
+    assert verdicts[rows[0].project_id] == BulkItem.Verdict.PROTECTED
+    to_delete = [pid for pid, v in verdicts.items() if v == BulkItem.Verdict.CHANGE]
+    wrong = admin_client_.post(reverse("bulk:apply", args=[job.pk]), {"confirm_count": "3"})
+    assert wrong.status_code == 200 and "to confirm" in wrong.content.decode()
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.PLANNED
+    admin_client_.post(reverse("bulk:apply", args=[job.pk]), {"confirm_count": len(to_delete)})
+    run_worker()
+    assert neon.stats().get(DELETE, 0) == len(to_delete)
+    job.refresh_from_db()
+    assert job.items.get(project_id=rows[0].project_id).outcome == BulkItem.Outcome.SKIPPED
+    assert get_client().get_project(rows[0].project_id).id == rows[0].project_id
+
+
+def test_with_approval_required_a_second_admin_starts_the_job(
+    admin_client_, fleet, neon, settings, django_user_model
+):
+    settings.APPROVAL_REQUIRED_FOR = ["bulk"]
+    job = new_job(admin_client_, WINDOW)
+    admin_client_.post(reverse("bulk:apply", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.AWAITING_APPROVAL
+    run_worker()
+    assert neon.stats().get(PATCH, 0) == 0
+    request = ApprovalRequest.objects.get(pk=job.approval_id)
+    assert request.kind == "bulk" and request.bulk_job_id == job.pk
+    own = admin_client_.post(reverse("governance:approve", args=[request.pk]))
+    assert own.status_code in (403, 409)
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.AWAITING_APPROVAL
+
+    second = django_user_model.objects.create_user(username="bea.admin@example.test")
+    user_role_set(user=second, role=Role.ADMIN)
+    admin_client_.force_login(second)
+    admin_client_.post(reverse("governance:approve", args=[request.pk]))
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.QUEUED
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.FINISHED
+    changed = job.items.filter(outcome=BulkItem.Outcome.CHANGED).count()
+    assert changed and neon.stats().get(PATCH, 0) == changed
+
+
+def test_the_new_page_carries_the_fleet_selection(operator_client, fleet):
+    org = fleet.exclude(org_id="").values_list("org_id", flat=True).first()
+    count = fleet.filter(org_id=org, shared=False).count()
+    page = operator_client.get(reverse("bulk:new"), {"org": org, "sort": "-storage"})
+    html = page.content.decode()
+    assert f'data-selected="{count}"' in html
+    fragment = operator_client.post(reverse("bulk:new"), {"org": org}, headers=HX)
+    assert fragment.status_code == 200
+    assert "<html" not in fragment.content.decode()
+    assert "Choose the change to make." in fragment.content.decode()
