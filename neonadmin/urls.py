@@ -15,4 +15,5 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("projects/", include("projects.urls")),
     path("fleet/", include("fleet.urls")),
+    path("governance/", include("governance.urls")),
 ]

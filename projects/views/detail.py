@@ -14,10 +14,17 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import Actor
+from governance import services as governance
+from governance.executors import delete_change
+from governance.forms import ReasonForm
+from governance.models import ApprovalRequest
+from governance.presenters import protection_card
+from governance.selectors import approval_required
 from neonadmin.roles import Role, has_role, refuse, role_required
 from projects import selectors, services
 from projects.forms.access import ConnectionForm, DeleteConfirmForm
 from projects.neon import NeonError
+from projects.project_state import project_state
 from projects.views import go, render_page_or_fragment, wants_fragment
 
 RECOVERY_DAYS = 7
@@ -85,6 +92,9 @@ def project_detail(request, project_id: str):
     }
     # Without JavaScript the panels come inline: "?panel=all" (or one of them) asks for them,
     # all at once.
+    context.update(
+        protection_card(request=request, project_id=project.id, project_name=project.name)
+    )
     names = list(PANELS) if panel == "all" else [panel] if panel in PANELS else []
     for panel_context in selectors.together(*[partial(_panel, project_id, n) for n in names]):
         context.update(panel_context)
@@ -94,28 +104,70 @@ def project_detail(request, project_id: str):
 @require_http_methods(["GET", "POST"])
 @role_required(Role.ADMIN, audit_action="project.delete")
 def project_delete(request, project_id: str):
+    if request.method == "POST":  # a protected project is refused before any Neon call
+        try:
+            governance.ensure_unprotected(
+                actor=Actor.from_request(request),
+                action="project.delete",
+                project_id=project_id,
+                request_data={"project_id": project_id},
+            )
+        except governance.ProjectProtected as exc:
+            messages.error(request, exc.message)
+            return go(request, reverse("projects:delete", args=[project_id]))
     project = selectors.project_get(project_id=project_id)
     data = request.POST if request.method == "POST" else None
     form = DeleteConfirmForm(data, project_name=project.name)
-    context = {"project": project, "form": form}
-    if form.is_valid():
+    reason = ReasonForm(data, required=False)
+    context = {
+        "project": project,
+        "form": form,
+        "reason_form": reason,
+        "delete_needs_approval": approval_required(ApprovalRequest.Kind.DELETE),
+    }
+    if form.is_valid() and reason.is_valid():
         try:
-            services.project_delete(
-                actor=Actor.from_request(request), project_id=project.id, project_name=project.name
-            )
+            message, url = _delete(request, project, reason.cleaned_data["reason"])
         except NeonError as exc:
             context["neon_error"] = exc
+        except governance.GovernanceError as exc:
+            context["governance_error"] = exc.message
         else:
-            messages.success(
-                request,
-                f"Project “{project.name}” was deleted. Neon keeps it recoverable for "
-                f"{RECOVERY_DAYS} days under “Recently deleted”.",
-            )
-            return go(request, reverse("projects:list"))
+            messages.success(request, message)
+            return go(request, url)
     if not wants_fragment(request):  # the confirm fragment shows none of what is read here
         context.update(_delete_page(project.id))
+        context.update(
+            protection_card(request=request, project_id=project.id, project_name=project.name)
+        )
     return render_page_or_fragment(
         request, "projects/project_delete.html", context, fragment="confirm"
+    )
+
+
+def _delete(request, project, reason: str) -> tuple[str, str]:
+    """Delete now, or, when APPROVAL_REQUIRED_FOR says so, ask a second admin to: the message
+    to show and where to go next."""
+    actor = Actor.from_request(request)
+    if not approval_required(ApprovalRequest.Kind.DELETE):
+        services.project_delete(actor=actor, project_id=project.id, project_name=project.name)
+        return (
+            f"Project “{project.name}” was deleted. Neon keeps it recoverable for "
+            f"{RECOVERY_DAYS} days under “Recently deleted”.",
+            reverse("projects:list"),
+        )
+    approval = governance.approval_request_create(
+        actor=actor,
+        kind=ApprovalRequest.Kind.DELETE,
+        change=delete_change(project_id=project.id, project_name=project.name),
+        summary=f"Delete project “{project.name}”" + (f" ({reason})" if reason else ""),
+        project_id=project.id,
+        project_name=project.name,
+        before=project_state(project),
+    )
+    return (
+        f"Deleting “{project.name}” needs a second admin: request #{approval.pk} is waiting.",
+        reverse("governance:approval", args=[approval.pk]),
     )
 
 

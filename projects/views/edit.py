@@ -12,6 +12,10 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget
 
 from audit.services import Actor
+from governance import services as governance
+from governance.executors import irreversible_change
+from governance.models import ApprovalRequest
+from governance.selectors import approval_required, protection_get
 from neonadmin.roles import Role, has_role, refuse, role_required
 from projects import selectors, services
 from projects.forms.project import (
@@ -21,6 +25,7 @@ from projects.forms.project import (
     ProjectSettingsForm,
 )
 from projects.neon import NeonError
+from projects.project_state import project_state
 from projects.views import go, render_page_or_fragment
 
 CREATE = "projects/project_create.html"
@@ -131,22 +136,64 @@ def project_settings(request, project_id: str):
         messages.info(request, MSG_NOTHING_CHANGED)
         return go(request, reverse("projects:detail", args=[project_id]))
     context.update(changes=changes, carried=_carry(data, project.id))
-    context["irreversible"] = any(change.irreversible for change in changes)
+    irreversible = any(change.irreversible for change in changes)
+    context.update(irreversible=irreversible, **_governance(project, irreversible))
     if step == "apply":
-        if context["irreversible"] and request.POST.get("confirm_name") != project.name:
+        if irreversible and request.POST.get("confirm_name") != project.name:
             context["confirm_error"] = MSG_CONFIRM_NAME
         else:
             try:
-                updated = services.project_update(
-                    actor=Actor.from_request(request), project=project, changes=form.payload()
-                )
+                return _apply(request, project, form.payload(), context)
             except NeonError as error:
                 context["neon_error"] = error
-            else:
-                _report_update(request, updated)
-                return go(request, reverse("projects:detail", args=[project_id]))
+            except governance.GovernanceError as error:
+                context["governance_error"] = error.message
     context["reviewing"] = True
     return render_page_or_fragment(request, SETTINGS, context, fragment="review")
+
+
+def _governance(project, irreversible: bool) -> dict:
+    """What the review says before Apply: an irreversible change to a protected project will be
+    refused, and one that needs a second admin becomes a request."""
+    if not irreversible:
+        return {}
+    return {
+        "protection": protection_get(project_id=project.id),
+        "needs_approval": approval_required(ApprovalRequest.Kind.IRREVERSIBLE),
+    }
+
+
+def _apply(request, project, desired: dict, context: dict):
+    """Send the change, or, for an irreversible one that APPROVAL_REQUIRED_FOR names, store it
+    as a request for a second admin (exactly this body, against this state of the project)."""
+    actor = Actor.from_request(request)
+    if not context.get("needs_approval"):
+        updated = services.project_update(actor=actor, project=project, changes=desired)
+        _report_update(request, updated)
+        return go(request, reverse("projects:detail", args=[project.id]))
+    body, _changes = services.project_changes(project=project, desired=desired)
+    governance.ensure_unprotected(
+        actor=actor,
+        action="project.update",
+        project_id=project.id,
+        project_name=project.name,
+        request_data=body,
+        message=governance.MSG_PROTECTED_IRREVERSIBLE,
+    )
+    labels = ", ".join(change.label for change in context["changes"])
+    approval = governance.approval_request_create(
+        actor=actor,
+        kind=ApprovalRequest.Kind.IRREVERSIBLE,
+        change=irreversible_change(body=body, desired=desired),
+        summary=f"Change {labels} of “{project.name}”",
+        project_id=project.id,
+        project_name=project.name,
+        before=project_state(project),
+    )
+    messages.success(
+        request, f"This change needs a second admin: request #{approval.pk} is waiting."
+    )
+    return go(request, reverse("governance:approval", args=[approval.pk]))
 
 
 _CARRY_SALT = "neonadmin.settings.carried"

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.views.decorators.http import require_GET
 
+from governance.selectors import protected_ids
 from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, role_required
 from projects import selectors
@@ -27,7 +28,14 @@ def project_list(request, *, retried: bool = False):
         if retried or not organizations:
             raise
         return project_list(request, retried=True)  # now known to be org-only
-    context = {"form": form, "filters": filters, "page": page, "rows": project_rows(page.projects)}
+    context = {
+        "form": form,
+        "filters": filters,
+        "page": page,
+        "rows": project_rows(page.projects),
+        # Deletion protection of the page's rows, in one query.
+        "protected": protected_ids(project_ids=[p.id for p in page.projects]),
+    }
     # "Load more" appends the next rows; a changed search or filter replaces the results.
     fragment = "rows" if filters["cursor"] else "results"
     return render_page_or_fragment(
