@@ -171,6 +171,13 @@ def test_view_only_refuses_before_validation_and_the_lock(emu, api, conforms):
     denied(bad, conforms, "CAN_VIEW", "CAN_EDIT")
     unknown = api.patch("/projects/no-such-project-1", json={"project": {"name": "x"}})
     assert unknown.status_code == 404
+    # Locked by running operations: a view-only key still hears 403, not a 423 to retry.
+    emu.set_permission(pid, "CAN_MANAGE")
+    des = api.get(f"/projects/{pid}").json()["project"]["default_endpoint_settings"]
+    assert api.patch(f"/projects/{pid}", json={"project": {"default_endpoint_settings": des}}).ok
+    assert api.patch(f"/projects/{pid}", json={"project": {"name": "x"}}).status_code == 423
+    emu.set_permission(pid, "CAN_VIEW")
+    denied(api.patch(f"/projects/{pid}", json={"project": {"name": "x"}}), conforms, "CAN_VIEW", "")
 
 
 def test_a_deleted_view_only_project_is_404_to_a_patch(emu, api):
