@@ -4,7 +4,6 @@ Jobs run on the real worker (django-tasks-db's db_worker, in the test's thread),
 """
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -12,20 +11,19 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from bulk.checks import refusals
 from bulk.models import BulkItem, BulkJob
-from fleet import tasks as fleet_tasks
-from fleet.models import InventoryProject
 from governance.models import ApprovalRequest
 from governance.services import protection_create
 from neonadmin.roles import Role, user_role_set
 from projects.compute import MSG_CU_POD
 from projects.neon import get_client
+from projects.permissions import MSG_DELETE_NEEDS_MANAGE, MSG_VIEW_ONLY
 from projects.project_state import project_state
 from projects.selectors import compute_limits
+from tests.bulk.jobs import PATCH, new_job, run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HX = {"HX-Request": "true"}
-PATCH = "PATCH /api/v2/projects/{project_id}"
 DELETE = "DELETE /api/v2/projects/{project_id}"
 WINDOW = {
     "kind": "maintenance_window",
@@ -33,27 +31,6 @@ WINDOW = {
     "maintenance_start_time": "02:00",
     "maintenance_end_time": "03:00",
 }
-
-
-def run_worker() -> None:
-    call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
-
-
-@pytest.fixture
-def fleet(neon):
-    """The inventory, refreshed from the emulator."""
-    run = fleet_tasks.start_refresh(trigger="manual")
-    fleet_tasks.refresh_inventory.call(run.pk)
-    return InventoryProject.objects.filter(gone_at__isnull=True)
-
-
-def new_job(client, change: dict, selection: dict | None = None) -> BulkJob:
-    response = client.post(reverse("bulk:new"), {**(selection or {}), **change})
-    assert response.status_code == 302, response.content.decode()[:2000]
-    job = BulkJob.objects.latest("pk")
-    run_worker()
-    job.refresh_from_db()
-    return job
 
 
 def test_an_untouched_settings_form_refuses_nothing_for_any_seeded_project(neon):
@@ -234,3 +211,32 @@ def test_the_new_page_carries_the_fleet_selection(operator_client, fleet):
     assert fragment.status_code == 200
     assert "<html" not in fragment.content.decode()
     assert "Choose the change to make." in fragment.content.decode()
+
+
+def test_projects_the_key_may_only_view_are_refused_before_any_patch(operator_client, fleet, neon):
+    """Per-project permissions (Neon's effective_project_permission): the settings form's rule."""
+    rows = list(fleet.filter(org_id="", shared=False).order_by("name")[:4])
+    neon.set_permission(rows[0].project_id, "CAN_VIEW")
+    neon.set_permission(rows[1].project_id, "CAN_EDIT")
+    ticked = {"project": [r.project_id for r in rows]}
+    job = new_job(operator_client, {**WINDOW, "maintenance_start_time": "05:00",
+                                    "maintenance_end_time": "06:00"}, ticked)  # fmt: skip
+    verdicts = dict(job.items.values_list("project_id", "verdict"))
+    assert verdicts[rows[0].project_id] == BulkItem.Verdict.REFUSED
+    assert verdicts[rows[1].project_id] == BulkItem.Verdict.CHANGE  # editing is allowed
+    assert MSG_VIEW_ONLY in job.items.get(project_id=rows[0].project_id).messages[0]
+    neon.clear_stats()
+    operator_client.post(reverse("bulk:apply", args=[job.pk]))
+    run_worker()
+    assert neon.stats().get(PATCH, 0) == 3
+    refused = job.items.get(project_id=rows[0].project_id)
+    assert refused.outcome == BulkItem.Outcome.REFUSED
+
+
+def test_bulk_delete_names_projects_the_key_may_not_delete(admin_client_, fleet, neon):
+    rows = list(fleet.filter(org_id="", shared=False).order_by("name")[:2])
+    neon.set_permission(rows[0].project_id, "CAN_EDIT")
+    job = new_job(admin_client_, {"kind": "delete"}, {"project": [r.project_id for r in rows]})
+    item = job.items.get(project_id=rows[0].project_id)
+    assert item.verdict == BulkItem.Verdict.REFUSED
+    assert item.messages == [MSG_DELETE_NEEDS_MANAGE]

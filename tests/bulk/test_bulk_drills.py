@@ -1,0 +1,73 @@
+"""Fault drills of bulk apply: Neon answering 423, 429 and 503, or losing its answers, while a
+job runs. Every project ends changed once or reported, and none is changed twice: counted as
+the PATCHes that reached the emulator's API, which are the ones it answered plus those its
+injected faults refused (a fault that fires answers before the API, so it applies nothing)."""
+
+import pytest
+
+from audit.models import AuditEvent
+from bulk.models import BulkItem, BulkJob
+from projects.neon import get_client
+from tests.bulk.jobs import PATCH, new_job, run_worker
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SUSPEND = {"kind": "suspend", "suspend_mode": "custom", "suspend_timeout_seconds": "1200"}
+PROJECT = "/api/v2/projects/"
+
+
+def apply(client, job: BulkJob) -> BulkJob:
+    client.post(f"/bulk/{job.pk}/apply/")
+    run_worker()
+    job.refresh_from_db()
+    return job
+
+
+def test_locked_rate_limited_and_unavailable_each_change_once_or_are_reported(
+    operator_client, fleet, neon, settings
+):
+    settings.BULK_RETRY_SECONDS = 0.05
+    job = new_job(operator_client, SUSPEND)
+    planned = list(job.items.filter(verdict=BulkItem.Verdict.CHANGE))
+    assert len(planned) >= 10
+    armed = [
+        {"method": "PATCH", "path_prefix": PROJECT, "status": 423, "count": 7},
+        {"method": "PATCH", "path_prefix": PROJECT, "status": 429, "count": 2, "retry_after": 1},
+        {"method": "PATCH", "path_prefix": PROJECT, "status": 503, "count": 7},
+    ]  # one after another: the first PATCHes are locked, then rate limited, then unavailable
+    neon.set_faults(*armed)
+    neon.clear_stats()
+
+    job = apply(operator_client, job)
+
+    assert job.status == BulkJob.Status.FINISHED
+    outcomes = dict(job.items.filter(verdict="change").values_list("project_id", "outcome"))
+    assert set(outcomes.values()) <= {BulkItem.Outcome.CHANGED, BulkItem.Outcome.FAILED}
+    changed = [pid for pid, outcome in outcomes.items() if outcome == BulkItem.Outcome.CHANGED]
+    assert neon.faults() == []  # every fault fired: the drill drilled
+    refused_by_faults = sum(f["count"] for f in armed)
+    assert neon.stats()[PATCH] == len(changed) + refused_by_faults  # none sent twice and applied
+    client = get_client()
+    for pid in changed:
+        assert client.get_project(pid).endpoint_defaults.suspend_timeout_seconds == 1200
+    records = AuditEvent.objects.filter(bulk_job_id=job.pk, action="project.update")
+    assert sorted(records.values_list("project_id", flat=True)) == sorted(outcomes)
+
+
+def test_a_lost_answer_is_read_back_never_sent_again(operator_client, fleet, neon, settings):
+    """A PATCH applied whose answer never came (the connection hung up): the job reads the
+    project back, finds the change there, and does not send it a second time."""
+    settings.BULK_RETRY_SECONDS = 0.05
+    settings.NEON_READ_TIMEOUT = 1.0
+    job = new_job(operator_client, {**SUSPEND, "suspend_timeout_seconds": "1500"})
+    planned = job.items.filter(verdict=BulkItem.Verdict.CHANGE).count()
+    neon.set_faults(method="PATCH", path_prefix=PROJECT, hang=True, hang_seconds=2,
+                    after_apply=True, count=2)  # fmt: skip
+    neon.clear_stats()
+
+    job = apply(operator_client, job)
+
+    assert job.status == BulkJob.Status.FINISHED
+    assert job.items.filter(outcome=BulkItem.Outcome.CHANGED).count() == planned
+    assert neon.stats()[PATCH] == planned  # the two lost answers were not sent again
+    assert "after the worker" not in "".join(job.items.values_list("outcome_message", flat=True))
