@@ -1,0 +1,104 @@
+"""In Chromium: protect a project, fail to delete it, ask for the protection to go, and a
+second admin (another browser) approves; the requester is never offered Approve."""
+
+import re
+
+import pytest
+from django.test import Client
+from playwright.sync_api import Page, expect
+
+from governance.models import ApprovalRequest, Protection
+from neonadmin.roles import Role, user_role_set
+from projects.neon import get_client
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DELETES = "DELETE /api/v2/projects/{project_id}"
+
+
+def plain_project():
+    client = get_client()
+    for project in client.list_projects(limit=25).projects[2:]:
+        if not any(b.protected for b in client.list_branches(project.id)):
+            return project
+    pytest.fail("the seed has no project without protected branches")
+
+
+@pytest.fixture
+def second_admin_page(browser, live_server, django_user_model):
+    user = django_user_model.objects.create_user(
+        username="bea.admin@example.test", email="bea.admin@example.test"
+    )
+    user_role_set(user=user, role=Role.ADMIN)
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def test_protect_refuse_delete_and_unprotect_with_a_second_admin(
+    signed_in_page: Page, second_admin_page: Page, neon, settings
+):
+    settings.APPROVAL_REQUIRED_FOR = ["unprotect"]
+    page = signed_in_page
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    project = plain_project()
+
+    page.goto(f"/projects/{project.id}/")
+    page.wait_for_load_state("networkidle")
+    card = page.locator("#protection")
+    card.get_by_label("Why protect it?").fill("Customer invoices live here")
+    card.get_by_role("button", name="Protect").click()
+    expect(card.locator(".protected-badge")).to_be_visible()
+    expect(card).to_contain_text("Customer invoices live here")
+    expect(card).to_contain_text("ada.admin@example.test")
+
+    page.goto("/projects/?limit=25")
+    row = page.get_by_role("row").filter(has_text=project.id)
+    expect(row.locator(".protected-badge")).to_have_text("protected")
+
+    neon.clear_stats()
+    page.goto(f"/projects/{project.id}/delete/")
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#delete-form")).to_contain_text("the delete will be refused")
+    page.get_by_label(f"Type {project.name} to confirm").fill(project.name)
+    page.get_by_role("button", name="Delete this project").click()
+    expect(page.locator("#flash")).to_contain_text("is protected from deletion")
+    assert neon.stats().get(DELETES, 0) == 0
+    assert get_client().get_project(project.id)
+
+    page.goto(f"/projects/{project.id}/")
+    page.wait_for_load_state("networkidle")
+    card = page.locator("#protection")
+    card.get_by_label("Why remove the protection?").fill("Moved to the new cluster")
+    card.get_by_role("button", name="Request removal of protection").click()
+    expect(card).to_contain_text("waits for a second admin")
+    approval = ApprovalRequest.objects.get()
+    assert Protection.objects.exists()
+
+    # The requester is offered no Approve, only Withdraw.
+    page.goto(f"/governance/approvals/{approval.pk}/")
+    expect(page.get_by_role("button", name="Withdraw request")).to_be_visible()
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    expect(page.locator(".mainnav")).to_contain_text("Approvals 1")
+
+    other = second_admin_page
+    other.goto("/governance/approvals/")
+    other.get_by_role("link", name=re.compile("Remove deletion protection")).click()
+    expect(other.locator("#h-change + p + table")).to_contain_text("Moved to the new cluster")
+    other.get_by_label("Note (optional)").fill("Confirmed with the team")
+    other.get_by_role("button", name="Approve").click()
+    expect(other.locator("#approval-status")).to_have_text("approved")
+    expect(other.locator("#flash")).to_contain_text("Protection of")
+
+    assert not Protection.objects.exists()
+    page.goto(f"/projects/{project.id}/")
+    expect(page.locator("#protection")).to_contain_text("Not protected")
+    assert errors == []
