@@ -331,3 +331,34 @@ def test_unknown_approval_kinds_stop_the_start(settings):
     settings.APPROVAL_REQUIRED_FOR = ["delete", "dleete"]
     errors = [e for e in checks.run_checks() if e.id == "governance.E001"]
     assert errors and "dleete" in errors[0].msg
+
+
+def test_an_expired_request_cannot_be_approved(second_admin_client, ada, neon):
+    approval = services.approval_request_create(
+        actor=ada, kind="unprotect", change={}, summary="Remove protection", project_id="p-1"
+    )
+    ApprovalRequest.objects.filter(pk=approval.pk).update(expires_at=approval.requested_at)
+    response = second_admin_client.post(reverse("governance:approve", args=[approval.pk]))
+    assert response.status_code == 302
+    approval.refresh_from_db()
+    assert approval.status == Status.EXPIRED
+    page = html(second_admin_client.get(response["Location"]))
+    assert "expired" in page and ">Approve</button>" not in page
+    assert AuditEvent.objects.filter(action="approval.expire").count() == 1
+
+
+def test_a_project_protected_after_a_delete_request_is_not_deleted(
+    project, admin_client_, second_admin_client, neon, needs, bea
+):
+    needs("delete")
+    admin_client_.post(reverse("projects:delete", args=[project.id]), {"name": project.name})
+    approval = ApprovalRequest.objects.get()
+    protect(project, bea)
+    second_admin_client.post(reverse("governance:approve", args=[approval.pk]))
+    approval.refresh_from_db()
+    assert approval.status == Status.FAILED and "protected" in approval.result
+    assert neon.stats().get(DELETES, 0) == 0
+
+
+def test_unknown_request_is_a_404(viewer_client):
+    assert viewer_client.get(reverse("governance:approval", args=[999])).status_code == 404
