@@ -7,9 +7,12 @@ import pytest
 from django.test import Client
 from playwright.sync_api import Page, expect
 
+from audit.services import Actor
+from governance import services
 from governance.models import ApprovalRequest, Protection
 from neonadmin.roles import Role, user_role_set
 from projects.neon import get_client
+from tests.browser.test_accessibility import describe, load_axe, serious_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -102,3 +105,31 @@ def test_protect_refuse_delete_and_unprotect_with_a_second_admin(
     page.goto(f"/projects/{project.id}/")
     expect(page.locator("#protection")).to_contain_text("Not protected")
     assert errors == []
+
+
+@pytest.mark.parametrize("name", ["detail", "delete", "approvals", "approval"])
+def test_axe_finds_nothing_serious_on_governance_pages(signed_in_page: Page, neon, name):
+    ada = Actor(username="ada.admin@example.test")
+    project = plain_project()
+    services.protection_create(
+        actor=ada, project_id=project.id, project_name=project.name, reason="Invoices"
+    )
+    approval = services.approval_request_create(
+        actor=Actor(username="bea.admin@example.test"),
+        kind="delete",
+        change={"project_id": project.id, "project_name": project.name},
+        summary=f"Delete project “{project.name}”",
+        project_id=project.id,
+        project_name=project.name,
+    )
+    path = {
+        "detail": f"/projects/{project.id}/",
+        "delete": f"/projects/{project.id}/delete/",
+        "approvals": "/governance/approvals/",
+        "approval": f"/governance/approvals/{approval.pk}/",
+    }[name]
+    page = signed_in_page
+    assert page.goto(path).status == 200
+    page.wait_for_load_state("networkidle")
+    violations = serious_violations(page, load_axe())
+    assert not violations, describe(violations)
