@@ -27,6 +27,8 @@ class AuditFilterForm(forms.Form):
     outcome = forms.ChoiceField(
         required=False, choices=[("", "Any outcome"), *AuditEvent.Outcome.choices]
     )
+    # The records of one bulk job (its page links here).
+    bulk_job = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     cursor = forms.CharField(required=False, max_length=80, widget=forms.HiddenInput)
 
     def __init__(self, *args, actions=(), **kwargs):
@@ -41,6 +43,7 @@ class AuditFilterForm(forms.Form):
             "project": (data.get("project") or "").strip(),
             "action": (data.get("action") or "").strip(),
             "outcome": data.get("outcome") or "",
+            "bulk_job": data.get("bulk_job"),
         }
 
     def page_cursor(self) -> str:

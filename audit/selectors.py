@@ -15,8 +15,12 @@ class AuditPage:
     next_cursor: str
 
 
-def _filtered(*, person: str, project: str, action: str, outcome: str) -> QuerySet[AuditEvent]:
+def _filtered(
+    *, person: str, project: str, action: str, outcome: str, bulk_job: int | None = None
+) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.all()
+    if bulk_job:
+        events = events.filter(bulk_job_id=bulk_job)
     if person:
         events = events.filter(Q(actor__icontains=person) | Q(actor_subject=person))
     if project:
@@ -46,12 +50,15 @@ def audit_event_page(
     project: str = "",
     action: str = "",
     outcome: str = "",
+    bulk_job: int | None = None,
     cursor: str = "",
     limit: int = 50,
 ) -> AuditPage:
     """One page, newest first, after `cursor`: a single query (one row more than shown tells
     whether there is a next page). An unreadable cursor starts from the newest."""
-    events = _filtered(person=person, project=project, action=action, outcome=outcome)
+    events = _filtered(
+        person=person, project=project, action=action, outcome=outcome, bulk_job=bulk_job
+    )
     if position := _decode(cursor):
         created_at, pk = position
         events = events.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
@@ -61,10 +68,17 @@ def audit_event_page(
 
 
 def audit_event_export(
-    *, person: str = "", project: str = "", action: str = "", outcome: str = ""
+    *,
+    person: str = "",
+    project: str = "",
+    action: str = "",
+    outcome: str = "",
+    bulk_job: int | None = None,
 ) -> Iterator[AuditEvent]:
     """Every matching event, newest first, streamed from the database in chunks."""
-    events = _filtered(person=person, project=project, action=action, outcome=outcome)
+    events = _filtered(
+        person=person, project=project, action=action, outcome=outcome, bulk_job=bulk_job
+    )
     return events.iterator(chunk_size=500)
 
 

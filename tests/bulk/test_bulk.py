@@ -240,3 +240,16 @@ def test_bulk_delete_names_projects_the_key_may_not_delete(admin_client_, fleet,
     item = job.items.get(project_id=rows[0].project_id)
     assert item.verdict == BulkItem.Verdict.REFUSED
     assert item.messages == [MSG_DELETE_NEEDS_MANAGE]
+
+
+def test_the_audit_log_shows_a_jobs_records_and_links_back(operator_client, fleet, neon):
+    job = new_job(operator_client, {**WINDOW, "maintenance_weekdays": ["3"]})
+    operator_client.post(reverse("bulk:apply", args=[job.pk]))
+    run_worker()
+    changed = job.items.filter(outcome=BulkItem.Outcome.CHANGED)
+    page = operator_client.get(reverse("audit:list"), {"bulk_job": job.pk}).content.decode()
+    assert page.count('class="audit-event"') == changed.count() + 2  # + bulk.create, bulk.apply
+    assert f'href="/bulk/{job.pk}/"' in page
+    export = operator_client.get(reverse("audit:export"), {"bulk_job": job.pk})
+    lines = b"".join(export.streaming_content).decode().strip().splitlines()
+    assert len(lines) == 1 + changed.count() + 2
