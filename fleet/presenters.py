@@ -19,10 +19,19 @@ def _cu(row: InventoryProject) -> str:
     return f"{row.cu_min or 0:g}\N{EN DASH}{row.cu_max:g}"
 
 
+# How the key's per-project permission reads in a row; no level (most projects) shows nothing.
+PERMISSIONS = {"CAN_VIEW": "view only", "CAN_EDIT": "edit, no delete"}
+
+
 def fleet_rows(
-    rows: Iterable[InventoryProject], *, now: datetime | None = None, fix: str = ""
+    rows: Iterable[InventoryProject],
+    *,
+    now: datetime | None = None,
+    fix: str = "",
+    protected: frozenset[str] | set[str] = frozenset(),
 ) -> list[dict]:
-    """`fix`: the settings section that fixes the finding shown, linked from every row."""
+    """`fix`: the settings section that fixes the finding shown, linked from every row;
+    `protected`: the IDs among `rows` that have deletion protection."""
     now = now or timezone.now()
     detail_url = url_with_project_id("projects:detail")
     settings_url = url_with_project_id("projects:settings")
@@ -33,6 +42,8 @@ def fleet_rows(
             "url": _html(detail_url(r.project_id)),
             "name": _html(r.name),
             "gone": r.gone_at is not None,
+            "protected": r.project_id in protected,
+            "permission": PERMISSIONS.get(r.permission, ""),
             "org": _html(r.org_name or (SHARED if r.shared else PERSONAL)),
             "region": _html(r.region_id),
             "pg": r.pg_version,

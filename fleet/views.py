@@ -12,6 +12,7 @@ from fleet import selectors, tasks
 from fleet.findings import BY_SLUG
 from fleet.forms import FleetFilterForm
 from fleet.presenters import fleet_rows
+from governance.selectors import protected_ids
 from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, has_role, role_required
 
@@ -30,7 +31,7 @@ EXPORT_COLUMNS = (
     "data_transfer_bytes", "cu_min", "cu_max", "suspend_timeout_seconds",
     "history_retention_seconds", "allowed_ips_count", "block_public_connections",
     "has_maintenance_window", "compute_time_quota_seconds", "hipaa", "logical_replication",
-    "read_at", "gone_at",
+    "permission", "read_at", "gone_at",
 )  # fmt: skip
 
 
@@ -49,7 +50,11 @@ def fleet_list(request):
         "form": form,
         "filters": {k: v for k, v in request.GET.items() if k != "cursor"},
         "page": page,
-        "rows": fleet_rows(page.rows, fix=finding.fix if finding else ""),
+        "rows": fleet_rows(
+            page.rows,
+            fix=finding.fix if finding else "",
+            protected=protected_ids(project_ids=[row.project_id for row in page.rows]),
+        ),
         "facets": _facet_links(request, page.facets),
         "sort": filters["sort"],
         "finding": finding,
