@@ -16,4 +16,5 @@ urlpatterns = [
     path("projects/", include("projects.urls")),
     path("fleet/", include("fleet.urls")),
     path("governance/", include("governance.urls")),
+    path("bulk/", include("bulk.urls")),
 ]
