@@ -124,5 +124,11 @@ def job_progress(job: BulkJob) -> Progress:
     return Progress(sum(verdicts.values()), verdicts, outcomes, stalled)
 
 
+# The dry run's table lists first what the operator must look at: what will not go as asked.
+VERDICT_ORDER = ("refused", "missing", "unread", "protected", "change", "unchanged", "pending")
+
+
 def job_items(job: BulkJob) -> list[BulkItem]:
-    return list(job.items.all())
+    items = list(job.items.all())
+    items.sort(key=lambda item: VERDICT_ORDER.index(item.verdict))  # stable: names stay sorted
+    return items
