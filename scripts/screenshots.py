@@ -58,6 +58,34 @@ def refresh_fleet(page: Page) -> None:
     print("fleet: refreshed from Neon")
 
 
+def bulk_dry_run(page: Page) -> None:
+    """A maintenance window for one organization's projects, dry run by the worker."""
+    page.goto("/fleet/?org=org-borealis-labs-83920461")
+    page.wait_for_load_state("networkidle")
+    page.get_by_role("button", name="Bulk change…").click()
+    page.wait_for_load_state("networkidle")
+    page.get_by_label("Change", exact=True).select_option("maintenance_window")
+    page.get_by_label("Sunday").check()
+    page.get_by_label("Maintenance start").fill("02:00")
+    page.get_by_label("Maintenance end").fill("03:00")
+    page.get_by_role("button", name="Start the dry run").click()
+    page.locator('#job[data-status="planned"]').wait_for(timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=OUT / "bulk_dry_run.png", full_page=False)
+    print("bulk_dry_run: a dry run of a maintenance window (nothing sent)")
+
+
+def protect_first(page: Page, detail: str) -> None:
+    """The detail page of a project an admin has just protected."""
+    page.goto(detail)
+    page.wait_for_load_state("networkidle")
+    page.get_by_label("Why protect it?").fill("Production billing data")
+    page.get_by_role("button", name="Protect", exact=True).click()
+    page.locator("#protection.is-protected").wait_for()
+    page.locator("#protection").screenshot(path=OUT / "protected.png")
+    print("protected: the project page after Protect")
+
+
 def main() -> None:
     base = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
     OUT.mkdir(parents=True, exist_ok=True)
@@ -89,6 +117,8 @@ def main() -> None:
         shoot(page, "audit", "/audit/", full_page=False)
         refresh_fleet(page)
         shoot(page, "fleet", "/fleet/?sort=-storage", full_page=False)
+        bulk_dry_run(page)
+        protect_first(page, first)
         browser.close()
 
 

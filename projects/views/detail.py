@@ -21,7 +21,7 @@ from governance.models import ApprovalRequest
 from governance.presenters import protection_card
 from governance.selectors import approval_required
 from neonadmin.roles import Role, has_role, refuse, role_required
-from projects import selectors, services
+from projects import permissions, selectors, services
 from projects.forms.access import ConnectionForm, DeleteConfirmForm
 from projects.neon import NeonError
 from projects.project_state import project_state
@@ -124,6 +124,8 @@ def project_delete(request, project_id: str):
         "form": form,
         "reason_form": reason,
         "delete_needs_approval": approval_required(ApprovalRequest.Kind.DELETE),
+        # Neon's per-project permission, said before the operator types the name.
+        "permission_refusal": permissions.refusal(project.permission, "delete"),
     }
     if form.is_valid() and reason.is_valid():
         try:

@@ -123,3 +123,17 @@ def test_the_form_says_so_before_anything_is_typed(view_only, neon):
     assert ProjectSettingsForm(project=view_only, libraries=libraries).view_only == MSG_VIEW_ONLY
     editable = with_level(neon, "CAN_EDIT")
     assert ProjectSettingsForm(project=editable, libraries=libraries).view_only is None
+
+
+def test_the_settings_and_delete_pages_say_up_front_what_neon_will_refuse(admin_client_, neon):
+    project = get_client().list_projects(limit=1).projects[0]
+    neon.set_permission(project.id, "CAN_VIEW")
+    settings_page = admin_client_.get(f"/projects/{project.id}/settings/").content.decode()
+    assert 'id="view-only"' in settings_page
+    delete_page = admin_client_.get(f"/projects/{project.id}/delete/").content.decode()
+    assert "Neon will refuse to delete this project" in delete_page
+    neon.set_permission(project.id, "CAN_MANAGE")
+    assert (
+        "Neon will refuse to delete"
+        not in admin_client_.get(f"/projects/{project.id}/delete/").content.decode()
+    )
