@@ -53,6 +53,8 @@ Outcome, Verdict = BulkItem.Outcome, BulkItem.Verdict
 READ_AT_ONCE = 8  # dry-run reads in flight together, all inside the account budget
 # A job whose worker has said nothing for this long died with it (see bulk.selectors).
 HEARTBEAT_TIMEOUT = timedelta(minutes=2)
+# A job queued this long that no worker has started points at a missing worker.
+WORKER_WAIT = timedelta(seconds=30)
 
 MSG_MISSING = "Neon has no such project: it was deleted after the inventory was read."
 MSG_UNREAD = "Neon could not be read for this project during the dry run: %(error)s"
@@ -67,7 +69,13 @@ MSG_FOUND_APPLIED = "Found already applied when the job resumed after its worker
 MSG_STOPPED = "Not done: the job was stopped first."
 MSG_NOT_REVIEWED = "Skipped: the dry run could not read it, so no change was reviewed."
 MSG_STOPPED_WAITING = "Stopped while waiting for Neon; nothing was applied."
-MSG_GAVE_UP = "Neon did not accept the change after %(tries)s tries: %(error)s"
+MSG_UNKNOWN = (
+    "The job stopped while this change was being sent, and Neon could not be read to tell "
+    "whether it landed: %(error)s Check the project."
+)
+MSG_STILL_LOCKED = (
+    "Neon kept this project locked by running operations for %(seconds)s s; nothing was applied."
+)
 
 
 class Stopped(Exception):
@@ -185,16 +193,20 @@ def apply(job: BulkJob) -> BulkJob:
         status=BulkJob.Status.RUNNING, started_at=now, heartbeat_at=now
     )
     job.refresh_from_db()
+    if job.status not in (BulkJob.Status.RUNNING, BulkJob.Status.STOPPING):
+        end_request(token)  # applied only after Apply (and approval): never from another state
+        logger.warning("bulk job %s is %s: not applying", job.pk, job.status)
+        return job
     try:
         _settle(job)
-        for item in job.items.filter(
-            verdict=BulkItem.Verdict.CHANGE,
-            outcome__in=[BulkItem.Outcome.PENDING, BulkItem.Outcome.SENDING],
-        ):
-            if _stop_asked(job):
-                break
-            _apply_item(job, item)
-            _beat(job)
+        # Those a dead worker left in flight first: they may already be in Neon.
+        for outcome in (Outcome.SENDING, Outcome.PENDING):
+            for item in job.items.filter(verdict=Verdict.CHANGE, outcome=outcome):
+                stopping = _stop_asked(job)
+                if stopping and outcome == Outcome.PENDING:
+                    break
+                _apply_item(job, item, stopping=stopping)
+                _beat(job)
         stopped = _stop_asked(job)
         if stopped:
             job.items.filter(outcome=BulkItem.Outcome.PENDING).update(
@@ -225,14 +237,19 @@ def _stop_asked(job: BulkJob) -> bool:
     return status == BulkJob.Status.STOPPING
 
 
-def _apply_item(job: BulkJob, item: BulkItem) -> None:
+def _apply_item(job: BulkJob, item: BulkItem, *, stopping: bool = False) -> None:
+    """Claim the item (a conditional UPDATE: of two workers only one wins), then change it.
+    `stopping`: only find out what became of an item a dead worker left in flight."""
     resumed = item.outcome == Outcome.SENDING  # a worker stopped while this one was in flight
-    claimed = BulkItem.objects.filter(pk=item.pk, outcome=item.outcome).update(
-        outcome=Outcome.SENDING, attempts=F("attempts") + 1
-    )
+    claimed = BulkItem.objects.filter(
+        pk=item.pk, outcome=item.outcome, attempts=item.attempts
+    ).update(outcome=Outcome.SENDING, attempts=F("attempts") + 1)
     if not claimed:
         return  # another worker has it
-    outcome, message, request_id = _change(job, item, resumed=resumed)
+    if stopping:
+        outcome, message, request_id = _settle_in_flight(job, item)
+    else:
+        outcome, message, request_id = _change(job, item, resumed=resumed)
     item.outcome, item.outcome_message, item.done_at = outcome, message, timezone.now()
     item.request_id = request_id
     item.save(update_fields=["outcome", "outcome_message", "done_at", "request_id"])
@@ -270,6 +287,18 @@ def _change(job: BulkJob, item: BulkItem, *, resumed: bool) -> tuple[str, str, s
     return _send(job, item, project, body=body, changes=changes)
 
 
+def _settle_in_flight(job: BulkJob, item: BulkItem) -> tuple[str, str, str]:
+    """A stopped job's item that a dead worker was sending: changed if Neon has it, else not
+    done. Nothing is sent."""
+    try:
+        landed = _gone(item.project_id) if job.kind == DELETE else _landed(job, item.project_id)
+    except NeonError as exc:
+        return Outcome.FAILED, MSG_UNKNOWN % {"error": exc.message}, ""
+    return (
+        (Outcome.CHANGED, MSG_FOUND_APPLIED, "") if landed else (Outcome.NOT_RUN, MSG_STOPPED, "")
+    )
+
+
 def _group(path: str) -> tuple[str, ...]:
     """A setting and those Neon takes with it (the whole quota, the CU pair…)."""
     setting = SETTINGS_BY_PATH.get(path)
@@ -298,6 +327,7 @@ def _send(
                     job,
                     lambda: client.delete_project(project.id, request_id=entry.request_id),
                     landed=lambda: _gone(project.id),
+                    project_id=project.id,
                 )
                 record_gone(project.id)
             else:
@@ -305,6 +335,7 @@ def _send(
                     job,
                     lambda: client.update_project(project.id, body, request_id=entry.request_id),
                     landed=lambda: _landed(job, project.id),
+                    project_id=project.id,
                 )
                 if updated is not None:
                     record_project(updated.project)
@@ -334,20 +365,47 @@ def _landed(job: BulkJob, project_id: str) -> bool:
 
 
 def _patiently[T](
-    job: BulkJob, call: Callable[[], T], *, landed: Callable[[], bool] | None = None
+    job: BulkJob,
+    call: Callable[[], T],
+    *,
+    landed: Callable[[], bool] | None = None,
+    project_id: str = "",
 ) -> T | None:
-    """`call`, again while Neon says it did nothing and may say yes later: locked by running
-    operations (423), rate limited (429, honouring Retry-After) or unavailable (503). The
-    transport has already retried a few times within its own budget; this waits longer, up to
-    BULK_ITEM_ATTEMPTS tries. An answer that was lost (a timeout, a broken connection) may
-    follow an applied write: `landed` reads Neon to find out before anything is sent again,
-    and None is returned when it had."""
+    """`call`, again while Neon says it did nothing and may say yes later. The transport has
+    already retried a few times within its own budget; this waits longer:
+
+    - 423, the project locked by running operations: follow the project's operations until they
+      finish (up to BULK_LOCKED_WAIT_SECONDS), then send again;
+    - 429: wait for Retry-After (every instance waits too: the budget is paused), then again;
+    - 503 and other unavailability: back off, up to BULK_ITEM_ATTEMPTS tries in all;
+    - an answer that was lost (a timeout, a broken connection, an unreadable body) may follow an
+      applied write: `landed` reads Neon to find out before anything is sent again, and None
+      is returned when it had.
+    """
     tries = settings.BULK_ITEM_ATTEMPTS
-    for attempt in itertools.count(1):
+    attempt = 0
+    locked_until = None
+    while True:
+        attempt += 1
         try:
             return call()
         except (NeonRejected, NeonAuthError, NeonNotFound):
             raise
+        except NeonLocked:
+            if not project_id:
+                if attempt >= tries:
+                    raise
+                _sleep(job, settings.BULK_RETRY_SECONDS * attempt)
+                continue
+            now = time.monotonic()
+            locked_until = locked_until or now + settings.BULK_LOCKED_WAIT_SECONDS
+            if now >= locked_until:
+                raise NeonLocked(
+                    MSG_STILL_LOCKED % {"seconds": round(settings.BULK_LOCKED_WAIT_SECONDS)}
+                ) from None
+            _operations_finish(job, project_id, until=locked_until)
+            attempt -= 1  # waiting on Neon's own work is not a failed try
+            continue
         except (NeonTimeout, NeonBadResponse):
             if landed is None or attempt >= tries:
                 raise
@@ -358,12 +416,23 @@ def _patiently[T](
             if attempt >= tries:
                 raise
             wait = max(exc.retry_after or 0, settings.BULK_RETRY_SECONDS)
-        except (NeonLocked, NeonUnavailable):
+        except NeonUnavailable:
             if attempt >= tries:
                 raise
             wait = settings.BULK_RETRY_SECONDS * attempt
         _sleep(job, wait)
-    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _operations_finish(job: BulkJob, project_id: str, *, until: float) -> None:
+    """Wait until none of the project's operations is still running (or `until`)."""
+    while time.monotonic() < until:
+        try:
+            page = get_client().list_operations(project_id, limit=10)
+        except NeonError:
+            page = None
+        if page is not None and all(op.done for op in page.operations):
+            return
+        _sleep(job, min(settings.BULK_RETRY_SECONDS, max(0.0, until - time.monotonic())))
 
 
 def _checked(landed: Callable[[], bool]) -> bool:
@@ -379,4 +448,5 @@ def _sleep(job: BulkJob, seconds: float) -> None:
     while (left := deadline - time.monotonic()) > 0:
         if _stop_asked(job):
             raise Stopped(MSG_STOPPED_WAITING)
+        _beat(job)  # alive while waiting, so nobody resumes a job still at work
         time.sleep(min(left, 0.5))

@@ -11,7 +11,7 @@ from django.http import Http404, QueryDict
 from django.utils import timezone
 
 from bulk.models import BulkItem, BulkJob
-from bulk.runner import HEARTBEAT_TIMEOUT
+from bulk.runner import HEARTBEAT_TIMEOUT, WORKER_WAIT
 from fleet import selectors as fleet_selectors
 from fleet.forms import FleetFilterForm
 from fleet.models import InventoryProject
@@ -90,7 +90,8 @@ class Progress:
     total: int
     verdicts: Counter
     outcomes: Counter
-    stalled: bool
+    stalled: bool  # its worker went away mid-apply
+    unclaimed: bool  # queued a while, and no worker has started it
 
     @property
     def read(self) -> int:
@@ -119,9 +120,11 @@ def job_progress(job: BulkJob) -> Progress:
     for verdict, outcome, n in counts:
         verdicts[verdict] += n
         outcomes[outcome] += n
-    beat = job.heartbeat_at or job.started_at or job.created_at
-    stalled = job.status == BulkJob.Status.RUNNING and timezone.now() - beat > HEARTBEAT_TIMEOUT
-    return Progress(sum(verdicts.values()), verdicts, outcomes, stalled)
+    silent = timezone.now() - (job.heartbeat_at or job.started_at or job.created_at)
+    S = BulkJob.Status
+    stalled = job.status in (S.RUNNING, S.STOPPING) and silent > HEARTBEAT_TIMEOUT
+    unclaimed = job.status in (S.PLANNING, S.QUEUED) and silent > WORKER_WAIT
+    return Progress(sum(verdicts.values()), verdicts, outcomes, stalled, unclaimed)
 
 
 # The dry run's table lists first what the operator must look at: what will not go as asked.

@@ -12,11 +12,16 @@ from audit.services import Actor, audited
 from bulk import tasks
 from bulk.changes import DELETE, KINDS
 from bulk.models import BulkItem, BulkJob
+from bulk.runner import HEARTBEAT_TIMEOUT
 from governance.models import ApprovalRequest
 from governance.selectors import approval_required
 from governance.services import approval_request_create
 
 MSG_NOT_PLANNED = "Bulk job #%(pk)s is %(status)s: only a finished dry run can be applied."
+MSG_NOT_STALLED = (
+    "Bulk job #%(pk)s is %(status)s and its worker is alive (or it is not applying): there is "
+    "nothing to resume."
+)
 MSG_NOT_AWAITING = "Bulk job #%(pk)s is %(status)s, so there is nothing to approve."
 
 
@@ -156,11 +161,22 @@ def job_discard(*, actor: Actor, job: BulkJob) -> BulkJob:
 
 def job_resume(*, actor: Actor, job: BulkJob) -> BulkJob:
     """Start a job again whose worker went away: every item is claimed before it is sent and
-    re-read before it is sent again, so nothing is applied twice."""
+    re-read before it is sent again, so nothing is applied twice. Only a job applying whose
+    worker has been silent past HEARTBEAT_TIMEOUT can be resumed."""
+    silent_since = timezone.now() - HEARTBEAT_TIMEOUT
+    applying = BulkJob.objects.filter(
+        pk=job.pk,
+        status__in=[BulkJob.Status.RUNNING, BulkJob.Status.STOPPING],
+        heartbeat_at__lt=silent_since,
+    )
+    # Marking it alive now keeps a second click (or a colleague's) from starting a third worker.
+    resumed = applying.update(heartbeat_at=timezone.now())
+    job.refresh_from_db()
+    if not resumed:
+        raise JobStateError(MSG_NOT_STALLED % {"pk": job.pk, "status": job.get_status_display()})
     BulkJob.objects.filter(pk=job.pk, status=BulkJob.Status.RUNNING).update(
         status=BulkJob.Status.QUEUED
-    )
-    job.refresh_from_db()
+    )  # a stopping job stays stopping: the new worker only settles what was in flight
     _step(actor=actor, action="bulk.resume", job=job)
     _enqueue_apply(job)
     return job

@@ -124,9 +124,11 @@ def bulk_discard(request, job_id: int):
 @require_POST
 @role_required(Role.OPERATOR, audit_action="bulk.resume")
 def bulk_resume(request, job_id: int):
-    job = services.job_resume(
-        actor=Actor.from_request(request), job=_act(request, job_id, "resume")
-    )
+    job = _act(request, job_id, "resume")
+    try:
+        job = services.job_resume(actor=Actor.from_request(request), job=job)
+    except services.JobStateError as exc:
+        messages.error(request, exc.message)
     return _back(request, job)
 
 

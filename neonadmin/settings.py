@@ -99,6 +99,8 @@ BULK_MAX_PROJECTS = env.int("BULK_MAX_PROJECTS", default=500)
 # means "not applied"), and the wait between tries (the longer of this and Retry-After).
 BULK_ITEM_ATTEMPTS = env.int("BULK_ITEM_ATTEMPTS", default=6)
 BULK_RETRY_SECONDS = env.float("BULK_RETRY_SECONDS", default=5.0)
+# How long a change waits for a project's running operations (Neon answers 423 meanwhile).
+BULK_LOCKED_WAIT_SECONDS = env.float("BULK_LOCKED_WAIT_SECONDS", default=300.0)
 
 # Demo mode is what `make run` starts without a Neon key: the emulator and a local login.
 DEMO_MODE = env.bool("NEONADMIN_DEMO", default=False)

@@ -3,9 +3,12 @@
 Jobs run on the real worker (django-tasks-db's db_worker, in the test's thread), as in production.
 """
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AuditEvent
 from audit.services import Actor
@@ -253,3 +256,48 @@ def test_the_audit_log_shows_a_jobs_records_and_links_back(operator_client, flee
     export = operator_client.get(reverse("audit:export"), {"bulk_job": job.pk})
     lines = b"".join(export.streaming_content).decode().strip().splitlines()
     assert len(lines) == 1 + changed.count() + 2
+
+
+def test_only_a_stalled_job_can_be_resumed_and_a_dry_run_is_never_applied_by_it(
+    operator_client, fleet, neon
+):
+    job = new_job(operator_client, WINDOW)
+    response = operator_client.post(reverse("bulk:resume", args=[job.pk]))
+    assert response.status_code == 302
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.PLANNED
+    assert neon.stats().get(PATCH, 0) == 0
+
+
+def test_a_stopped_job_whose_worker_died_mid_send_settles_without_sending(
+    operator_client, fleet, neon
+):
+    """A worker died while sending two changes; one had landed. Resuming the stopping job
+    reads both back: the landed one is reported changed, the other not done, nothing sent."""
+    job = new_job(operator_client, {"kind": "suspend", "suspend_mode": "never"})
+    landed, lost = job.items.filter(verdict=BulkItem.Verdict.CHANGE)[:2]
+    get_client().update_project(landed.project_id, landed.body)
+    stale = timezone.now() - timedelta(minutes=5)
+    job.items.filter(pk__in=[landed.pk, lost.pk]).update(outcome=BulkItem.Outcome.SENDING)
+    BulkJob.objects.filter(pk=job.pk).update(
+        status=BulkJob.Status.STOPPING, started_at=stale, heartbeat_at=stale
+    )
+    neon.clear_stats()
+    operator_client.post(reverse("bulk:resume", args=[job.pk]))
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.STOPPED
+    outcomes = dict(job.items.values_list("pk", "outcome"))
+    assert outcomes[landed.pk] == BulkItem.Outcome.CHANGED
+    assert outcomes[lost.pk] == BulkItem.Outcome.NOT_RUN
+    assert neon.stats().get(PATCH, 0) == 0
+
+
+def test_a_job_no_worker_has_started_says_so(operator_client, fleet):
+    response = operator_client.post(reverse("bulk:new"), {**WINDOW})
+    job = BulkJob.objects.latest("pk")  # queued; no worker runs here
+    assert response.status_code == 302
+    BulkJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=1))
+    page = operator_client.get(reverse("bulk:job", args=[job.pk])).content.decode()
+    assert "No worker has started this job yet" in page

@@ -71,3 +71,28 @@ def test_a_lost_answer_is_read_back_never_sent_again(operator_client, fleet, neo
     assert job.items.filter(outcome=BulkItem.Outcome.CHANGED).count() == planned
     assert neon.stats()[PATCH] == planned  # the two lost answers were not sent again
     assert "after the worker" not in "".join(job.items.values_list("outcome_message", flat=True))
+
+
+def test_a_locked_project_is_followed_until_its_operations_finish(
+    operator_client, fleet, neon, settings
+):
+    """Neon's 423: the job reads the project's operations until they finish, then sends."""
+    settings.BULK_RETRY_SECONDS = 0.1
+    settings.NEON_MAX_ATTEMPTS = 1  # no transport retries: the job's own waiting is what counts
+    row = fleet.filter(org_id="", shared=False).order_by("name").first()
+    job = new_job(operator_client, SUSPEND, {"project": [row.project_id]})
+    assert job.items.get().verdict == BulkItem.Verdict.CHANGE
+    # Someone else's change starts operations on the project's computes: Neon answers 423 to
+    # writes until they finish (the emulator's take half a second).
+    client = get_client()
+    client.update_project(row.project_id, {"default_endpoint_settings": {"pg_settings": {}}})
+    neon.clear_stats()
+
+    job = apply(operator_client, job)
+
+    item = job.items.get()
+    assert item.outcome == BulkItem.Outcome.CHANGED, item.outcome_message
+    stats = neon.stats()
+    assert stats.get("GET /api/v2/projects/{project_id}/operations", 0) >= 1
+    assert stats[PATCH] == 2  # one refused with 423 (nothing applied), one applied
+    assert client.get_project(row.project_id).endpoint_defaults.suspend_timeout_seconds == 1200
