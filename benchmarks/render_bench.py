@@ -135,7 +135,7 @@ def run_cases(args, organizations, first, big) -> None:
     from neonadmin.roles import Role
     from projects import selectors
     from projects.forms.listing import ProjectListFilterForm
-    from projects.presenters import project_rows
+    from projects.presenters import row_html
     from projects.views import listing
 
     assert not settings.DEBUG
@@ -191,8 +191,8 @@ def run_cases(args, organizations, first, big) -> None:
 
         def run():
             req = request(params, htmx=size == "400")
-            rows = project_rows(pages[size].projects)
-            context = {"form": form, "filters": filters, "page": pages[size], "rows": rows}
+            rows = row_html(pages[size].projects)
+            context = {"form": form, "filters": filters, "page": pages[size], "row_html": rows}
             return render_to_string(name, context, request=req)
 
         return run

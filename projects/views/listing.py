@@ -6,7 +6,7 @@ from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, role_required
 from projects import selectors
 from projects.forms.listing import ProjectListFilterForm
-from projects.presenters import project_rows
+from projects.presenters import row_html
 
 
 @require_GET
@@ -32,7 +32,7 @@ def project_list(request, *, retried: bool = False):
         "form": form,
         "filters": filters,
         "page": page,
-        "rows": project_rows(page.projects),
+        "row_html": row_html(page.projects),
         # Deletion protection of the page's rows, in one query.
         "protected": protected_ids(project_ids=[p.id for p in page.projects]),
     }
