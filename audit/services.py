@@ -22,6 +22,7 @@ class Actor:
     username: str
     subject: str = ""
     client_ip: str | None = None
+    user_id: int | None = None  # the dashboard's own account of the person, if signed in
 
     @classmethod
     def from_request(cls, request) -> "Actor":
@@ -33,6 +34,7 @@ class Actor:
             username=user.email or user.get_username(),
             subject=f"{identity.subject} @ {identity.issuer}"[:255] if identity else "",
             client_ip=getattr(request, "client_ip", None) or request.META.get("REMOTE_ADDR"),
+            user_id=user.pk,
         )
 
 

@@ -28,6 +28,7 @@ from bulk.checks import refusals
 from bulk.models import BulkItem, BulkJob
 from fleet.inventory import record_gone, record_project
 from governance.selectors import protected_ids
+from governance.services import ProjectProtected, ensure_unprotected
 from projects import permissions
 from projects.neon import (
     NeonAuthError,
@@ -86,8 +87,12 @@ class Stopped(Exception):
 
 
 def plan(job: BulkJob) -> BulkJob:
-    """Read every selected project and judge what the change would do to it."""
+    """Read every selected project and judge what the change would do to it (those not read
+    yet: a resumed dry run goes on where its worker stopped)."""
+    if job.status != BulkJob.Status.PLANNING:
+        return job
     token = begin_request(priority="background", allow_stale=False)[1]
+    _beat(job)
     try:
         client = get_client()
         limits = compute_limits()
@@ -268,6 +273,17 @@ def _change(job: BulkJob, item: BulkItem, *, resumed: bool) -> tuple[str, str, s
     except NeonError as exc:
         return Outcome.FAILED, exc.message, ""
     if job.kind == DELETE:
+        try:  # protected since the dry run: skipped, and the refusal audited
+            ensure_unprotected(
+                actor=_actor(job),
+                action="project.delete",
+                project_id=project.id,
+                project_name=project.name,
+                request_data={"project_id": project.id},
+                bulk_job_id=job.pk,
+            )
+        except ProjectProtected as exc:
+            return Outcome.SKIPPED, exc.message, ""
         return _send(job, item, project, body=None)
     state = project_state(project)
     body, changes = diff(state, desired_state(job.kind, job.params, state))
@@ -311,10 +327,9 @@ def _send(
     """One audit record for the project, however many tries Neon's answers take."""
     client = get_client()
     deleting = body is None
-    actor = Actor(username=job.applied_by or job.created_by)
     try:
         with audited(
-            actor=actor,
+            actor=_actor(job),
             action="project.delete" if deleting else "project.update",
             project_id=project.id,
             project_name=project.name,
@@ -349,6 +364,11 @@ def _send(
     return Outcome.CHANGED, "", entry.request_id
 
 
+def _actor(job: BulkJob) -> Actor:
+    """Who each project's record names: the person who pressed Apply."""
+    return Actor(username=job.applied_by or job.created_by)
+
+
 def _gone(project_id: str) -> bool:
     try:
         get_client().get_project(project_id)
@@ -378,9 +398,9 @@ def _patiently[T](
       finish (up to BULK_LOCKED_WAIT_SECONDS), then send again;
     - 429: wait for Retry-After (every instance waits too: the budget is paused), then again;
     - 503 and other unavailability: back off, up to BULK_ITEM_ATTEMPTS tries in all;
-    - an answer that was lost (a timeout, a broken connection, an unreadable body) may follow an
-      applied write: `landed` reads Neon to find out before anything is sent again, and None
-      is returned when it had.
+    - but an answer that was lost (a timeout, a broken connection, an unreadable body, a 5xx
+      other than 503) may follow an applied write: `landed` reads Neon to find out before
+      anything is sent again, and None is returned when it had.
     """
     tries = settings.BULK_ITEM_ATTEMPTS
     attempt = 0
@@ -406,21 +426,26 @@ def _patiently[T](
             _operations_finish(job, project_id, until=locked_until)
             attempt -= 1  # waiting on Neon's own work is not a failed try
             continue
-        except (NeonTimeout, NeonBadResponse):
-            if landed is None or attempt >= tries:
+        except (NeonTimeout, NeonBadResponse, NeonUnavailable) as exc:
+            if attempt >= tries:
                 raise
-            if _checked(landed):
-                return None
-            wait = settings.BULK_RETRY_SECONDS
+            if landed is not None and _answer_lost(exc) and _checked(landed):
+                return None  # the write had landed: never send it twice
+            wait = settings.BULK_RETRY_SECONDS * attempt
         except NeonRateLimited as exc:
             if attempt >= tries:
                 raise
             wait = max(exc.retry_after or 0, settings.BULK_RETRY_SECONDS)
-        except NeonUnavailable:
-            if attempt >= tries:
-                raise
-            wait = settings.BULK_RETRY_SECONDS * attempt
         _sleep(job, wait)
+
+
+def _answer_lost(exc: NeonError) -> bool:
+    """Whether a write's failure may follow the write having been applied: a timeout, a broken
+    connection, an unreadable body, or a 5xx other than 503 (Neon documents 503 alone as safe
+    to retry). 503 and a connection never made mean nothing reached Neon's data."""
+    if isinstance(exc, NeonTimeout | NeonBadResponse):
+        return True
+    return exc.status is not None and exc.status != 503
 
 
 def _operations_finish(job: BulkJob, project_id: str, *, until: float) -> None:

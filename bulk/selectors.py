@@ -90,7 +90,7 @@ class Progress:
     total: int
     verdicts: Counter
     outcomes: Counter
-    stalled: bool  # its worker went away mid-apply
+    stalled: bool  # its worker went away in the middle of the dry run or the apply
     unclaimed: bool  # queued a while, and no worker has started it
 
     @property
@@ -122,8 +122,10 @@ def job_progress(job: BulkJob) -> Progress:
         outcomes[outcome] += n
     silent = timezone.now() - (job.heartbeat_at or job.started_at or job.created_at)
     S = BulkJob.Status
-    stalled = job.status in (S.RUNNING, S.STOPPING) and silent > HEARTBEAT_TIMEOUT
-    unclaimed = job.status in (S.PLANNING, S.QUEUED) and silent > WORKER_WAIT
+    started = job.started_at if job.status == S.QUEUED else job.heartbeat_at
+    stalled = job.status in (S.PLANNING, S.RUNNING, S.STOPPING) and silent > HEARTBEAT_TIMEOUT
+    stalled = stalled and job.heartbeat_at is not None
+    unclaimed = job.status in (S.PLANNING, S.QUEUED) and not started and silent > WORKER_WAIT
     return Progress(sum(verdicts.values()), verdicts, outcomes, stalled, unclaimed)
 
 

@@ -15,12 +15,18 @@ from bulk.models import BulkItem, BulkJob
 from bulk.runner import HEARTBEAT_TIMEOUT
 from governance.models import ApprovalRequest
 from governance.selectors import approval_required
-from governance.services import approval_request_create
+from governance.services import approval_reject, approval_request_create
 
 MSG_NOT_PLANNED = "Bulk job #%(pk)s is %(status)s: only a finished dry run can be applied."
+MSG_NOT_APPLYING = "Bulk job #%(pk)s is %(status)s: only a job applying can be stopped."
+MSG_NOT_DISCARDABLE = "Bulk job #%(pk)s is %(status)s: only a dry run not applied can be discarded."
+MSG_NOT_YOURS = (
+    "Only the person who asked for approval can withdraw this job; an admin can reject the "
+    "request instead."
+)
 MSG_NOT_STALLED = (
-    "Bulk job #%(pk)s is %(status)s and its worker is alive (or it is not applying): there is "
-    "nothing to resume."
+    "Bulk job #%(pk)s is %(status)s and no worker of it has gone silent: there is nothing to "
+    "resume."
 )
 MSG_NOT_AWAITING = "Bulk job #%(pk)s is %(status)s, so there is nothing to approve."
 
@@ -33,14 +39,29 @@ class JobStateError(Exception):
         self.message = message
 
 
-def _step(*, actor: Actor, action: str, job: BulkJob, data: dict[str, Any] | None = None) -> None:
+def _step(
+    *,
+    actor: Actor,
+    action: str,
+    job: BulkJob,
+    data: dict[str, Any] | None = None,
+    refused: str = "",
+) -> None:
+    """The job-level audit record of a step; `refused`: why it did nothing (raised, and
+    recorded as a failure, as JobStateError)."""
     with audited(
         actor=actor,
         action=action,
         request_data={"bulk_job": job.pk, "change": job.summary, **(data or {})},
         bulk_job_id=job.pk,
     ) as entry:
+        if refused:
+            raise JobStateError(refused)
         entry.status = 200
+
+
+def _state_error(message: str, job: BulkJob) -> str:
+    return message % {"pk": job.pk, "status": job.get_status_display().lower()}
 
 
 def job_create(
@@ -90,7 +111,8 @@ def job_apply(*, actor: Actor, job: BulkJob) -> BulkJob:
     )
     job.refresh_from_db()
     if not moved:
-        raise JobStateError(MSG_NOT_PLANNED % {"pk": job.pk, "status": job.get_status_display()})
+        _step(actor=actor, action="bulk.apply", job=job,
+              refused=_state_error(MSG_NOT_PLANNED, job))  # fmt: skip
     if needs_approval:
         request = approval_request_create(
             actor=actor,
@@ -125,7 +147,7 @@ def job_approved(request: ApprovalRequest, actor: Actor) -> str:
         status=BulkJob.Status.QUEUED
     )
     if not moved:
-        raise JobStateError(MSG_NOT_AWAITING % {"pk": job.pk, "status": job.get_status_display()})
+        raise JobStateError(_state_error(MSG_NOT_AWAITING, job))
     _step(actor=actor, action="bulk.apply", job=job, data={"approved_by": actor.username})
     _enqueue_apply(job)
     return f"Bulk job #{job.pk} is applying: {job.summary}."
@@ -139,44 +161,59 @@ def job_not_approved(request: ApprovalRequest) -> None:
 
 def job_stop(*, actor: Actor, job: BulkJob) -> BulkJob:
     """Ask the worker to stop after the project it is on; what is not done is reported so."""
-    BulkJob.objects.filter(
+    moved = BulkJob.objects.filter(
         pk=job.pk, status__in=[BulkJob.Status.QUEUED, BulkJob.Status.RUNNING]
     ).update(status=BulkJob.Status.STOPPING, stop_requested_by=actor.username)
     job.refresh_from_db()
-    _step(actor=actor, action="bulk.stop", job=job)
+    _step(actor=actor, action="bulk.stop", job=job,
+          refused="" if moved else _state_error(MSG_NOT_APPLYING, job))  # fmt: skip
     return job
 
 
 def job_discard(*, actor: Actor, job: BulkJob) -> BulkJob:
-    """Drop a dry run that will not be applied (nothing was sent to Neon)."""
-    BulkJob.objects.filter(
-        pk=job.pk, status__in=[BulkJob.Status.PLANNED, BulkJob.Status.FAILED]
-    ).exclude(started_at__isnull=False).update(
-        status=BulkJob.Status.DISCARDED, finished_at=timezone.now()
+    """Drop a dry run that will not be applied (nothing was sent to Neon). One waiting for
+    approval can be withdrawn by the person who asked: its request is cancelled too."""
+    if job.status == BulkJob.Status.AWAITING_APPROVAL and job.approval_id:
+        approval = ApprovalRequest.objects.get(pk=job.approval_id)
+        if not approval.asked_by(actor):
+            _step(actor=actor, action="bulk.discard", job=job, refused=MSG_NOT_YOURS)
+        approval_reject(actor=actor, approval_id=approval.pk, note="Withdrawn with the job")
+        job.refresh_from_db()  # the request's close hook marked it not approved
+        _step(actor=actor, action="bulk.discard", job=job)
+        return job
+    moved = (
+        BulkJob.objects.filter(
+            pk=job.pk, status__in=[BulkJob.Status.PLANNED, BulkJob.Status.FAILED]
+        )
+        .exclude(started_at__isnull=False)
+        .update(status=BulkJob.Status.DISCARDED, finished_at=timezone.now())
     )
     job.refresh_from_db()
-    _step(actor=actor, action="bulk.discard", job=job)
+    _step(actor=actor, action="bulk.discard", job=job,
+          refused="" if moved else _state_error(MSG_NOT_DISCARDABLE, job))  # fmt: skip
     return job
 
 
 def job_resume(*, actor: Actor, job: BulkJob) -> BulkJob:
     """Start a job again whose worker went away: every item is claimed before it is sent and
-    re-read before it is sent again, so nothing is applied twice. Only a job applying whose
-    worker has been silent past HEARTBEAT_TIMEOUT can be resumed."""
-    silent_since = timezone.now() - HEARTBEAT_TIMEOUT
-    applying = BulkJob.objects.filter(
+    re-read before it is sent again, so nothing is applied twice. Only a job whose worker has
+    been silent past HEARTBEAT_TIMEOUT, in its dry run or its apply, can be resumed."""
+    S = BulkJob.Status
+    silent = BulkJob.objects.filter(
         pk=job.pk,
-        status__in=[BulkJob.Status.RUNNING, BulkJob.Status.STOPPING],
-        heartbeat_at__lt=silent_since,
+        status__in=[S.PLANNING, S.RUNNING, S.STOPPING],
+        heartbeat_at__lt=timezone.now() - HEARTBEAT_TIMEOUT,
     )
     # Marking it alive now keeps a second click (or a colleague's) from starting a third worker.
-    resumed = applying.update(heartbeat_at=timezone.now())
+    resumed = silent.update(heartbeat_at=timezone.now())
     job.refresh_from_db()
-    if not resumed:
-        raise JobStateError(MSG_NOT_STALLED % {"pk": job.pk, "status": job.get_status_display()})
-    BulkJob.objects.filter(pk=job.pk, status=BulkJob.Status.RUNNING).update(
-        status=BulkJob.Status.QUEUED
-    )  # a stopping job stays stopping: the new worker only settles what was in flight
-    _step(actor=actor, action="bulk.resume", job=job)
+    _step(actor=actor, action="bulk.resume", job=job,
+          refused="" if resumed else _state_error(MSG_NOT_STALLED, job))  # fmt: skip
+    if job.status == S.PLANNING:  # the dry run reads only the projects it has not read yet
+        result = tasks.plan_job.enqueue(job.pk)
+        BulkJob.objects.filter(pk=job.pk).update(task_id=str(result.id))
+        return job
+    # A stopping job stays stopping: the new worker only settles what was in flight.
+    BulkJob.objects.filter(pk=job.pk, status=S.RUNNING).update(status=S.QUEUED)
     _enqueue_apply(job)
     return job

@@ -10,6 +10,7 @@ from bulk import selectors, services
 from bulk.changes import KINDS
 from bulk.forms import MSG_DELETE_ADMIN, ApplyForm, BulkChangeForm
 from bulk.models import BulkJob
+from governance.services import approval_expire_due
 from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, has_role, refuse, role_required
 from projects.selectors import compute_limits
@@ -22,6 +23,7 @@ JOB = "bulk/bulk_job.html"
 @require_GET
 @role_required(Role.VIEWER)
 def bulk_list(request):
+    approval_expire_due()
     return render_page_or_fragment(
         request, "bulk/bulk_list.html", {"jobs": selectors.job_list()}, fragment="jobs"
     )
@@ -75,6 +77,7 @@ def _job_context(request, job: BulkJob, **extra) -> dict:
 @require_GET
 @role_required(Role.VIEWER)
 def bulk_job(request, job_id: int):
+    approval_expire_due()  # a job whose approval expired is shown as not approved, not waiting
     job = selectors.job_get(job_id=job_id)
     return render_page_or_fragment(request, JOB, _job_context(request, job), fragment="job")
 
@@ -100,6 +103,7 @@ def bulk_apply(request, job_id: int):
         job = services.job_apply(actor=Actor.from_request(request), job=job)
     except services.JobStateError as exc:
         messages.error(request, exc.message)
+        job.refresh_from_db()
     else:
         if job.status == BulkJob.Status.AWAITING_APPROVAL:
             messages.info(request, "Sent for approval: a second admin must approve this job.")
@@ -109,26 +113,28 @@ def bulk_apply(request, job_id: int):
 @require_POST
 @role_required(Role.OPERATOR, audit_action="bulk.stop")
 def bulk_stop(request, job_id: int):
-    job = services.job_stop(actor=Actor.from_request(request), job=_act(request, job_id, "stop"))
-    return _back(request, job)
+    return _button(request, job_id, "stop", services.job_stop)
 
 
 @require_POST
 @role_required(Role.OPERATOR, audit_action="bulk.discard")
 def bulk_discard(request, job_id: int):
-    job = _act(request, job_id, "discard")
-    job = services.job_discard(actor=Actor.from_request(request), job=job)
-    return _back(request, job)
+    return _button(request, job_id, "discard", services.job_discard)
 
 
 @require_POST
 @role_required(Role.OPERATOR, audit_action="bulk.resume")
 def bulk_resume(request, job_id: int):
-    job = _act(request, job_id, "resume")
+    return _button(request, job_id, "resume", services.job_resume)
+
+
+def _button(request, job_id: int, step: str, service):
+    job = _act(request, job_id, step)
     try:
-        job = services.job_resume(actor=Actor.from_request(request), job=job)
+        job = service(actor=Actor.from_request(request), job=job)
     except services.JobStateError as exc:
         messages.error(request, exc.message)
+        job.refresh_from_db()
     return _back(request, job)
 
 

@@ -34,6 +34,7 @@ class ApprovalRequest(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        EXECUTING = "executing", "Approved, being executed"
         APPROVED = "approved", "Approved"  # and executed
         FAILED = "failed", "Failed"  # approved, but not executed, or Neon refused
         REJECTED = "rejected", "Rejected"
@@ -50,6 +51,10 @@ class ApprovalRequest(models.Model):
     before = models.JSONField(null=True, blank=True)
     summary = models.TextField()
     requested_by = models.CharField(max_length=254)
+    # The requester as the IdP knows them (subject @ issuer), which never changes when their
+    # email does: "never the requester" is checked on both.
+    requested_by_subject = models.CharField(max_length=255, blank=True)
+    requested_by_user_id = models.BigIntegerField(null=True, blank=True)
     requested_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     decided_by = models.CharField(max_length=254, blank=True)
@@ -68,3 +73,14 @@ class ApprovalRequest(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == self.Status.PENDING
+
+    def asked_by(self, actor) -> bool:
+        """Whether `actor` (audit.services.Actor) is the person who asked: the same email, the
+        same IdP subject or the same account, under whatever email they have now."""
+        return (
+            self.requested_by == actor.username
+            or (bool(self.requested_by_subject) and self.requested_by_subject == actor.subject)
+            or (
+                self.requested_by_user_id is not None and self.requested_by_user_id == actor.user_id
+            )
+        )

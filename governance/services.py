@@ -54,6 +54,10 @@ MSG_PROJECT_CHANGED = (
     "The project changed since the request ({what}), so nothing was sent to Neon. Ask again "
     "against the project as it is now."
 )
+MSG_CUT_OFF = (
+    "The dashboard was stopped while executing this request: check the project (and the audit "
+    "log) for what was done before asking again."
+)
 MSG_UNKNOWN_KIND = "No executor is registered for approval requests of kind “{kind}”."
 
 
@@ -164,6 +168,7 @@ def ensure_unprotected(
     project_name: str = "",
     request_data: dict | None = None,
     message: str = MSG_PROTECTED_DELETE,
+    bulk_job_id: int | None = None,
 ) -> None:
     """Raise ProjectProtected, recorded as a failed `action`, if the project is protected.
     `message` is formatted with the protection's name, by and reason."""
@@ -176,6 +181,7 @@ def ensure_unprotected(
         project_id=project_id,
         project_name=project_name or protection.project_name,
         request_data=request_data,
+        bulk_job_id=bulk_job_id,
     ):
         raise ProjectProtected(protected_message(protection, message))
 
@@ -226,6 +232,8 @@ def approval_request_create(
             before=before,
             summary=summary,
             requested_by=actor.username,
+            requested_by_subject=actor.subject,
+            requested_by_user_id=actor.user_id,
             expires_at=timezone.now() + timedelta(hours=settings.APPROVAL_TTL_HOURS),
             bulk_job_id=bulk_job_id,
         )
@@ -297,14 +305,17 @@ def approval_approve(*, actor: Actor, approval_id: int, note: str = "") -> Appro
             project_name=approval.project_name,
             request_data=_decision_data(approval, note),
         ) as entry:
-            if approval.requested_by == actor.username:
+            if approval.asked_by(actor):
                 raise NotAllowed(MSG_SELF_APPROVAL)
-            _claim(approval, actor, note)
+            _claim(approval, actor, note, status=Status.EXECUTING)
             claimed = True
             result = _execute(approval, actor)
             entry.status = 200
-    except Exception as exc:
+    except BaseException as exc:  # a worker timeout (SystemExit) must not leave it executing
         if not claimed:
+            raise
+        if not isinstance(exc, Exception):
+            _finish(approval, Status.FAILED, MSG_CUT_OFF)
             raise
         if not isinstance(exc, GovernanceError):
             logger.warning("approval %s failed: %r", approval.pk, exc)
@@ -352,7 +363,7 @@ def approval_reject(*, actor: Actor, approval_id: int, note: str = "") -> Approv
     the one who asked (cancelled, approval.cancel). Nothing is executed; the kind's close hook
     runs, and it is notified."""
     approval = selectors.approval_get(approval_id=approval_id)
-    own = approval.requested_by == actor.username
+    own = approval.asked_by(actor)
     status = Status.CANCELLED if own else Status.REJECTED
     with audited(
         actor=actor,

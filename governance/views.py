@@ -131,7 +131,7 @@ def approval_detail(request, approval_id: int):
 
 def _detail(request, approval: ApprovalRequest, form=None) -> dict:
     admin = has_role(request.user, Role.ADMIN)
-    own = approval.requested_by == Actor.from_request(request).username
+    own = approval.asked_by(Actor.from_request(request))
     return {
         "approval": approval,
         "changes": approval_changes(approval),

@@ -113,7 +113,10 @@ def test_actor_from_request_names_the_sso_identity(django_user_model):
     request.user, request.client_ip = user, "203.0.113.5"
 
     assert Actor.from_request(request) == Actor(
-        username="kim@example.test", subject="u-1 @ https://idp", client_ip="203.0.113.5"
+        username="kim@example.test",
+        subject="u-1 @ https://idp",
+        client_ip="203.0.113.5",
+        user_id=user.pk,
     )
 
 

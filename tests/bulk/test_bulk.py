@@ -301,3 +301,20 @@ def test_a_job_no_worker_has_started_says_so(operator_client, fleet):
     BulkJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=1))
     page = operator_client.get(reverse("bulk:job", args=[job.pk])).content.decode()
     assert "No worker has started this job yet" in page
+
+
+def test_a_dry_run_whose_worker_died_goes_on_where_it_stopped(operator_client, fleet, neon):
+    job = new_job(operator_client, WINDOW)
+    read = job.items.count()
+    first = job.items.order_by("pk").first()
+    job.items.exclude(pk=first.pk).update(verdict=BulkItem.Verdict.PENDING)
+    stale = timezone.now() - timedelta(minutes=5)
+    BulkJob.objects.filter(pk=job.pk).update(status=BulkJob.Status.PLANNING, heartbeat_at=stale)
+    page = operator_client.get(reverse("bulk:job", args=[job.pk])).content.decode()
+    assert "has said nothing for over two minutes" in page
+    neon.clear_stats()
+    operator_client.post(reverse("bulk:resume", args=[job.pk]))
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.PLANNED
+    assert neon.stats()["GET /api/v2/projects/{project_id}"] == read - 1
