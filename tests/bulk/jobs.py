@@ -6,6 +6,16 @@ from django.urls import reverse
 from bulk.models import BulkJob
 
 PATCH = "PATCH /api/v2/projects/{project_id}"
+DELETE = "DELETE /api/v2/projects/{project_id}"
+PROJECT = "/api/v2/projects/"  # the path prefix of faults on one project
+# Two changes the tests make: a maintenance window, and a custom suspend timeout.
+WINDOW = {
+    "kind": "maintenance_window",
+    "maintenance_weekdays": ["7"],
+    "maintenance_start_time": "02:00",
+    "maintenance_end_time": "03:00",
+}
+SUSPEND = {"kind": "suspend", "suspend_mode": "custom", "suspend_timeout_seconds": "1200"}
 
 
 def run_worker() -> None:

@@ -22,18 +22,11 @@ from projects.neon import get_client
 from projects.permissions import MSG_DELETE_NEEDS_MANAGE, MSG_VIEW_ONLY
 from projects.project_state import project_state
 from projects.selectors import compute_limits
-from tests.bulk.jobs import PATCH, new_job, run_worker
+from tests.bulk.jobs import DELETE, PATCH, WINDOW, new_job, run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 HX = {"HX-Request": "true"}
-DELETE = "DELETE /api/v2/projects/{project_id}"
-WINDOW = {
-    "kind": "maintenance_window",
-    "maintenance_weekdays": ["7"],
-    "maintenance_start_time": "02:00",
-    "maintenance_end_time": "03:00",
-}
 
 
 def test_an_untouched_settings_form_refuses_nothing_for_any_seeded_project(neon):

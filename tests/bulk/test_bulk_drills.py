@@ -8,12 +8,9 @@ import pytest
 from audit.models import AuditEvent
 from bulk.models import BulkItem, BulkJob
 from projects.neon import get_client
-from tests.bulk.jobs import PATCH, new_job, run_worker
+from tests.bulk.jobs import PATCH, PROJECT, SUSPEND, new_job, run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SUSPEND = {"kind": "suspend", "suspend_mode": "custom", "suspend_timeout_seconds": "1200"}
-PROJECT = "/api/v2/projects/"
 
 
 def apply(client, job: BulkJob) -> BulkJob:

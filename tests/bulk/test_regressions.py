@@ -14,19 +14,9 @@ from bulk.models import BulkItem, BulkJob
 from governance import services as governance
 from governance.models import ApprovalRequest, Protection
 from projects.neon import NeonNotFound, get_client
-from tests.bulk.jobs import PATCH, new_job, run_worker
+from tests.bulk.jobs import DELETE, PATCH, PROJECT, SUSPEND, WINDOW, new_job, run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-DELETE = "DELETE /api/v2/projects/{project_id}"
-PROJECT = "/api/v2/projects/"
-WINDOW = {
-    "kind": "maintenance_window",
-    "maintenance_weekdays": ["7"],
-    "maintenance_start_time": "02:00",
-    "maintenance_end_time": "03:00",
-}
-SUSPEND = {"kind": "suspend", "suspend_mode": "custom", "suspend_timeout_seconds": "1200"}
 
 
 def _personal(fleet, n):
