@@ -1,21 +1,81 @@
-"""Django's form renderer, with <select> drawn in Python.
+"""Django's form renderer, with its common widget templates drawn in Python.
 
-Django renders every <option> through its own template include: the settings form's compute
-selects alone made about 390 includes per page, most of the page's 30 ms of rendering. The HTML
-is the same as Django's templates (select.html, select_option.html, attrs.html) produce, with the
-same escaping; any other widget, or a select whose options use another template, renders as
-Django renders it.
+Django renders every widget, label, error list and <option> through its own templates, each an
+include or two deep: the settings form made about 60 renders and 500 includes per page, most of
+the page's own time. This renderer draws the templates of the widgets the dashboard's forms use
+(<select>, <input> of every type, <textarea>, radio and checkbox lists, multi-widgets such as
+the quantity fields, labels, empty error lists) in Python, with the same HTML and the same
+escaping as Django's templates (django/forms/templates/django/forms/…). Anything else — another
+template, an option using another template, a non-empty error list — renders as Django renders
+it. tests/test_form_renderer.py compares the two on every widget kind and on both of the
+dashboard's large forms.
+
+Each `_draw_*` returns what its template renders before BaseRenderer.render strips the result:
+an included template keeps its trailing newline, as Django's `{% include %}` does.
 """
 
+import re
+
 from django.forms.renderers import DjangoTemplates
+from django.template.base import render_value_in_context
+from django.template.context import Context
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
-SELECT = "django/forms/widgets/select.html"
-OPTION = "django/forms/widgets/select_option.html"
+WIDGETS = "django/forms/widgets/"
+SELECT = WIDGETS + "select.html"
+OPTION = WIDGETS + "select_option.html"
+# Templates that are `{% include "django/forms/widgets/input.html" %}` and a newline.
+INPUTS = frozenset(
+    f"{WIDGETS}{name}.html"
+    for name in (
+        "text",
+        "number",
+        "email",
+        "url",
+        "password",
+        "hidden",
+        "checkbox",
+        "date",
+        "datetime",
+        "time",
+        "search",
+        "tel",
+        "color",
+    )
+)
+# `{% include "django/forms/widgets/multiple_input.html" %}`, and their options'
+# `{% include "django/forms/widgets/input_option.html" %}`, each with a newline.
+RADIO = WIDGETS + "radio.html"
+MULTIPLE_INPUTS = frozenset({RADIO, WIDGETS + "checkbox_select.html"})
+INPUT_OPTIONS = frozenset({WIDGETS + "radio_option.html", WIDGETS + "checkbox_option.html"})
+MULTIWIDGET = WIDGETS + "multiwidget.html"
+# `{% include "django/forms/widgets/multiwidget.html" %}` and a newline.
+MULTIWIDGETS = frozenset(
+    f"{WIDGETS}{name}.html"
+    for name in ("splitdatetime", "splithiddendatetime", "select_date", "multiple_hidden")
+)
+TEXTAREA = WIDGETS + "textarea.html"
+LABEL = "django/forms/label.html"
+ERRORS = "django/forms/errors/list/default.html"
+
+_CONTEXT = Context(autoescape=True)
+_SPACES_BETWEEN_TAGS = re.compile(r">\s+<")  # what {% spaceless %} removes
+
+
+class _NotDrawn(Exception):
+    """A template or option this module does not draw: Django renders the whole widget."""
+
+
+def _out(value) -> str:
+    """`{{ value }}`: localized, escaped unless safe."""
+    if isinstance(value, str):
+        return conditional_escape(value)
+    return render_value_in_context(value, _CONTEXT)
 
 
 def _attrs(attrs: dict) -> str:
+    """attrs.html: ` name="value"`, a bare ` name` for True, nothing for False."""
     return "".join(
         f" {conditional_escape(name)}"
         if value is True
@@ -25,29 +85,116 @@ def _attrs(attrs: dict) -> str:
     )
 
 
-def render_select(widget: dict) -> str:
-    parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>']
+def _draw_input(widget: dict) -> str:
+    """input.html, with its newline."""
+    value = widget["value"]
+    shown = "" if value is None else f' value="{conditional_escape(str(value))}"'
+    return (
+        f'<input type="{_out(widget["type"])}" name="{_out(widget["name"])}"'
+        f"{shown}{_attrs(widget['attrs'])}>\n"
+    )
+
+
+def _draw_select(widget: dict) -> str:
+    """select.html (whose options are select_option.html), with its newline."""
+    parts = [f'<select name="{_out(widget["name"])}"{_attrs(widget["attrs"])}>']
     for group_name, options, _index in widget["optgroups"]:
         if group_name:
-            parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
-        parts.extend(
-            f'\n  <option value="{conditional_escape(str(option["value"]))}"'
-            f"{_attrs(option['attrs'])}>{conditional_escape(option['label'])}</option>\n"
-            for option in options  # the option template ends in a newline
-        )
+            parts.append(f'\n  <optgroup label="{_out(group_name)}">')
+        for option in options:
+            if option["template_name"] != OPTION:
+                raise _NotDrawn
+            parts.append(
+                f'\n  <option value="{conditional_escape(str(option["value"]))}"'
+                f"{_attrs(option['attrs'])}>{_out(option['label'])}</option>\n"
+            )
         if group_name:
             parts.append("\n  </optgroup>")
-    parts.append("\n</select>")
-    return mark_safe("".join(parts))  # noqa: S308 - every part above is escaped
+    parts.append("\n</select>\n")
+    return "".join(parts)
+
+
+def _draw_multiple_input(widget: dict) -> str:
+    """multiple_input.html: a <div> of labelled radio buttons or checkboxes."""
+    attrs = widget["attrs"]
+    id_ = attrs.get("id")
+    parts = ["<div"]
+    if id_:
+        parts.append(f' id="{_out(id_)}"')
+    if attrs.get("class"):
+        parts.append(f' class="{_out(attrs["class"])}"')
+    parts.append(">")
+    for group, options, _index in widget["optgroups"]:
+        if group:
+            parts.append(f"\n  <div><label>{_out(group)}</label>")
+        for option in options:
+            if option["template_name"] not in INPUT_OPTIONS:
+                raise _NotDrawn
+            parts.append(f"<div>\n    {_draw_input_option(option)}</div>")
+        if group:
+            parts.append("\n  </div>")
+    parts.append("\n</div>")
+    return "".join(parts)
+
+
+def _draw_input_option(option: dict) -> str:
+    """radio_option.html or checkbox_option.html: input_option.html and a newline."""
+    if not option["wrap_label"]:
+        return _draw_input(option) + "\n\n"
+    id_ = option["attrs"].get("id")
+    label_for = f' for="{_out(id_)}"' if id_ else ""
+    return f"<label{label_for}>{_draw_input(option)} {_out(option['label'])}</label>\n\n"
+
+
+def _draw_widget(widget: dict) -> str:
+    """Any widget this module draws, as `{% include widget.template_name %}` renders it."""
+    name = widget["template_name"]
+    if name in INPUTS:
+        return _draw_input(widget) + "\n"
+    if name == SELECT:
+        return _draw_select(widget)
+    if name in MULTIPLE_INPUTS:
+        return _draw_multiple_input(widget) + "\n"
+    if name == TEXTAREA:
+        value = _out(widget["value"]) if widget["value"] else ""
+        return (
+            f'<textarea name="{_out(widget["name"])}"{_attrs(widget["attrs"])}>\n'
+            f"{value}</textarea>\n"
+        )
+    if name == MULTIWIDGET or name in MULTIWIDGETS:
+        inner = "".join(_draw_widget(sub) for sub in widget["subwidgets"])
+        drawn = _SPACES_BETWEEN_TAGS.sub("><", inner.strip())  # {% spaceless %}
+        return drawn + ("\n" if name == MULTIWIDGET else "\n\n")
+    raise _NotDrawn
+
+
+def _draw_label(context: dict) -> str:
+    """label.html: `<label for="…">Label:</label>`, or the label alone without an ID."""
+    if not context["use_tag"]:
+        return _out(context["label"])
+    tag = _out(context["tag"])
+    return f"<{tag}{_attrs(context['attrs'])}>{_out(context['label'])}</{tag}>"
+
+
+def render_select(widget: dict) -> str:
+    """A <select> as select.html draws it (what `widget.render` returns)."""
+    return mark_safe(_draw_select(widget).strip())  # noqa: S308 - every part is escaped
 
 
 class FastSelectRenderer(DjangoTemplates):
+    """The dashboard's FORM_RENDERER (the name is from when it drew only <select>)."""
+
     def render(self, template_name, context, request=None):
-        widget = context.get("widget") if template_name == SELECT else None
-        if widget and all(
-            option["template_name"] == OPTION
-            for _name, options, _index in widget["optgroups"]
-            for option in options
-        ):
-            return render_select(widget)
-        return super().render(template_name, context, request)
+        try:
+            if template_name == LABEL:
+                html = _draw_label(context)
+            elif template_name == ERRORS and not context["errors"]:
+                html = ""
+            elif "widget" in context and template_name == context["widget"]["template_name"]:
+                html = _draw_widget(context["widget"])
+            else:
+                raise _NotDrawn
+        except _NotDrawn:
+            return super().render(template_name, context, request)
+        # As BaseRenderer.render: the template's output, stripped. Every part is escaped.
+        return mark_safe(html.strip())  # noqa: S308
