@@ -9,4 +9,9 @@ class BulkConfig(AppConfig):
         from bulk import services  # the executor needs the apps loaded
         from governance.services import register_executor
 
-        register_executor("bulk", execute=services.job_approved, close=services.job_not_approved)
+        register_executor(
+            "bulk",
+            execute=services.job_approved,
+            close=services.job_not_approved,
+            describe=services.job_described,
+        )

@@ -14,6 +14,7 @@ from bulk.changes import DELETE, KINDS
 from bulk.models import BulkItem, BulkJob
 from bulk.runner import HEARTBEAT_TIMEOUT
 from governance.models import ApprovalRequest
+from governance.presenters import ChangeRow
 from governance.selectors import approval_required
 from governance.services import approval_reject, approval_request_create
 
@@ -151,6 +152,20 @@ def job_approved(request: ApprovalRequest, actor: Actor) -> str:
     _step(actor=actor, action="bulk.apply", job=job, data={"approved_by": actor.username})
     _enqueue_apply(job)
     return f"Bulk job #{job.pk} is applying: {job.summary}."
+
+
+def job_described(request: ApprovalRequest) -> list[ChangeRow]:
+    """The approval page's rows: each project the job would change, as its dry run found it."""
+    items = BulkItem.objects.filter(job_id=request.bulk_job_id, verdict=BulkItem.Verdict.CHANGE)
+    return [
+        ChangeRow(
+            label=item.project_name,
+            before_text="; ".join(f"{c['label']}: {c['before_text']}" for c in item.changes),
+            after_text="; ".join(f"{c['label']}: {c['after_text']}" for c in item.changes),
+            irreversible=item.job.kind == DELETE,
+        )
+        for item in items.select_related("job")
+    ]
 
 
 def job_not_approved(request: ApprovalRequest) -> None:

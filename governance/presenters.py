@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from governance import selectors
 from governance.forms import ReasonForm
 from governance.models import ApprovalRequest
+from governance.services import approval_described
 from projects.project_state import diff
 
 Kind = ApprovalRequest.Kind
@@ -41,6 +42,9 @@ def approval_changes(approval: ApprovalRequest) -> list[ChangeRow]:
                 f"off (“{change.get('reason', '')}”)",
             )
         ]
+    described = approval_described(approval)
+    if described is not None:
+        return described
     return [ChangeRow("Change", "", approval.summary)]
 
 

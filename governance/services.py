@@ -87,6 +87,8 @@ class NotAllowed(GovernanceError):
 class Executor:
     execute: Callable[[ApprovalRequest, Actor], str]
     close: Callable[[ApprovalRequest], None] | None = None
+    # Rows (label, before_text, after_text) of what approval does, for the request's page.
+    describe: Callable[[ApprovalRequest], list] | None = None
 
 
 _EXECUTORS: dict[str, Executor] = {}
@@ -97,13 +99,14 @@ def register_executor(
     *,
     execute: Callable[[ApprovalRequest, Actor], str],
     close: Callable[[ApprovalRequest], None] | None = None,
+    describe: Callable[[ApprovalRequest], list] | None = None,
 ) -> None:
     """Make `execute(request, actor) -> result message` what approving a request of `kind`
     runs (an exception marks the request failed with its message), and `close(request)` what
     runs when one is rejected, cancelled or expired. Registering a kind again replaces it."""
     if kind not in ApprovalRequest.Kind.values:
         raise ValueError(f"Unknown approval kind {kind!r}.")
-    _EXECUTORS[kind] = Executor(execute=execute, close=close)
+    _EXECUTORS[kind] = Executor(execute=execute, close=close, describe=describe)
 
 
 # --- Protection -----------------------------------------------------------------------------------
@@ -376,6 +379,12 @@ def approval_reject(*, actor: Actor, approval_id: int, note: str = "") -> Approv
     _close(approval)
     _notify("cancelled" if own else "rejected", approval)
     return approval
+
+
+def approval_described(approval: ApprovalRequest) -> list | None:
+    """What the kind's executor says approval does, row by row; None if it says nothing."""
+    executor = _EXECUTORS.get(approval.kind)
+    return executor.describe(approval) if executor and executor.describe else None
 
 
 def _close(approval: ApprovalRequest) -> None:

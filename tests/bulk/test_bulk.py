@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from audit.models import AuditEvent
 from audit.services import Actor
@@ -179,6 +180,11 @@ def test_with_approval_required_a_second_admin_starts_the_job(
     assert neon.stats().get(PATCH, 0) == 0
     request = ApprovalRequest.objects.get(pk=job.approval_id)
     assert request.kind == "bulk" and request.bulk_job_id == job.pk
+    # The approver sees each project the job would change, as the dry run found it.
+    page = admin_client_.get(reverse("governance:approval", args=[request.pk])).content.decode()
+    planned = job.items.filter(verdict=BulkItem.Verdict.CHANGE)
+    assert all(escape(item.project_name) in page for item in planned)
+    assert page.count('<td class="after">Maintenance window: Sun, 02:00') == planned.count()
     own = admin_client_.post(reverse("governance:approve", args=[request.pk]))
     assert own.status_code in (403, 409)
     job.refresh_from_db()
