@@ -15,11 +15,11 @@ an included template keeps its trailing newline, as Django's `{% include %}` doe
 """
 
 import re
+from html import escape
 
 from django.forms.renderers import DjangoTemplates
 from django.template.base import render_value_in_context
 from django.template.context import Context
-from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
 WIDGETS = "django/forms/widgets/"
@@ -65,6 +65,15 @@ _SPACES_BETWEEN_TAGS = re.compile(r">\s+<")  # what {% spaceless %} removes
 
 class _NotDrawn(Exception):
     """A template or option this module does not draw: Django renders the whole widget."""
+
+
+def conditional_escape(text) -> str:
+    """django.utils.html.conditional_escape for what a widget holds, without the lazy-string
+    checks that make Django's cost three times as much: safe text as it is, anything else
+    through the standard library's `html.escape` (which Django's `escape` calls)."""
+    if hasattr(text, "__html__"):
+        return text.__html__()
+    return escape(str(text))
 
 
 def _out(value) -> str:
