@@ -27,7 +27,8 @@ def run_worker() -> None:
 
 def worker_in_background() -> threading.Thread:
     """db_worker's own Worker, beside the page that follows its progress. Only the command's
-    signal handlers are left out: Python lets the main thread alone set those."""
+    signal handlers are left out: Python lets the main thread alone set those. In batch mode it
+    ends when the queue is empty, so start it once the task is queued."""
     worker = Worker(
         queue_names=["default"], interval=0.1, batch=True, backend_name="default",
         startup_delay=False, max_tasks=None, worker_id="browser-test", excluded_queue_names=[],
@@ -120,8 +121,9 @@ def test_a_job_stopped_halfway_reports_what_it_did_and_did_not_do(signed_in_page
     planned = job.items.filter(verdict=BulkItem.Verdict.CHANGE).count()
     assert planned >= 4
     # Neon slow to answer changes, so the operator can stop the job while it runs.
-    big_fleet.set_faults(method="PATCH", latency_ms=400)
+    big_fleet.set_faults(method="PATCH", latency_ms=700)
     page.get_by_role("button", name=f"Apply to {planned} projects").click()
+    expect(page.locator("#job")).to_have_attribute("data-status", "queued")  # enqueued first
     worker = worker_in_background()
     expect(page.locator("#job")).to_have_attribute("data-status", "running", timeout=10_000)
     expect(page.locator('[data-outcome-count="changed"]')).not_to_have_text("0", timeout=10_000)
