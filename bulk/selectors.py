@@ -11,7 +11,7 @@ from django.http import Http404, QueryDict
 from django.utils import timezone
 
 from bulk.models import BulkItem, BulkJob
-from bulk.runner import HEARTBEAT_TIMEOUT, WORKER_WAIT
+from bulk.worker import HEARTBEAT_TIMEOUT, WORKER_WAIT
 from fleet import selectors as fleet_selectors
 from fleet.forms import FleetFilterForm
 from fleet.models import InventoryProject

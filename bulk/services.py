@@ -1,5 +1,5 @@
 """Writes of bulk jobs: create (and start the dry run), apply (or ask for approval), stop,
-discard, resume. Each step is audited; each project's own change is audited by the runner."""
+discard, resume. Each step is audited; each project's own change is audited by bulk.apply."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from audit.services import Actor, audited
 from bulk import tasks
 from bulk.changes import DELETE, KINDS
 from bulk.models import BulkItem, BulkJob
-from bulk.runner import HEARTBEAT_TIMEOUT
+from bulk.worker import HEARTBEAT_TIMEOUT
 from governance.models import ApprovalRequest
 from governance.presenters import ChangeRow
 from governance.selectors import approval_required
@@ -142,7 +142,7 @@ def _enqueue_apply(job: BulkJob) -> None:
 
 def job_approved(request: ApprovalRequest, actor: Actor) -> str:
     """Governance's executor for bulk approvals: the approved job starts. Each project is
-    re-read and checked against the dry run before its change is sent (bulk.runner)."""
+    re-read and checked against the dry run before its change is sent (bulk.apply)."""
     job = BulkJob.objects.get(pk=request.bulk_job_id)
     moved = BulkJob.objects.filter(pk=job.pk, status=BulkJob.Status.AWAITING_APPROVAL).update(
         status=BulkJob.Status.QUEUED

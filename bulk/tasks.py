@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.tasks import task
 
-from bulk import runner
+from bulk.apply import apply
+from bulk.dry_run import plan
 from bulk.models import BulkJob
 
 QUEUE = "default"
@@ -12,11 +13,11 @@ QUEUE = "default"
 
 @task(queue_name=QUEUE)
 def plan_job(job_id: int) -> dict:
-    job = runner.plan(BulkJob.objects.get(pk=job_id))
+    job = plan(BulkJob.objects.get(pk=job_id))
     return {"status": job.status}
 
 
 @task(queue_name=QUEUE)
 def apply_job(job_id: int) -> dict:
-    job = runner.apply(BulkJob.objects.get(pk=job_id))
+    job = apply(BulkJob.objects.get(pk=job_id))
     return {"status": job.status}
