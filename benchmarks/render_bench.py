@@ -13,13 +13,20 @@ partial, as an htmx request with a cursor) at three depths, all over the same fe
   presenter, the page-or-fragment choice and the render);
 - "template only": the presenter and `render_to_string` of the page or partial.
 
+The selectors answer from memory above, so Neon's answer is never decoded there; two more cases
+time that part of the fragment's own time on the raw 400-row body as Neon sent it: decoding its
+JSON (what requests' `response.json()` does) and parsing it into a `ProjectPage` (the client's
+`parse_project_page`).
+
 Prints p50, p95 and min in milliseconds; `--profile request-400` (or another case: request-10,
-view-10, view-400, template-10, template-400) prints what cProfile finds dominating instead.
+view-10, view-400, template-10, template-400, decode-400, parse-400) prints what cProfile finds
+dominating instead.
 Numbers, not assertions: these machines are shared and noisy, so compare runs made together.
 """
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
 import statistics
@@ -102,9 +109,10 @@ def main() -> None:
         with run_emulator(seed=args.seed, api_keys=[KEY]) as emu:
             configure_django(neon_url=emu.base_url, static_root=Path(tmp) / "static")
             organizations, first, big = fetch_pages()
+            raw = fetch_raw_page(emu.base_url)
         # The emulator is gone: nothing below can reach Neon, and its server thread is out of
         # the profile.
-        run_cases(args, organizations, first, big)
+        run_cases(args, organizations, first, big, raw)
 
 
 def fetch_pages():
@@ -123,7 +131,21 @@ def fetch_pages():
     return organizations, first, big
 
 
-def run_cases(args, organizations, first, big) -> None:
+def fetch_raw_page(base_url: str) -> bytes:
+    """The body of `GET /projects?limit=400` as Neon sends it."""
+    import requests
+
+    response = requests.get(
+        f"{base_url}/projects",
+        params={"limit": 400},
+        headers={"Authorization": f"Bearer {KEY}"},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.content
+
+
+def run_cases(args, organizations, first, big, raw: bytes) -> None:
     from django.conf import settings
     from django.contrib.auth.models import User
     from django.contrib.messages.storage.fallback import FallbackStorage
@@ -135,6 +157,7 @@ def run_cases(args, organizations, first, big) -> None:
     from neonadmin.roles import Role
     from projects import selectors
     from projects.forms.listing import ProjectListFilterForm
+    from projects.neon.client import parse_project_page
     from projects.presenters import row_html
     from projects.views import listing
 
@@ -207,7 +230,16 @@ def run_cases(args, organizations, first, big) -> None:
         "view-400": ("  the view only, 400 rows (htmx rows partial)", view_case("400")),
         "template-10": ("  template only, 10 rows", template_case("10")),
         "template-400": ("  template only, 400 rows", template_case("400")),
+        "decode-400": (
+            f"Neon's 400-row body ({len(raw) // 1024} KiB): JSON decode",
+            lambda: json.loads(raw),
+        ),
+        "parse-400": (
+            "  parse into 400 Projects",
+            lambda: parse_project_page(body, 400),
+        ),
     }
+    body = json.loads(raw)  # parse-400 parses this one decoded body each time
     html = cases["request-400"][1]().content.decode()
     print(f"400-row fragment: {html.count('<tr')} <tr> elements, {len(html)} bytes\n")
 

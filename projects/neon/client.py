@@ -59,6 +59,20 @@ def _branches(body: Any) -> list[Branch]:
     return [Branch.from_api(b) for b in _list(body, "branches")]
 
 
+def parse_project_page(body: Any, limit: int) -> ProjectPage:
+    """A page of `GET /projects` (or `/projects/shared`) asked for `limit` at a time
+    (benchmarks/render_bench.py times it on a 400-row page)."""
+    projects = [Project.from_api(p) for p in _list(body, "projects")]
+    cursor_value = (body.get("pagination") or {}).get("cursor")
+    # Neon does not say how the last page is marked; a short page is the last one.
+    next_cursor = cursor_value if cursor_value and len(projects) >= limit else None
+    return ProjectPage(
+        projects=projects,
+        next_cursor=next_cursor,
+        unavailable_project_ids=list(body.get("unavailable_project_ids") or []),
+    )
+
+
 def _seg(value: str) -> str:
     """One URL path segment; IDs come from URLs the operator can type."""
     return quote(str(value), safe="")
@@ -179,22 +193,12 @@ class NeonClient:
         return self._project_page("/projects/shared", params, limit)
 
     def _project_page(self, path: str, params: dict, limit: int) -> ProjectPage:
-
-        def parse(body: Any) -> ProjectPage:
-            projects = [Project.from_api(p) for p in _list(body, "projects")]
-            cursor_value = (body.get("pagination") or {}).get("cursor")
-            # Neon does not say how the last page is marked; a short page is the last one.
-            next_cursor = cursor_value if cursor_value and len(projects) >= limit else None
-            return ProjectPage(
-                projects=projects,
-                next_cursor=next_cursor,
-                unavailable_project_ids=list(body.get("unavailable_project_ids") or []),
-            )
-
         return self._cached(
             path.strip("/").replace("/", "-"),
             tuple(sorted(params.items())),
-            lambda: self._get(path, path, params=params).parse(parse),
+            lambda: self._get(path, path, params=params).parse(
+                lambda body: parse_project_page(body, limit)
+            ),
             ttl=0,
             scope="account",
             keep_last=not params.get("cursor"),
