@@ -178,8 +178,9 @@ TEMPLATES = [
     }
 ]
 
-# Django's renderer with <select> drawn in Python: the settings form's options were most of its
-# rendering time (neonadmin/form_renderer.py).
+# Django's renderer with the common widgets (inputs, selects, choice lists, multi-widgets, labels)
+# drawn in Python, output identical to Django's templates: they were most of the settings form's
+# rendering time (neonadmin/form_renderer.py; anything else still goes to the templates).
 FORM_RENDERER = "neonadmin.form_renderer.FastSelectRenderer"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
