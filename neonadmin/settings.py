@@ -35,8 +35,11 @@ NEON_MAX_ATTEMPTS = env.int("NEON_MAX_ATTEMPTS", default=4)
 # through Redis; the rest is headroom for the Neon Console and scripts using the same account.
 NEON_RATE_LIMIT = env.str("NEON_RATE_LIMIT", default="600/min")
 NEON_ROUTE_BURST = env.str("NEON_ROUTE_BURST", default="30/s")
-# How long an operator's page may wait for budget before reads fall back to the last known data.
+# How long an operator's page may wait for budget before reads fall back to the last known data,
+# and how long a call with nothing to fall back on (a first read, a write, a secret) may wait,
+# ahead of those reads, before the page says the budget is spent.
 NEON_BUDGET_WAIT = env.float("NEON_BUDGET_WAIT", default=2.0)
+NEON_BUDGET_MAX_WAIT = env.float("NEON_BUDGET_MAX_WAIT", default=8.0)
 # The share of the budget one process takes when it cannot reach Redis to share it.
 NEON_BUDGET_LOCAL_SHARE = env.float("NEON_BUDGET_LOCAL_SHARE", default=0.5)
 # Seconds that reads of branches, endpoints, databases, roles and account data stay fresh.

@@ -22,7 +22,12 @@ def gateway_configured(app_configs, **kwargs):
         )
     negative = [
         name
-        for name in ("NEON_BUDGET_WAIT", "NEON_CACHE_SECONDS", "NEON_STALE_SECONDS")
+        for name in (
+            "NEON_BUDGET_WAIT",
+            "NEON_BUDGET_MAX_WAIT",
+            "NEON_CACHE_SECONDS",
+            "NEON_STALE_SECONDS",
+        )
         if getattr(settings, name) < 0
     ]
     if settings.NEON_FANOUT_THREADS < 1:

@@ -140,6 +140,7 @@ def get_client() -> NeonClient:
                 shared=redis_client() is not None,
                 local_share=settings.NEON_BUDGET_LOCAL_SHARE,
                 interactive_wait=settings.NEON_BUDGET_WAIT,
+                max_wait=settings.NEON_BUDGET_MAX_WAIT,
             )
             _client = NeonClient(
                 api_key=settings.NEON_API_KEY,

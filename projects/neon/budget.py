@@ -8,8 +8,14 @@ share, whichever way Neon counts: the account bucket holds a tenth of a minute's
 then carries at most 1.1 times the share), the route bucket a third of the burst and refills at
 two thirds of it (any second carries at most the burst).
 
-Interactive calls may take the last token; background work (fleet sync, bulk changes) leaves a
-reserve for them and waits instead. A 429 from Neon pauses every instance until its Retry-After.
+Three lanes share the buckets. A call for an operator's page with nothing else to show (a read
+never answered before, a write, a secret) may take the last token and waits up to `max_wait`.
+A read for a page that has a last known answer to show instead (inside `fallback()`, as the
+gateway makes them) leaves a few tokens for those and waits `interactive_wait`, then the page
+shows that answer with its age. Background work (fleet sync, bulk changes) leaves a larger
+reserve and waits as long as it takes. So when operators ask for more than the budget holds, the
+pages that would otherwise fail are served first, and the rest from their last answer. A 429
+from Neon pauses every instance until its Retry-After.
 
 With Redis (`REDIS_URL`) the buckets and the pause live there, updated atomically by one Lua
 script on Redis's clock, so all instances share them. Without Redis, or while it cannot be
@@ -20,10 +26,13 @@ only this process to think of.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import re
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import redis
@@ -35,6 +44,7 @@ from projects.neon.metrics import BUDGET_SPENT, BUDGET_TOKENS, BUDGET_WAIT
 logger = logging.getLogger(__name__)
 
 BACKGROUND_RESERVE = 0.3  # of the account bucket, kept for operators' pages
+FALLBACK_RESERVE = 0.05  # of the account bucket, kept for pages with nothing else to show
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*$", re.I)
 _PERIOD = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60}
 
@@ -141,6 +151,19 @@ class _LocalBuckets:
             self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
 
+_fallback: contextvars.ContextVar[bool] = contextvars.ContextVar("neon_fallback", default=False)
+
+
+@contextlib.contextmanager
+def fallback() -> Iterator[None]:
+    """Calls made inside may be refused sooner: the caller has a last known answer to show."""
+    token = _fallback.set(True)
+    try:
+        yield
+    finally:
+        _fallback.reset(token)
+
+
 class Budget:
     """`acquire(route)` before every HTTP request to Neon; `pause(s)` after a 429."""
 
@@ -152,10 +175,12 @@ class Budget:
         shared: bool = False,
         local_share: float = 0.5,
         interactive_wait: float = 2.0,
+        max_wait: float = 8.0,
         prefix: str = "neon:budget",
     ) -> None:
         self.account, self.route = buckets_for(rate, route_burst)
         self.interactive_wait = interactive_wait
+        self.max_wait = max(max_wait, interactive_wait)
         self.prefix = prefix
         share = local_share if shared else 1.0
         self._local_account = self.account.scaled(share)
@@ -168,20 +193,24 @@ class Budget:
 
     def acquire(self, route: str, *, priority: str = "interactive") -> float:
         """Wait for room for one request on `route`; return the seconds waited. Interactive
-        callers wait at most `interactive_wait`, background ones as long as it takes; either
-        raises NeonBudgetSpent rather than send a request the budget has no room for."""
-        background = priority == "background"
+        callers wait at most `max_wait`, or `interactive_wait` inside `fallback()`; background
+        ones as long as it takes. Raises NeonBudgetSpent rather than send a request the budget
+        has no room for."""
+        lane = "background" if priority == "background" else "interactive"
+        if lane == "interactive" and _fallback.get():
+            lane = "fallback"
         started = time.monotonic()
-        deadline = None if background else started + self.interactive_wait
+        patience = {"interactive": self.max_wait, "fallback": self.interactive_wait}.get(lane)
+        deadline = None if patience is None else started + patience
         while True:
-            granted, wait = self._take(route, background)
+            granted, wait = self._take(route, lane)
             if granted:
                 waited = time.monotonic() - started
-                BUDGET_WAIT.labels(priority).observe(waited)
+                BUDGET_WAIT.labels(lane).observe(waited)
                 return waited
             now = time.monotonic()
             if deadline is not None and now + wait > deadline:
-                BUDGET_SPENT.labels(priority).inc()
+                BUDGET_SPENT.labels(lane).inc()
                 raise NeonBudgetSpent(retry_after=wait)
             time.sleep(min(max(wait, 0.005), 1.0))
 
@@ -198,10 +227,11 @@ class Budget:
             else:
                 redis_breaker.succeeded()
 
-    def _take(self, route: str, background: bool) -> tuple[bool, float]:
+    def _take(self, route: str, lane: str) -> tuple[bool, float]:
+        share = {"background": BACKGROUND_RESERVE, "fallback": FALLBACK_RESERVE}.get(lane, 0.0)
         client = self._redis()
         if client is not None:
-            reserve = self.account.capacity * BACKGROUND_RESERVE if background else 0.0
+            reserve = self.account.capacity * share
             keys = [f"{self.prefix}:account", f"{self.prefix}:route:{route}"]
             keys.append(f"{self.prefix}:paused")
             args = [self.account.rate, self.account.capacity, reserve]
@@ -217,7 +247,7 @@ class Budget:
                 if tokens >= 0:
                     BUDGET_TOKENS.set(tokens / 1000)
                 return bool(granted), wait_ms / 1000
-        reserve = self._local_account.capacity * BACKGROUND_RESERVE if background else 0.0
+        reserve = self._local_account.capacity * share
         granted, wait, tokens = self._local.take(
             route, self._local_account, self._local_route, reserve
         )

@@ -6,6 +6,8 @@ identical concurrent reads, the last known answer for when Neon fails, and fan-o
   its answer. Every successful answer is also kept as the last known one, for
   `NEON_STALE_SECONDS`: when Neon is unreachable, failing, or the budget has no room, a read
   made for an operator's page (never for a write) returns it, and the page says how old it is.
+  Such a read waits only briefly for budget, behind calls with nothing to show instead; if it
+  turns out to have no last known answer, it asks again at the head of the line.
 - `invalidate(scope)`: after a write, every cached read of that project is forgotten at once
   (its generation changes), on every instance that shares the cache.
 - `together(*calls)`: independent calls at once, on a shared pool, each in a copy of the
@@ -29,7 +31,8 @@ from typing import Any
 
 from django.core.cache import cache
 
-from projects.neon.errors import NeonRateLimited, NeonUnavailable
+from projects.neon.budget import fallback
+from projects.neon.errors import NeonBudgetSpent, NeonRateLimited, NeonUnavailable
 from projects.neon.metrics import CACHE, current
 
 # What a stale answer may stand in for: Neon not answering, or no room to ask it.
@@ -85,14 +88,22 @@ class Gateway:
                 stats.add(hits=1)
                 return cached[1]
         try:
-            value, leader = self._coalesced(key, fetch)
+            if stats.allow_stale:
+                with fallback():
+                    value, leader = self._coalesced(key, fetch)
+            else:
+                value, leader = self._coalesced(key, fetch)
         except STALE_OK as exc:
             last = cache.get(f"{PREFIX}:last:{name}:{arg_key}") if stats.allow_stale else None
-            if last is None:
+            if last is None and isinstance(exc, NeonBudgetSpent) and stats.allow_stale:
+                # Nothing to show instead: ask again at the head of the line, waiting longer.
+                value, leader = self._coalesced(key, fetch)
+            elif last is None:
                 raise
-            CACHE.labels("stale").inc()
-            stats.went_stale(last[0], str(exc))
-            return last[1]
+            else:
+                CACHE.labels("stale").inc()
+                stats.went_stale(last[0], str(exc))
+                return last[1]
         if not leader:
             CACHE.labels("coalesced").inc()
             stats.add(coalesced=1)

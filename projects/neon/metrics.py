@@ -31,14 +31,15 @@ RATE_LIMITED = Counter(
 )
 BUDGET_WAIT = Histogram(
     "neonadmin_neon_budget_wait_seconds",
-    "Time a call waited for the account budget, by priority.",
-    ["priority"],
+    "Time a call waited for the account budget, by lane (interactive: nothing else to show; "
+    "fallback: a last known answer to show instead; background).",
+    ["lane"],
     buckets=(0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 30.0),
 )
 BUDGET_SPENT = Counter(
     "neonadmin_neon_budget_spent",
-    "Calls not sent because the account budget had no room in time, by priority.",
-    ["priority"],
+    "Calls not sent because the account budget had no room in time, by lane.",
+    ["lane"],
 )
 BUDGET_TOKENS = Gauge(
     "neonadmin_neon_budget_tokens",

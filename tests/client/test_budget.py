@@ -9,7 +9,7 @@ from django.test import override_settings
 
 from neonadmin.cache import redis_breaker
 from projects.neon import Budget, NeonBudgetSpent, parse_rate
-from projects.neon.budget import buckets_for
+from projects.neon.budget import buckets_for, fallback
 
 DEAD_REDIS = "redis://127.0.0.1:6390/0"
 
@@ -27,6 +27,7 @@ def redis_cache(url: str) -> dict:
 
 def budget(rate="60/min", burst="10000/s", **kwargs) -> Budget:
     kwargs.setdefault("interactive_wait", 0.0)
+    kwargs.setdefault("max_wait", 0.0)
     return Budget(rate=parse_rate(rate), route_burst=parse_rate(burst), **kwargs)
 
 
@@ -76,15 +77,31 @@ def test_the_route_bucket_limits_bursts_on_one_route_only():
 
 
 def test_an_interactive_page_waits_briefly_for_the_next_token():
-    b = budget("600/min", interactive_wait=1.0)  # capacity 60, ten a second
+    b = budget("600/min", max_wait=1.0)  # capacity 60, ten a second
     assert granted(b, 60) == 60
     waited = b.acquire("GET /projects")  # the 61st waits for the refill
     assert 0 < waited <= 1.0
 
 
+def test_calls_with_nothing_else_to_show_go_before_reads_that_have_a_last_answer():
+    b = budget("600/min")  # capacity 60, of which 5 % (3) is kept from reads with a fallback
+    assert granted(b, 56) == 56  # four left
+    with fallback():
+        assert granted(b, 5) == 1  # down to the three kept back
+    assert granted(b, 5) == 3  # a first read, a write or a secret takes the last ones
+
+
+def test_a_read_with_a_last_answer_gives_up_sooner_than_one_without():
+    b = budget("600/min", interactive_wait=0.0, max_wait=1.0)
+    assert granted(b, 60) == 60
+    with fallback(), pytest.raises(NeonBudgetSpent):
+        b.acquire("GET /projects")  # it can show its last answer at once
+    assert 0 < b.acquire("GET /projects") <= 1.0  # this one has nothing else: it waits
+
+
 def test_background_work_leaves_a_reserve_for_operators():
     b = budget("60/min")  # capacity 6, of which 30 % is kept for operators' pages
-    background = sum(b._take("GET /projects", background=True)[0] for _ in range(6))
+    background = sum(b._take("GET /projects", "background")[0] for _ in range(6))
     assert background == 4
     assert granted(b, 6) == 2  # operators may take what is left, to the last token
 

@@ -33,6 +33,7 @@ from tests.projects.test_create import URL as CREATE_URL
 from tests.projects.test_create import VALID as CREATE_VALID
 
 STALE_HEADLINE = "Neon is not answering right now"
+PROJECT = "GET /api/v2/projects/{project_id}"
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +97,7 @@ def instance(neon, prefix: str) -> NeonClient:
         route_burst=parse_rate("12/s"),  # of its 16/s
         shared=True,
         interactive_wait=2.0,
+        max_wait=2.0,
         prefix=prefix,
     )
     return NeonClient(
@@ -204,3 +206,33 @@ def test_more_demand_than_neon_allows_waits_or_is_refused_here_never_by_neon(neo
     assert outcomes["budget"] > 0  # the demand really was more than the share
     assert outcomes["neon-429"] == 0
     assert neon.rate_limited() == 0
+
+
+def test_a_read_with_nothing_stale_to_show_waits_at_the_head_of_the_line(neon):
+    """When the budget is spent, a read that has a last known answer shows it at once; one
+    that has none waits for the next token instead of failing the page."""
+    project = get_client().list_projects(limit=1).projects[0]
+    budget = Budget(
+        rate=parse_rate("60/min"),  # six at once, then one a second
+        route_burst=parse_rate("1000/s"),
+        interactive_wait=0.0,
+        max_wait=5.0,
+    )
+    client = NeonClient(api_key=TEST_NEON_KEY, base_url=neon.base_url, budget=budget)
+
+    def spend():
+        while budget._take("GET /elsewhere", "interactive")[0]:
+            pass
+
+    neon.clear_stats()
+    stats, token = begin_request()
+    try:
+        spend()
+        assert client.get_project(project.id).id == project.id  # waited, then sent
+        assert stats.budget_seconds > 0 and stats.stale_since is None
+        spend()
+        assert client.get_project(project.id).id == project.id  # its last answer, not sent
+        assert stats.stale_since is not None
+    finally:
+        end_request(token)
+    assert neon.stats()[PROJECT] == 1
