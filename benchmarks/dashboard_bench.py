@@ -76,7 +76,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--redis-url", default="redis://127.0.0.1:6379/14", help="emptied at the drill's start")
     add("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's)")
     add("--threads", type=int, help="gunicorn threads per worker (default: gunicorn.conf.py's)")
-    add("--workdir", type=Path, help="keep databases and gunicorn logs here (default: temporary)")
+    add(
+        "--workdir",
+        type=Path,
+        help="keep databases, gunicorn and emulator logs here (default: temporary)",
+    )
     args = parser.parse_args(argv)
     args.parts = [part.strip() for part in args.only.split(",") if part.strip()]
     unknown = set(args.parts) - set(PARTS)
@@ -432,8 +436,10 @@ def run_part(name: str, measure: Callable[[Target], None], target: Target) -> No
 def run_single_instance(args, report: Report) -> None:
     """pages, fragment, load, outage: one instance, one emulator without limits."""
     with (
-        emulator(seed=args.seed, latency_ms=args.latency_ms) as neon,
         workdir(args, "single") as path,
+        emulator(
+            seed=args.seed, latency_ms=args.latency_ms, log_path=path / "emulator.log"
+        ) as neon,
         dashboards(
             count=1,
             workdir=path,
@@ -451,8 +457,13 @@ def run_budget_drill(args, report: Report) -> None:
     """Two instances sharing Redis and the default budget; the emulator enforces Neon's limits."""
     flush_redis(args.redis_url)
     with (
-        emulator(seed=args.seed, latency_ms=args.latency_ms, **NEON_LIMITS) as neon,
         workdir(args, "drill") as path,
+        emulator(
+            seed=args.seed,
+            latency_ms=args.latency_ms,
+            log_path=path / "emulator.log",
+            **NEON_LIMITS,
+        ) as neon,
         dashboards(
             count=2,
             workdir=path,

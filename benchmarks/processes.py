@@ -58,21 +58,28 @@ class Emulator:
 
 @contextmanager
 def emulator(
-    *, seed: int, latency_ms: int, rate_limit: str | None = None, burst: str | None = None
+    *,
+    seed: int,
+    latency_ms: int,
+    log_path: Path,
+    rate_limit: str | None = None,
+    burst: str | None = None,
 ) -> Iterator[Emulator]:
+    """The emulator as its own process; what it says on stderr (a traceback, a dropped
+    connection) goes to `log_path`, to read when a run reports an error from Neon."""
     command = [sys.executable, "-m", "neon_emulator", "--port", "0", "--seed", str(seed)]
     command += ["--api-key", KEY, "--latency-ms", str(latency_ms)]
     if rate_limit:
         command += ["--rate-limit", rate_limit]
     if burst:
         command += ["--burst", burst]
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
+    with log_path.open("w") as log:  # the child keeps its own copy of the file
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
     try:
         banner = process.stdout.readline()  # "neon emulator listening on http://…/api/v2"
         if "http://" not in banner:
-            raise RuntimeError(f"the emulator did not start: {banner!r}")
+            process.wait(timeout=STOP_SECONDS)
+            raise RuntimeError(f"the emulator did not start:\n{log_path.read_text()[-2000:]}")
         running = Emulator(process, banner.strip().rsplit(" ", 1)[-1])
     except BaseException:
         stop_process(process)
