@@ -29,6 +29,8 @@ class AuditFilterForm(forms.Form):
     )
     # The records of one bulk job (its page links here).
     bulk_job = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    # The records of one approval request: asked, decided, and what approving it ran.
+    approval = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     cursor = forms.CharField(required=False, max_length=80, widget=forms.HiddenInput)
 
     def __init__(self, *args, actions=(), **kwargs):
@@ -44,6 +46,7 @@ class AuditFilterForm(forms.Form):
             "action": (data.get("action") or "").strip(),
             "outcome": data.get("outcome") or "",
             "bulk_job": data.get("bulk_job"),
+            "approval": data.get("approval"),
         }
 
     def page_cursor(self) -> str:

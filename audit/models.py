@@ -35,6 +35,9 @@ class AuditEvent(models.Model):
     # The bulk job this record is one project of (bulk.models.BulkJob), if any. Nullable, so
     # adding it is an ALTER TABLE that keeps the append-only triggers on SQLite too.
     bulk_job_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
+    # The approval request (governance.models.ApprovalRequest) this record is a step of: its
+    # request, decision, expiry, and the action that approving it ran. Nullable, as above.
+    approval_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
 
     objects = AuditEventQuerySet.as_manager()
 

@@ -16,11 +16,20 @@ class AuditPage:
 
 
 def _filtered(
-    *, person: str, project: str, action: str, outcome: str, bulk_job: int | None = None
+    *,
+    person: str = "",
+    project: str = "",
+    action: str = "",
+    outcome: str = "",
+    bulk_job: int | None = None,
+    approval: int | None = None,
 ) -> QuerySet[AuditEvent]:
+    """The filters of the audit page and its export (audit.forms.AuditFilterForm.filters)."""
     events = AuditEvent.objects.all()
     if bulk_job:
         events = events.filter(bulk_job_id=bulk_job)
+    if approval:
+        events = events.filter(approval_id=approval)
     if person:
         events = events.filter(Q(actor__icontains=person) | Q(actor_subject=person))
     if project:
@@ -44,21 +53,10 @@ def _decode(cursor: str) -> tuple[datetime, int] | None:
         return None
 
 
-def audit_event_page(
-    *,
-    person: str = "",
-    project: str = "",
-    action: str = "",
-    outcome: str = "",
-    bulk_job: int | None = None,
-    cursor: str = "",
-    limit: int = 50,
-) -> AuditPage:
+def audit_event_page(*, cursor: str = "", limit: int = 50, **filters) -> AuditPage:
     """One page, newest first, after `cursor`: a single query (one row more than shown tells
     whether there is a next page). An unreadable cursor starts from the newest."""
-    events = _filtered(
-        person=person, project=project, action=action, outcome=outcome, bulk_job=bulk_job
-    )
+    events = _filtered(**filters)
     if position := _decode(cursor):
         created_at, pk = position
         events = events.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=pk))
@@ -67,18 +65,9 @@ def audit_event_page(
     return AuditPage(events=shown, next_cursor=_encode(shown[-1]) if len(rows) > limit else "")
 
 
-def audit_event_export(
-    *,
-    person: str = "",
-    project: str = "",
-    action: str = "",
-    outcome: str = "",
-    bulk_job: int | None = None,
-) -> Iterator[AuditEvent]:
+def audit_event_export(**filters) -> Iterator[AuditEvent]:
     """Every matching event, newest first, streamed from the database in chunks."""
-    events = _filtered(
-        person=person, project=project, action=action, outcome=outcome, bulk_job=bulk_job
-    )
+    events = _filtered(**filters)
     return events.iterator(chunk_size=500)
 
 

@@ -1,5 +1,6 @@
 """Writing the audit log. Services wrap each Neon write (and each secret reveal) in `audited`."""
 
+import contextvars
 import re
 import uuid
 from collections.abc import Iterator, Mapping
@@ -48,6 +49,23 @@ class AuditEntry:
     # Sent to Neon as X-Request-ID, so our record and Neon's logs name the same request.
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     status: int | None = None
+    approval_id: int | None = None  # for a record that creates the approval request
+
+
+_approval: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "audit_approval", default=None
+)
+
+
+@contextmanager
+def for_approval(approval_id: int) -> Iterator[None]:
+    """Every record made inside is a step of approval request `approval_id`: its decision, and
+    the action approving it runs (a delete, a settings change), whichever service records it."""
+    token = _approval.set(approval_id)
+    try:
+        yield
+    finally:
+        _approval.reset(token)
 
 
 # Secrets inside text, whatever the key: the password of a connection URI, a bearer token.
@@ -86,6 +104,7 @@ def _common_fields(*, actor: Actor, action: str, request_data: Mapping[str, Any]
         "client_ip": actor.client_ip,
         "action": action,
         "request_data": redact(dict(request_data or {})),
+        "approval_id": _approval.get(),
     }
 
 
@@ -144,6 +163,7 @@ def audited(
     try:
         yield entry
     except Exception as exc:
+        fields["approval_id"] = entry.approval_id or fields["approval_id"]
         AuditEvent.objects.create(
             **fields,
             project_id=entry.project_id,
@@ -156,6 +176,7 @@ def audited(
             request_id=getattr(exc, "request_id", "") or entry.request_id,
         )
         raise
+    fields["approval_id"] = entry.approval_id or fields["approval_id"]
     AuditEvent.objects.create(
         **fields,
         project_id=entry.project_id,

@@ -14,7 +14,7 @@ from neonadmin.roles import Role, role_required
 CSV_COLUMNS = (
     "time", "actor", "actor_subject", "client_ip", "action", "project_id", "project_name",
     "outcome", "status", "neon_code", "neon_message", "request_id", "request_data", "changes",
-    "bulk_job",
+    "bulk_job", "approval",
 )  # fmt: skip
 
 
@@ -51,7 +51,7 @@ def _row(event) -> list[str]:
         event.action, event.project_id, event.project_name, event.outcome, event.status,
         event.neon_code, event.neon_message, event.request_id,
         json.dumps(event.request_data, sort_keys=True), json.dumps(event.changes, sort_keys=True),
-        event.bulk_job_id,
+        event.bulk_job_id, event.approval_id,
     )  # fmt: skip
     return [_cell(v) for v in values]
 

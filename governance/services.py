@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import Actor, audited
+from audit.services import Actor, audited, for_approval
 from governance import selectors, tasks
 from governance.models import ApprovalRequest, Protection
 from projects.neon import NeonNotFound
@@ -222,7 +222,7 @@ def approval_request_create(
         project_id=project_id,
         project_name=project_name,
         request_data={"kind": kind, "summary": summary, "change": change},
-    ):
+    ) as entry:
         if project_id and (
             waiting := selectors.approval_pending_for(project_id=project_id, kind=kind)
         ):
@@ -240,6 +240,7 @@ def approval_request_create(
             expires_at=timezone.now() + timedelta(hours=settings.APPROVAL_TTL_HOURS),
             bulk_job_id=bulk_job_id,
         )
+        entry.approval_id = approval.pk
     _notify("requested", approval)
     return approval
 
@@ -259,12 +260,15 @@ def _expire(approval: ApprovalRequest) -> bool:
     if not claimed:
         return False  # someone else decided or expired it first
     approval.refresh_from_db()
-    with audited(
-        actor=SYSTEM_ACTOR,
-        action="approval.expire",
-        project_id=approval.project_id,
-        project_name=approval.project_name,
-        request_data={"approval_id": approval.pk, "kind": approval.kind},
+    with (
+        for_approval(approval.pk),
+        audited(
+            actor=SYSTEM_ACTOR,
+            action="approval.expire",
+            project_id=approval.project_id,
+            project_name=approval.project_name,
+            request_data={"approval_id": approval.pk, "kind": approval.kind},
+        ),
     ):
         pass
     _close(approval)
@@ -299,6 +303,11 @@ def approval_approve(*, actor: Actor, approval_id: int, note: str = "") -> Appro
     ends `approved` with the executor's result, or `failed` with why (the project changed since,
     or Neon refused): both are recorded in approval.approve's record, and notified."""
     approval = selectors.approval_get(approval_id=approval_id)
+    with for_approval(approval.pk):
+        return _approve(approval, actor, note)
+
+
+def _approve(approval: ApprovalRequest, actor: Actor, note: str) -> ApprovalRequest:
     claimed = False
     try:
         with audited(
@@ -368,12 +377,15 @@ def approval_reject(*, actor: Actor, approval_id: int, note: str = "") -> Approv
     approval = selectors.approval_get(approval_id=approval_id)
     own = approval.asked_by(actor)
     status = Status.CANCELLED if own else Status.REJECTED
-    with audited(
-        actor=actor,
-        action="approval.cancel" if own else "approval.reject",
-        project_id=approval.project_id,
-        project_name=approval.project_name,
-        request_data=_decision_data(approval, note),
+    with (
+        for_approval(approval.pk),
+        audited(
+            actor=actor,
+            action="approval.cancel" if own else "approval.reject",
+            project_id=approval.project_id,
+            project_name=approval.project_name,
+            request_data=_decision_data(approval, note),
+        ),
     ):
         _claim(approval, actor, note, status=status)
     _close(approval)

@@ -214,6 +214,16 @@ def test_delete_needing_approval_becomes_a_request(
     assert deleted.outcome == "success" and deleted.actor == "bea.admin@example.test"
     assert "deleted" in html(second_admin_client.get(detail))
 
+    # Every step of the request, the delete it ran included, is one filter of the audit log.
+    assert deleted.approval_id == approval.pk
+    trail = admin_client_.get(reverse("audit:list"), {"approval": approval.pk})
+    actions = [event.action for event in trail.context["page"].events]
+    assert actions == ["approval.approve", "project.delete", "approval.approve", "approval.request"]
+    assert f"approval request #{approval.pk}" in html(trail)
+    export = b"".join(admin_client_.get(reverse("audit:export"), {"approval": approval.pk}))
+    assert export.decode().count("\r\n") == 1 + 4  # the header, then the four records
+    assert not AuditEvent.objects.filter(approval_id=None, action__startswith="approval.")
+
 
 def test_irreversible_change_needing_approval_sends_exactly_the_request(
     project, admin_client_, second_admin_client, neon, needs
