@@ -241,13 +241,31 @@ def approval_request_create(
             bulk_job_id=bulk_job_id,
         )
         entry.approval_id = approval.pk
+    _book_expiry(approval)
     _notify("requested", approval)
     return approval
 
 
+def _book_expiry(approval: ApprovalRequest) -> None:
+    """The worker expires the request at its expiry, so it stops showing as pending (and its
+    notice goes) on time, not when someone next opens a governance page."""
+    task = tasks.approval_expire.using(run_after=approval.expires_at)
+    if task.get_backend().supports_defer:
+        transaction.on_commit(lambda: task.enqueue(approval.pk))
+
+
+def approval_expire_if_due(*, approval_id: int) -> bool:
+    """Expire one request if it is pending and past its expiry (the worker's booked call)."""
+    due = ApprovalRequest.objects.filter(
+        pk=approval_id, status=Status.PENDING, expires_at__lte=timezone.now()
+    ).first()
+    return due is not None and _expire(due)
+
+
 def approval_expire_due(*, now=None) -> int:
     """Mark every pending request past its expiry expired (audited approval.expire, closed,
-    notified). Expiry is lazy: pages and decisions call this first. Returns how many."""
+    notified). The worker does it at each request's expiry; pages and decisions call this
+    first too, for when no worker ran. Returns how many."""
     now = now or timezone.now()
     due = ApprovalRequest.objects.filter(status=Status.PENDING, expires_at__lte=now)
     return sum(_expire(approval) for approval in due)

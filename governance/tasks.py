@@ -1,5 +1,5 @@
 """Background work of governance (Django's Tasks framework): approval notices, so a slow mail
-server or webhook never slows the page that caused them."""
+server or webhook never slows the page that caused them, and each request's expiry, on time."""
 
 from __future__ import annotations
 
@@ -28,3 +28,12 @@ def approval_notify(event: str, approval_id: int) -> dict:
     if errors:
         raise RuntimeError("; ".join(errors))
     return sent
+
+
+@task(queue_name=QUEUE)
+def approval_expire(approval_id: int) -> bool:
+    """Booked for a request's expiry when it is made: marks it expired (audited, notified) if it
+    is still pending then. Pages expire overdue requests too, for when no worker ran."""
+    from governance.services import approval_expire_if_due  # services import this module
+
+    return approval_expire_if_due(approval_id=approval_id)

@@ -8,8 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from audit.models import AuditEvent
 from governance import services
 from governance.models import ApprovalRequest
 
@@ -67,9 +69,39 @@ def ask(actor, summary="Remove deletion protection of “shop”"):
 
 def test_off_by_default_nothing_is_queued(ada, mailoutbox):
     ask(ada)
-    assert not DBTaskResult.objects.exists()
+    assert not DBTaskResult.objects.filter(task_path__endswith="approval_notify").exists()
     run_worker()
     assert mailoutbox == []
+
+
+def test_the_worker_expires_a_request_when_its_time_is_up(ada, notices):
+    received, _ = notices
+    approval = ask(ada)
+    booked = DBTaskResult.objects.get(task_path__endswith="approval_expire")
+    assert booked.run_after == approval.expires_at
+    run_worker()  # the request notice goes; the expiry is not due yet
+    approval.refresh_from_db()
+    assert approval.status == "pending" and len(received) == 1
+
+    now = timezone.now()
+    ApprovalRequest.objects.filter(pk=approval.pk).update(expires_at=now)
+    DBTaskResult.objects.filter(pk=booked.pk).update(run_after=now)
+    run_worker()  # the booked expiry, then its notice
+    approval.refresh_from_db()
+    assert approval.status == "expired"
+    assert received[-1]["body"]["text"].startswith("[Neon Admin] Expired without a decision")
+    (record,) = AuditEvent.objects.filter(action="approval.expire")
+    assert record.approval_id == approval.pk
+
+
+def test_a_booked_expiry_leaves_a_decided_request_alone(ada, bea, executors):
+    services.register_executor("bulk", execute=lambda request, actor: "done")
+    approval = services.approval_request_create(actor=ada, kind="bulk", change={}, summary="B")
+    services.approval_approve(actor=bea, approval_id=approval.pk)
+    ApprovalRequest.objects.filter(pk=approval.pk).update(expires_at=timezone.now())
+    assert services.approval_expire_if_due(approval_id=approval.pk) is False
+    approval.refresh_from_db()
+    assert approval.status == "approved"
 
 
 def test_request_and_decision_are_sent_by_email_and_webhook(ada, bea, notices, mailoutbox):
@@ -134,5 +166,5 @@ def test_a_failing_webhook_fails_the_task_and_still_sends_the_email(ada, notices
     ask(ada)
     run_worker()
     assert len(mailoutbox) == 1
-    result = DBTaskResult.objects.get()
+    result = DBTaskResult.objects.get(task_path__endswith="approval_notify")
     assert result.status == "FAILED"
