@@ -294,10 +294,10 @@ if NEONADMIN_AUTH_MODE == "demo" and not (DEMO_MODE and DEBUG):
 
 # All listed so the mode can be chosen per deployment (and per test); each backend signs
 # nobody in unless NEONADMIN_AUTH_MODE names it (neonadmin/auth/). Demo first: force_login.
+# Proxy mode needs none: the proxy's assertion on each request is the sign-in, not a session.
 AUTHENTICATION_BACKENDS = [
     "neonadmin.auth.demo.DemoBackend",
     "neonadmin.auth.oidc.OIDCBackend",
-    "neonadmin.auth.proxy.ProxyBackend",
 ]
 
 # A person admitted by SSO but in no mapped group gets this role ("" refuses them). For proxies

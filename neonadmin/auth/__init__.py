@@ -130,8 +130,7 @@ def _sync(identity: SsoIdentity):
         user.set_unusable_password()
         record = Identity(user=user, issuer=identity.issuer, subject=identity.subject)
     user = record.user
-    first, _, last = identity.name.partition(" ")
-    user.email, user.first_name, user.last_name = identity.email, first[:150], last[:150]
+    user.email, user.first_name, user.last_name = _profile(identity)
     user.save()
     record.groups = identity.groups
     record.save()
@@ -142,3 +141,37 @@ def _sync(identity: SsoIdentity):
     else:
         user_role_set(user=user, role=role)
     return user, role
+
+
+def _profile(identity: SsoIdentity) -> tuple[str, str, str]:
+    """The user's email, first and last name, as a sign-in stores them."""
+    first, _, last = identity.name.partition(" ")
+    return identity.email, first[:150], last[:150]
+
+
+def identity_user_unchanged(identity: SsoIdentity):
+    """The active user this identity last signed in as, if nothing it asserts has changed since
+    (email, name, groups) and its groups still give a role; otherwise None, and the caller signs
+    it in again with `identity_sign_in`, which also refuses whom it must. One query.
+
+    For an identity asserted on every request (an SSO proxy): the role is the one the asserted
+    groups give, which is the role the last sign-in stored from these same groups, so it is not
+    read back."""
+    try:
+        record = Identity.objects.select_related("user").get(
+            issuer=identity.issuer, subject=identity.subject
+        )
+    except Identity.DoesNotExist:
+        return None
+    role = _role_for(identity)
+    user = record.user
+    if role is None or not user.is_active:
+        return None
+    if sorted(record.groups) != sorted(identity.groups) or (
+        user.email,
+        user.first_name,
+        user.last_name,
+    ) != _profile(identity):
+        return None
+    user._neonadmin_role = role
+    return user

@@ -1,5 +1,6 @@
 """SSO-proxy sign-in: the proxy in front (Cloudflare Access, Google IAP, Pomerium) signs a JWT
-naming the person on every request; we verify it against the proxy's JWKS.
+naming the person on every request; we verify it against the proxy's JWKS. That assertion is
+the sign-in: no session is kept for it (neonadmin.middleware.ProxyIdentityMiddleware).
 
 Unsigned identity headers (oauth2-proxy's X-Forwarded-Email / X-Forwarded-Groups) are honoured
 only when NEONADMIN_PROXY_TRUST_PLAIN_HEADERS is on and the request comes straight from one of
@@ -12,8 +13,6 @@ from functools import lru_cache
 
 import jwt
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.contrib.auth.backends import BaseBackend
 
 from neonadmin.auth import SignInRefused, SsoIdentity, claim, groups_from_claim
 
@@ -117,12 +116,3 @@ def request_identity(request) -> SsoIdentity:
     if identity := identity_from_plain_headers(request):
         return identity
     raise SignInRefused(NO_ASSERTION)
-
-
-class ProxyBackend(BaseBackend):
-    """Holds the session of a person the proxy identified. It never checks credentials itself:
-    ProxyIdentityMiddleware verifies every request's assertion and logs the person in."""
-
-    def get_user(self, user_id):
-        user = get_user_model().objects.filter(pk=user_id).first()
-        return user if user is not None and user.is_active else None

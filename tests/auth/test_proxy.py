@@ -8,10 +8,16 @@ import json
 
 import jwt
 import pytest
+from django.contrib.sessions.models import Session
 from django.urls import reverse
 from django.utils.html import escape
 
-from neonadmin.auth import ACCOUNT_DISABLED, NO_MAPPED_GROUP
+from neonadmin.auth import (
+    ACCOUNT_DISABLED,
+    NO_MAPPED_GROUP,
+    SsoIdentity,
+    identity_user_unchanged,
+)
 from neonadmin.auth.proxy import BAD_ASSERTION, NO_ASSERTION
 from neonadmin.models import Identity
 from neonadmin.roles import Role, user_role
@@ -237,6 +243,65 @@ def test_a_disabled_account_is_refused(client, proxy_mode, signing_key):
 
     assert response.status_code == 403
     assert escape(ACCOUNT_DISABLED.format(who="kim@example.test")) in response.content.decode()
+
+
+def test_a_known_person_is_signed_in_by_one_query_and_no_session(
+    client, proxy_mode, signing_key, django_assert_num_queries
+):
+    """The assertion on each request is the sign-in: nothing is written for it, and a person
+    whose email, name and groups are unchanged is read back in one query, role included."""
+    client.get(AUDIT, **{META: assertion(signing_key, groups=["platform-admins"])})
+    person = SsoIdentity(
+        issuer=PROXY_ISSUER,
+        subject="7335d417-61da-459d-899c-0a01c76812be",
+        email="kim@example.test",
+        groups=["platform-admins"],
+    )
+
+    with django_assert_num_queries(1):
+        user = identity_user_unchanged(person)
+        role = user_role(user)
+
+    assert role == Role.ADMIN
+    assert not Session.objects.exists()
+    response = client.get(AUDIT, **{META: assertion(signing_key, groups=["platform-admins"])})
+    assert response.status_code == 200
+    assert response.wsgi_request.user == user
+    assert not Session.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"groups": ["platform-admins"]}, {"email": "kim@new.example"}, {"name": "Kim Lee"}],
+)
+def test_a_changed_assertion_signs_the_person_in_again(client, proxy_mode, signing_key, change):
+    first = client.get(AUDIT, **{META: assertion(signing_key)})
+    unchanged = client.get(AUDIT, **{META: assertion(signing_key)})
+
+    response = client.get(AUDIT, **{META: assertion(signing_key, **change)})
+
+    user = Identity.objects.get().user
+    assert response.status_code == 200
+    assert (user.email, user.get_full_name()) == (
+        change.get("email", "kim@example.test"), change.get("name", ""),
+    )  # fmt: skip
+    assert Identity.objects.get().groups == change.get("groups", ["engineering"])
+    # A sign-in gives the browser a new CSRF token, as Django's login does; a request that
+    # changes nothing does not.
+    token = first.cookies["csrftoken"].value
+    assert unchanged.cookies["csrftoken"].value == token
+    assert response.cookies["csrftoken"].value != token
+
+
+def test_groups_mapping_to_no_role_any_more_are_refused_at_once(client, proxy_mode, signing_key):
+    """Unchanged groups that the settings no longer map to a role (NEONADMIN_*_GROUPS changed)."""
+    client.get(AUDIT, **{META: assertion(signing_key, groups=["platform-admins"])})
+    proxy_mode.NEONADMIN_ADMIN_GROUPS = []
+
+    response = client.get(AUDIT, **{META: assertion(signing_key, groups=["platform-admins"])})
+
+    assert response.status_code == 403
+    assert user_role(Identity.objects.get().user) is None
 
 
 def test_an_htmx_request_without_identity_reloads_the_page(client, proxy_mode):
