@@ -137,6 +137,7 @@ def protection_create(
         )
         if not created:
             raise GovernanceError(MSG_ALREADY_PROTECTED.format(name=project_name or project_id))
+        selectors.shown_changed()
     return protection
 
 
@@ -160,6 +161,7 @@ def protection_remove(
             raise GovernanceError(MSG_REASON_REQUIRED)
         if protection is None or not Protection.objects.filter(pk=project_id).delete()[0]:
             raise GovernanceError(MSG_NOT_PROTECTED.format(name=project_id))
+        selectors.shown_changed()
     return protection
 
 
@@ -240,6 +242,7 @@ def approval_request_create(
             expires_at=timezone.now() + timedelta(hours=settings.APPROVAL_TTL_HOURS),
             bulk_job_id=bulk_job_id,
         )
+        selectors.shown_changed()
         entry.approval_id = approval.pk
     _book_expiry(approval)
     _notify("requested", approval)
@@ -277,6 +280,7 @@ def _expire(approval: ApprovalRequest) -> bool:
     )
     if not claimed:
         return False  # someone else decided or expired it first
+    selectors.shown_changed()
     approval.refresh_from_db()
     with (
         for_approval(approval.pk),
@@ -308,6 +312,8 @@ def _claim(approval: ApprovalRequest, actor: Actor, note: str, **update) -> None
     claimed = ApprovalRequest.objects.filter(
         pk=approval.pk, status=Status.PENDING, decided_by=""
     ).update(decided_by=actor.username, decided_at=timezone.now(), note=note, **update)
+    if claimed:
+        selectors.shown_changed()
     approval.refresh_from_db()
     if not claimed:
         raise GovernanceError(MSG_NOT_PENDING.format(status=approval.get_status_display().lower()))

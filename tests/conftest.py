@@ -19,6 +19,13 @@ CHROMIUM = "/usr/bin/chromium"
 LIVE_REDIS = "redis://127.0.0.1:6379/15"
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts from an empty cache: what pages show in passing (the pending count, the
+    protected projects) is cached, and the database it came from has rolled back since."""
+    cache.clear()
+
+
 @pytest.fixture(scope="session")
 def emulator():
     """One emulator for the session; `neon` resets it before each test that uses it."""

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.views.decorators.http import require_GET
 
-from governance.selectors import protected_ids
+from governance.selectors import protected_ids_shown
 from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, role_required
 from projects import selectors
@@ -33,8 +33,8 @@ def project_list(request, *, retried: bool = False):
         "filters": filters,
         "page": page,
         "row_html": row_html(page.projects),
-        # Deletion protection of the page's rows, in one query.
-        "protected": protected_ids(project_ids=[p.id for p in page.projects]),
+        # Deletion protection of the page's rows, for their badges.
+        "protected": protected_ids_shown(project_ids=[p.id for p in page.projects]),
     }
     # "Load more" appends the next rows; a changed search or filter replaces the results.
     fragment = "rows" if filters["cursor"] else "results"
