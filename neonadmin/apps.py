@@ -1,4 +1,6 @@
 from django.apps import AppConfig
+from django.conf import settings
+from django.db.models.signals import post_delete, post_save
 
 
 class NeonAdminConfig(AppConfig):
@@ -7,3 +9,9 @@ class NeonAdminConfig(AppConfig):
 
     def ready(self):
         from neonadmin.auth import checks  # noqa: F401 - registers the sign-in checks
+        from neonadmin.auth.proxy import forget_known_users
+
+        # A disabled (or deleted) account saved here is refused at the next request, not after
+        # proxy.KNOWN_SECONDS.
+        for signal in (post_save, post_delete):
+            signal.connect(forget_known_users, sender=settings.AUTH_USER_MODEL)

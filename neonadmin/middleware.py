@@ -8,7 +8,7 @@ from django.urls import resolve
 from django_htmx.http import HttpResponseClientRedirect
 
 from neonadmin.auth import SignInRefused, identity_sign_in, identity_user_unchanged
-from neonadmin.auth.proxy import is_trusted_proxy, request_identity
+from neonadmin.auth.proxy import is_trusted_proxy, known_user, remember_user, request_identity
 from neonadmin.views import sign_in_refused
 
 
@@ -50,7 +50,8 @@ class ClientAddressMiddleware:
 class ProxyIdentityMiddleware:
     """In proxy mode, every request must carry the proxy's identity; it alone decides who is
     signed in, so no session is kept for it: a request that did not pass through the proxy has
-    nothing earlier to ride on, and a known person costs one query (`identity_user_unchanged`).
+    nothing earlier to ride on. A known person costs one query (`identity_user_unchanged`), or
+    none when this process let the same identity in within the last few seconds (`known_user`).
     A missing or invalid assertion is a 403. The person is signed in again (user, role, a new
     CSRF token) whenever the asserted email, name or groups change, and refused as soon as the
     groups map to no role or the account is disabled.
@@ -69,10 +70,13 @@ class ProxyIdentityMiddleware:
             return None
         try:
             identity = request_identity(request)
-            user = identity_user_unchanged(identity)
+            user = known_user(identity)
             if user is None:
-                user = identity_sign_in(identity)
-                rotate_token(request)  # as a login does: the token never outlives a change
+                user = identity_user_unchanged(identity)
+                if user is None:
+                    user = identity_sign_in(identity)
+                    rotate_token(request)  # as a login does: the token never outlives a change
+                remember_user(identity, user)
         except SignInRefused as refusal:
             if request.user.is_authenticated:  # a session from another mode, or from before
                 auth.logout(request)

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from neon_emulator.testing import run_emulator
+from neonadmin.auth.proxy import forget_known_users
 from neonadmin.cache import redis_breaker
 from neonadmin.roles import Role, user_role_set
 
@@ -22,8 +23,10 @@ LIVE_REDIS = "redis://127.0.0.1:6379/15"
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts from an empty cache: what pages show in passing (the pending count, the
-    protected projects) is cached, and the database it came from has rolled back since."""
+    protected projects) and the people the proxy signed in are remembered, and the database they
+    came from has rolled back since."""
     cache.clear()
+    forget_known_users()
 
 
 @pytest.fixture(scope="session")

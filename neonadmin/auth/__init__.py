@@ -77,7 +77,7 @@ def claim(claims: dict, path: str):
     return value
 
 
-def _role_for(identity: SsoIdentity) -> Role | None:
+def identity_role(identity: SsoIdentity) -> Role | None:
     role = role_from_groups(identity.groups)
     if role is None and settings.NEONADMIN_DEFAULT_ROLE:
         role = Role[settings.NEONADMIN_DEFAULT_ROLE.upper()]
@@ -135,7 +135,7 @@ def _sync(identity: SsoIdentity):
     record.groups = identity.groups
     record.save()
 
-    role = _role_for(identity)
+    role = identity_role(identity)
     if role is None:
         user.groups.remove(*Group.objects.filter(name__in=[r.label for r in Role]))
     else:
@@ -163,7 +163,7 @@ def identity_user_unchanged(identity: SsoIdentity):
         )
     except Identity.DoesNotExist:
         return None
-    role = _role_for(identity)
+    role = identity_role(identity)
     user = record.user
     if role is None or not user.is_active:
         return None

@@ -7,22 +7,33 @@ only when NEONADMIN_PROXY_TRUST_PLAIN_HEADERS is on and the request comes straig
 NEONADMIN_TRUSTED_PROXIES; from anywhere else they are ignored, as anyone could send them.
 """
 
+import copy
 import ipaddress
 import threading
+import time
 from functools import lru_cache
 
 import jwt
 from django.conf import settings
 
-from neonadmin.auth import SignInRefused, SsoIdentity, claim, groups_from_claim
+from neonadmin.auth import SignInRefused, SsoIdentity, claim, groups_from_claim, identity_role
 
 PLAIN_HEADERS_ISSUER = "proxy-headers"
 NO_ASSERTION = "The request carries no identity from the SSO proxy."
 BAD_ASSERTION = "The SSO proxy's identity assertion was refused: {reason}"
 KEYS_UNAVAILABLE = "The SSO proxy's signing keys could not be fetched: {reason}"
 
+# How long this process lets a person in on its memory of an earlier request with the same
+# identity (email, name, groups), without reading the database. The bound is for a change made to
+# the account elsewhere (another process or instance): an account disabled there is refused
+# within this many seconds. Any change in what the proxy asserts, and any change to a user saved
+# in this process, are seen at once.
+KNOWN_SECONDS = 10.0
+KNOWN_MAX = 10_000  # people remembered at once; past that, start again
+
 _jwks_clients: dict[tuple, jwt.PyJWKClient] = {}
 _jwks_lock = threading.Lock()
+_known: dict[tuple, tuple[float, object]] = {}
 
 
 def _jwks_client() -> jwt.PyJWKClient:
@@ -105,6 +116,39 @@ def identity_from_plain_headers(request) -> SsoIdentity | None:
         email=email,
         groups=groups_from_claim(request.META.get("HTTP_X_FORWARDED_GROUPS", "")),
     )
+
+
+def _known_key(identity: SsoIdentity) -> tuple:
+    groups = tuple(sorted(identity.groups))
+    return (identity.issuer, identity.subject, identity.email, identity.name, groups)
+
+
+def known_user(identity: SsoIdentity):
+    """The user this process let in for exactly this identity less than KNOWN_SECONDS ago, with
+    the role its groups give; None if there is none, or the groups give no role now. A copy:
+    each request may change its own."""
+    entry = _known.get(_known_key(identity))
+    if entry is None or entry[0] <= time.monotonic():
+        return None
+    role = identity_role(identity)
+    if role is None:
+        return None
+    user = copy.copy(entry[1])
+    user._neonadmin_role = role
+    return user
+
+
+def remember_user(identity: SsoIdentity, user) -> None:
+    """Let this identity in as `user` on memory for KNOWN_SECONDS (see known_user)."""
+    if len(_known) >= KNOWN_MAX:
+        _known.clear()
+    _known[_known_key(identity)] = (time.monotonic() + KNOWN_SECONDS, copy.copy(user))
+
+
+def forget_known_users(**_signal) -> None:
+    """Forget everyone remembered: a user was saved or deleted in this process (a signal
+    receiver, see neonadmin.apps)."""
+    _known.clear()
 
 
 def request_identity(request) -> SsoIdentity:

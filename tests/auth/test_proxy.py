@@ -5,9 +5,12 @@ Tokens are signed with keys made at test time; the JWKS is fetched over HTTP fro
 
 import base64
 import json
+import time
+from dataclasses import replace
 
 import jwt
 import pytest
+from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.urls import reverse
 from django.utils.html import escape
@@ -17,8 +20,9 @@ from neonadmin.auth import (
     NO_MAPPED_GROUP,
     SsoIdentity,
     identity_user_unchanged,
+    proxy,
 )
-from neonadmin.auth.proxy import BAD_ASSERTION, NO_ASSERTION
+from neonadmin.auth.proxy import BAD_ASSERTION, NO_ASSERTION, known_user
 from neonadmin.models import Identity
 from neonadmin.roles import Role, user_role
 from tests.auth.conftest import PROXY_AUDIENCE, PROXY_HEADER, PROXY_ISSUER
@@ -234,6 +238,7 @@ def test_a_signed_assertion_wins_over_plain_headers(client, proxy_mode, other_ke
 
 
 def test_a_disabled_account_is_refused(client, proxy_mode, signing_key):
+    """Disabled in this process: refused at the very next request (see the bound below)."""
     client.get(AUDIT, **{META: assertion(signing_key)})
     user = Identity.objects.get().user
     user.is_active = False
@@ -261,13 +266,35 @@ def test_a_known_person_is_signed_in_by_one_query_and_no_session(
     with django_assert_num_queries(1):
         user = identity_user_unchanged(person)
         role = user_role(user)
+    with django_assert_num_queries(0):  # this process let the same identity in just now
+        known = known_user(person)
+        known_role = user_role(known)
 
-    assert role == Role.ADMIN
+    assert role == known_role == Role.ADMIN
+    assert known == user and known is not known_user(person)  # a copy for each request
     assert not Session.objects.exists()
     response = client.get(AUDIT, **{META: assertion(signing_key, groups=["platform-admins"])})
     assert response.status_code == 200
     assert response.wsgi_request.user == user
     assert not Session.objects.exists()
+    assert known_user(replace(person, groups=["engineering"])) is None  # any change: not known
+
+
+def test_an_account_disabled_elsewhere_is_refused_within_the_bound(
+    client, proxy_mode, signing_key, monkeypatch
+):
+    """Disabled by another process (no signal reaches this one): let in on memory for at most
+    KNOWN_SECONDS, then refused."""
+    monkeypatch.setattr(proxy, "KNOWN_SECONDS", 0.3)
+    client.get(AUDIT, **{META: assertion(signing_key)})
+    User.objects.filter(sso_identity__isnull=False).update(is_active=False)  # no post_save
+
+    assert client.get(AUDIT, **{META: assertion(signing_key)}).status_code == 200
+    time.sleep(0.4)
+    response = client.get(AUDIT, **{META: assertion(signing_key)})
+
+    assert response.status_code == 403
+    assert escape(ACCOUNT_DISABLED.format(who="kim@example.test")) in response.content.decode()
 
 
 @pytest.mark.parametrize(
