@@ -176,7 +176,11 @@ TEMPLATES = [
                 "projects.context_processors.neon_stale",
                 "governance.context_processors.approvals",
             ],
-            "builtins": ["django_htmx.templatetags.django_htmx"],
+            # `{% url %}` remembering the links without arguments (a dozen on every page).
+            "builtins": [
+                "django_htmx.templatetags.django_htmx",
+                "neonadmin.templatetags.cached_url",
+            ],
         },
     }
 ]
