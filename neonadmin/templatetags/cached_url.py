@@ -15,7 +15,7 @@ from django import template
 from django.conf import settings
 from django.template.defaulttags import URLNode
 from django.template.defaulttags import url as django_url
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.html import conditional_escape
 
 register = template.Library()
@@ -29,7 +29,7 @@ def reversed_url(view_name: str, current_app: str | None, prefix: str, urlconf: 
 
 class CachedURLNode(URLNode):
     def render(self, context):
-        if self.args or self.kwargs or self.asvar:
+        if self.args or self.kwargs:
             return super().render(context)
         view_name = self.view_name.resolve(context)
         request = getattr(context, "request", None)
@@ -37,7 +37,15 @@ class CachedURLNode(URLNode):
         if current_app is None:
             current_app = getattr(getattr(request, "resolver_match", None), "namespace", None)
         urlconf = get_urlconf() or settings.ROOT_URLCONF
-        url = reversed_url(view_name, current_app, get_script_prefix(), urlconf)
+        try:
+            url = reversed_url(view_name, current_app, get_script_prefix(), urlconf)
+        except NoReverseMatch:
+            if self.asvar is None:
+                raise
+            url = ""
+        if self.asvar:
+            context[self.asvar] = url
+            return ""
         return conditional_escape(url) if context.autoescape else url
 
 
