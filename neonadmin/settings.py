@@ -237,7 +237,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "neonadmin.staticfiles.StaticFilesStorage"  # WhiteNoise's, URLs remembered
         )
     },
 }
