@@ -74,16 +74,9 @@ def approval_get(*, approval_id: int) -> ApprovalRequest:
     return ApprovalRequest.objects.get(pk=approval_id)
 
 
-def approval_pending_count() -> int:
-    """Pending and not yet past their expiry (whether or not marked expired yet)."""
-    return ApprovalRequest.objects.filter(
-        status=ApprovalRequest.Status.PENDING, expires_at__gt=timezone.now()
-    ).count()
-
-
 def approval_pending_count_shown() -> int:
-    """`approval_pending_count` for display, cached (see above), and never past the next
-    pending request's expiry, so a request past its expiry is never counted."""
+    """Requests pending and not yet past their expiry (whether or not marked expired yet), for
+    display: cached (see above), never past the next one's expiry, so none is counted late."""
     count = cache.get(PENDING_COUNT_KEY)
     if count is None:
         now = timezone.now()
