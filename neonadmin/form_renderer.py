@@ -190,8 +190,8 @@ def render_select(widget: dict) -> str:
     return mark_safe(_draw_select(widget).strip())  # noqa: S308 - every part is escaped
 
 
-class FastSelectRenderer(DjangoTemplates):
-    """The dashboard's FORM_RENDERER (the name is from when it drew only <select>)."""
+class PythonWidgetRenderer(DjangoTemplates):
+    """The dashboard's FORM_RENDERER: the common widgets drawn in Python, the rest by Django."""
 
     def render(self, template_name, context, request=None):
         try:

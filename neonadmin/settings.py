@@ -188,7 +188,7 @@ TEMPLATES = [
 # Django's renderer with the common widgets (inputs, selects, choice lists, multi-widgets, labels)
 # drawn in Python, output identical to Django's templates: they were most of the settings form's
 # rendering time (neonadmin/form_renderer.py; anything else still goes to the templates).
-FORM_RENDERER = "neonadmin.form_renderer.FastSelectRenderer"
+FORM_RENDERER = "neonadmin.form_renderer.PythonWidgetRenderer"
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)

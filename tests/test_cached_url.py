@@ -56,3 +56,9 @@ def test_an_unknown_name_still_fails_loudly():
     with pytest.raises(NoReverseMatch):
         render("{% url 'no-such-page' %}", django=False)
     assert render("{% url 'no-such-page' as nothing %}[{{ nothing }}]", django=False) == "[]"
+
+
+def test_a_link_follows_a_swapped_urlconf(settings):
+    assert render("{% url 'projects:list' %}", django=False) == "/projects/"
+    settings.ROOT_URLCONF = "tests.urls_mounted"
+    assert render("{% url 'projects:list' %}", django=False) == "/mounted/projects/"

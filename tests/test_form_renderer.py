@@ -9,7 +9,7 @@ from django.forms.renderers import DjangoTemplates
 from django.utils.safestring import mark_safe
 
 from neonadmin import form_renderer
-from neonadmin.form_renderer import FastSelectRenderer
+from neonadmin.form_renderer import PythonWidgetRenderer
 
 
 class Sample(forms.Form):
@@ -24,7 +24,7 @@ class Sample(forms.Form):
 @pytest.mark.parametrize("data", [None, {"plain": "<2>", "grouped": "8", "many": ["a", "b"]}])
 def test_the_same_html_as_djangos_templates(data):
     for name in ("plain", "grouped", "many"):
-        ours = Sample(data, renderer=FastSelectRenderer())[name].as_widget()
+        ours = Sample(data, renderer=PythonWidgetRenderer())[name].as_widget()
         theirs = Sample(data, renderer=DjangoTemplates())[name].as_widget()
         assert ours == theirs
 
@@ -116,7 +116,7 @@ def rendered(form: forms.Form) -> list[list[str]]:
 )
 @pytest.mark.parametrize("auto_id", ["id_%s", "f-%s", False])
 def test_every_widget_kind_as_djangos_templates_draw_it(data, auto_id):
-    ours = rendered(Kinds(data, auto_id=auto_id, renderer=FastSelectRenderer()))
+    ours = rendered(Kinds(data, auto_id=auto_id, renderer=PythonWidgetRenderer()))
     assert ours == rendered(Kinds(data, auto_id=auto_id, renderer=DjangoTemplates()))
 
 
@@ -131,7 +131,7 @@ def test_the_common_widgets_are_drawn_without_templates(monkeypatch):
         return original(self, template_name, context, request)
 
     monkeypatch.setattr(DjangoTemplates, "render", counting)
-    form = Kinds(renderer=FastSelectRenderer())
+    form = Kinds(renderer=PythonWidgetRenderer())
     for field in form:
         str(field), field.label_tag(), str(field.errors)
     assert rendered_by_django == []
@@ -142,7 +142,7 @@ def test_a_template_it_does_not_know_goes_to_django(monkeypatch):
         file = forms.FileField(required=False)  # clearable_file_input.html: not drawn here
         choice = forms.ChoiceField(choices=[("a", "A")], widget=forms.RadioSelect)
 
-    ours, theirs = Custom(renderer=FastSelectRenderer()), Custom(renderer=DjangoTemplates())
+    ours, theirs = Custom(renderer=PythonWidgetRenderer()), Custom(renderer=DjangoTemplates())
     for form in (ours, theirs):
         form.fields["choice"].widget.option_template_name = "django/forms/widgets/input_option.html"
     rendered_by_django = []
@@ -172,7 +172,7 @@ def test_the_dashboards_forms_render_exactly_as_with_djangos_templates(neon):
         project_id=selectors.project_page(limit=1).projects[0].id
     )
     regions, organizations, _limits = selectors.project_create_choices()
-    for renderer_class in (FastSelectRenderer, DjangoTemplates):
+    for renderer_class in (PythonWidgetRenderer, DjangoTemplates):
         settings_form = ProjectSettingsForm(
             None, project=project, libraries=libraries, limits=limits, renderer=renderer_class()
         )
@@ -181,6 +181,6 @@ def test_the_dashboards_forms_render_exactly_as_with_djangos_templates(neon):
             default_org_id=settings.NEON_ORG_ID, renderer=renderer_class(),
         )  # fmt: skip
         rendered = [[str(field) for field in form] for form in (settings_form, create_form)]
-        if renderer_class is FastSelectRenderer:
+        if renderer_class is PythonWidgetRenderer:
             ours = rendered
     assert ours == rendered

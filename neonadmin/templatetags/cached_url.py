@@ -13,6 +13,8 @@ from functools import lru_cache
 
 from django import template
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template.defaulttags import URLNode
 from django.template.defaulttags import url as django_url
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
@@ -25,6 +27,13 @@ register = template.Library()
 def reversed_url(view_name: str, current_app: str | None, prefix: str, urlconf: str) -> str:
     """`reverse(view_name)`; `prefix` (the script prefix reverse reads) is in the key only."""
     return reverse(view_name, urlconf=urlconf, current_app=current_app)
+
+
+@receiver(setting_changed)
+def _forget_on_new_urlconf(*, setting, **_kwargs) -> None:
+    """As Django forgets its resolvers when a test swaps ROOT_URLCONF (or the URLs under it)."""
+    if setting in ("ROOT_URLCONF", "FORCE_SCRIPT_NAME"):
+        reversed_url.cache_clear()
 
 
 class CachedURLNode(URLNode):
