@@ -2,6 +2,7 @@
 Each error carries the HTTP status, Neon's code, a message and the request id."""
 
 import pytest
+import requests
 
 from projects.neon import (
     MSG_AUTH,
@@ -24,7 +25,7 @@ from projects.neon import (
     Project,
 )
 from projects.neon.errors import error_for_status
-from projects.neon.transport import parse_retry_after
+from projects.neon.transport import Transport, parse_retry_after
 from tests.client.conftest import HANG_SECONDS
 
 LIST = "GET /api/v2/projects"
@@ -314,3 +315,18 @@ def test_missing_required_field_is_a_bad_response():
     with pytest.raises(NeonBadResponse) as caught:
         Project.from_api({"id": "p-1", "name": "x"})
     assert "region_id" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"projects": [{"id": "a", "cpu_used_sec": 12}], "note": "caf\u00e9"}'.encode(),
+        b'{"quota": 9223372036854775807, "low": -9223372036854775808}',  # the spec's int64
+        '{"name": "utf-16 from some proxy"}'.encode("utf-16"),
+    ],
+)
+def test_a_body_decodes_as_the_json_module_reads_it(body):
+    response = requests.Response()
+    response.status_code, response._content = 200, body
+    response.encoding = None
+    assert Transport._decode(response, "rid") == response.json()
