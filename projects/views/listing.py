@@ -6,7 +6,7 @@ from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, role_required
 from projects import selectors
 from projects.forms.listing import ProjectListFilterForm
-from projects.presenters import row_html
+from projects.presenters import rows_html
 
 
 @require_GET
@@ -32,9 +32,11 @@ def project_list(request, *, retried: bool = False):
         "form": form,
         "filters": filters,
         "page": page,
-        "row_html": row_html(page.projects),
-        # Deletion protection of the page's rows, for their badges.
-        "protected": protected_ids_shown(project_ids=[p.id for p in page.projects]),
+        # Every row's markup, with the badges of the projects protected from deletion.
+        "rows_html": rows_html(
+            page.projects,
+            protected=protected_ids_shown(project_ids=[p.id for p in page.projects]),
+        ),
     }
     # "Load more" appends the next rows; a changed search or filter replaces the results.
     fragment = "rows" if filters["cursor"] else "results"

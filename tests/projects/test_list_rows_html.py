@@ -1,4 +1,4 @@
-"""The list's rows are drawn from `projects.presenters.row_html`, markup built in Python; the
+"""The list's rows are drawn from `projects.presenters.rows_html`, markup built in Python; the
 page must be, byte for byte, what the rows partial drew cell by cell from each `ProjectRow`."""
 
 import dataclasses
@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 
 from projects.neon import get_client
-from projects.presenters import project_rows, row_html
+from projects.presenters import project_rows, rows_html
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +53,7 @@ def test_rows_are_what_the_template_drew_cell_by_cell(neon):
         engines["django"].from_string(CELL_BY_CELL).render({"rows": rows, "protected": protected})
     )
     html = rows_partial(
-        row_html=row_html(projects, now=NOW), protected=protected, page=page, filters={}
+        rows_html=rows_html(projects, protected=protected, now=NOW), page=page, filters={}
     )
     assert html.strip() == expected.strip()
     assert html.count("protected-badge") == 2
