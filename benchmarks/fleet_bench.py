@@ -31,6 +31,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="PostgreSQL to measure on, e.g. postgres://postgres@127.0.0.1:5432/neonadmin (a "
+        "test_ database is made beside it and dropped); default in-memory SQLite",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from neon_emulator.testing import run_emulator
@@ -39,12 +45,19 @@ def main() -> None:
         started = time.perf_counter()
         with run_emulator(seed=args.seed, api_keys=["bench-neon-key-not-real"]) as emu:
             seeded = time.perf_counter() - started
-            configure_django(neon_url=emu.base_url, static_root=Path(tmp) / "static")
-            from django.core.management import call_command
+            named = configure_django(
+                neon_url=emu.base_url,
+                static_root=Path(tmp) / "static",
+                database_url=args.database_url,
+            )
+            from django.db import connection
 
-            call_command("migrate", verbosity=0)
-            refresh(emu, args.seed, seeded)
-            pages(args.repeat)
+            print(f"database: {connection.vendor}")
+            try:
+                refresh(emu, args.seed, seeded)
+                pages(args.repeat)
+            finally:
+                connection.creation.destroy_test_db(named, verbosity=0)
 
 
 def refresh(emu, seed: int, seeded: float) -> None:

@@ -45,10 +45,15 @@ PROXY_HEADERS = {"X-Forwarded-Email": "pat@example.test", "X-Forwarded-Groups": 
 # the environment that configure_django sets first.
 
 
-def configure_django(*, neon_url: str, static_root: Path) -> None:
-    """Production-shaped settings from the environment, as scripts/prodserver.py feeds them."""
+def configure_django(*, neon_url: str, static_root: Path, database_url: str = "") -> str:
+    """Production-shaped settings from the environment, as scripts/prodserver.py feeds them.
+    The database is a throwaway one: in-memory SQLite, or with `database_url` a test database
+    created beside the one it names (`test_<name>`). Returns the name to give
+    `destroy_test_db` when done."""
     for name in ("NEONADMIN_DEMO", "DATABASE_URL", "REDIS_URL"):
         os.environ.pop(name, None)
+    if database_url:
+        os.environ["DATABASE_URL"] = database_url
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "neonadmin.settings",
@@ -73,8 +78,10 @@ def configure_django(*, neon_url: str, static_root: Path) -> None:
     django.setup()
     # The manifest storage needs its manifest to resolve {% static %}, as in production.
     call_command("collectstatic", interactive=False, verbosity=0)
-    # Sessions and users in a throwaway in-memory SQLite database, never the project's file.
+    # Sessions and users in a throwaway database, never the project's file or named database.
+    named = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0)
+    return named
 
 
 def pct(samples: list[float], q: int) -> float:
