@@ -87,15 +87,17 @@ class Gateway:
                 CACHE.labels("hit").inc()
                 stats.add(hits=1)
                 return cached[1]
+        # Only a read that keeps a last known answer can have one to show instead.
+        may_fall_back = stats.allow_stale and keep_last
         try:
-            if stats.allow_stale:
+            if may_fall_back:
                 with fallback():
                     value, leader = self._coalesced(key, fetch)
             else:
                 value, leader = self._coalesced(key, fetch)
         except STALE_OK as exc:
-            last = cache.get(f"{PREFIX}:last:{name}:{arg_key}") if stats.allow_stale else None
-            if last is None and isinstance(exc, NeonBudgetSpent) and stats.allow_stale:
+            last = cache.get(f"{PREFIX}:last:{name}:{arg_key}") if may_fall_back else None
+            if last is None and isinstance(exc, NeonBudgetSpent) and may_fall_back:
                 # Nothing to show instead: ask again at the head of the line, waiting longer.
                 value, leader = self._coalesced(key, fetch)
             elif last is None:

@@ -160,3 +160,20 @@ def test_without_redis_each_process_takes_its_local_share_and_warns_once(caplog)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     redis_breaker.reset()
+
+
+@pytest.mark.parametrize(("keep_last", "lane"), [(True, True), (False, False)])
+def test_only_a_read_that_keeps_a_last_answer_waits_in_the_fallback_lane(keep_last, lane):
+    from projects.neon import begin_request, end_request
+    from projects.neon.budget import _fallback
+    from projects.neon.gateway import Gateway
+
+    seen = []
+    _stats, token = begin_request()
+    try:
+        Gateway().read(
+            "lane", (keep_last,), lambda: seen.append(_fallback.get()), keep_last=keep_last
+        )
+    finally:
+        end_request(token)
+    assert seen == [lane]  # a later page of a list has nothing to fall back on: no short wait
