@@ -89,12 +89,17 @@ def raw_call(session: requests.Session, url: str) -> float:
 
 
 def page_latency(
-    *, base: str, emulator: Emulator, project_id: str, samples: int, warmup: int
-) -> tuple[Timed, dict[str, Timed]]:
+    *, base: str, emulator: Emulator, project_id: str, samples: int, warmup: int, pause: float
+) -> tuple[Timed, dict[str, Timed], Timed]:
     """One operator (one keep-alive connection, so one worker and its warm cache) opening each
     page in turn, and the raw `GET /projects/{id}` beside them, in a shuffled order each round
-    so that a noisy moment costs every case alike. Returns (raw call, pages)."""
+    so that a noisy moment costs every case alike. Returns (raw call, pages, floor).
+
+    The floor is `/healthz` (no Neon call, no template, no sign-in) sent after `pause` idle
+    seconds, as long as a page waits for Neon: what the hop through gunicorn and Django costs
+    the operator on its own, on a machine that has been idle that long."""
     raw = Timed("raw")
+    floor = Timed("floor")
     pages = {page: Timed(page) for page in PAGES}
     operator = Operator("pages@example.test")
     rng = random.Random(9)
@@ -106,15 +111,18 @@ def page_latency(
             for page in PAGES:
                 operator.get(page, page_url(base, page, project_id))
         for _ in range(samples):
-            order = ["raw", *PAGES]
+            order = ["raw", "floor", *PAGES]
             rng.shuffle(order)
             for case in order:
                 if case == "raw":
                     raw.ms.append(raw_call(neon, raw_url))
+                elif case == "floor":
+                    time.sleep(pause)
+                    floor.add(operator.get(case, f"{base}/healthz"))
                 else:
                     pages[case].add(operator.get(case, page_url(base, case, project_id)))
     operator.close()
-    return raw, pages
+    return raw, pages, floor
 
 
 def raw_latency(*, emulator: Emulator, project_id: str, samples: int) -> Timed:

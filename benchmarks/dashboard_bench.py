@@ -185,6 +185,20 @@ def report_pages(raw: cases.Timed, pages: dict[str, cases.Timed], report: Report
         )
 
 
+def report_floor(floor: cases.Timed, args, report: Report) -> None:
+    """What no page can go below: one call's time plus the hop through our server."""
+    floor_p50 = p50(floor.ms)
+    report.add(
+        Row(
+            f"Floor: `/healthz` after {args.latency_ms} ms idle (no Neon call, no template), p50",
+            f"{floor_p50:.1f} ms",
+            notes=f"a page making one call can be no faster than one call plus this: "
+            f"{ratio(report.baseline_ms + floor_p50, report):.2f}x; p95 {pct(floor.ms, 95):.1f} "
+            f"ms",
+        )
+    )
+
+
 def report_fragment(fragment: cases.Fragment, report: Report) -> None:
     own = fragment.timed.server(lambda t: t.own_ms)
     total = fragment.timed.server(lambda t: t.total_ms)
@@ -365,10 +379,16 @@ class Target:
 
 
 def measure_pages(t: Target) -> None:
-    raw, pages = cases.page_latency(
-        base=t.bases[0], emulator=t.neon, project_id=t.projects[0], samples=t.args.samples, warmup=3
+    raw, pages, floor = cases.page_latency(
+        base=t.bases[0],
+        emulator=t.neon,
+        project_id=t.projects[0],
+        samples=t.args.samples,
+        warmup=3,
+        pause=t.args.latency_ms / 1000,
     )
     report_pages(raw, pages, t.report)
+    report_floor(floor, t.args, t.report)
 
 
 def measure_fragment(t: Target) -> None:
