@@ -7,10 +7,11 @@ from html import escape
 
 import pytest
 from django.urls import reverse
+from django.utils.safestring import SafeString
 
 from projects.forms.listing import PERSONAL_ACCOUNT
 from projects.neon import MSG_UNAVAILABLE, NeonRejected, get_client
-from projects.presenters import PERSONAL, project_rows
+from projects.presenters import COLUMNS, PERSONAL, row_cells
 from projects.templatetags.neon_format import bytes_iec
 
 HX = {"HX-Request": "true"}
@@ -122,6 +123,14 @@ NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 @pytest.fixture
 def a_project(neon):
     return get_client().list_projects(limit=1).projects[0]
+
+
+def project_rows(projects, *, now):
+    """Each row as the template once drew it: a dict of its cells, each marked safe."""
+    return [
+        {column: SafeString(cell) for column, cell in zip(COLUMNS, cells, strict=True)}
+        for cells in row_cells(projects, now)
+    ]
 
 
 def test_a_row_holds_each_cell_as_shown(a_project):

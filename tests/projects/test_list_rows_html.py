@@ -1,5 +1,5 @@
 """The list's rows are drawn from `projects.presenters.rows_html`, markup built in Python; the
-page must be, byte for byte, what the rows partial drew cell by cell from each `ProjectRow`."""
+page must be, byte for byte, what the rows partial drew cell by cell from `row_cells`."""
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
@@ -10,7 +10,8 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 
 from projects.neon import get_client
-from projects.presenters import project_rows, rows_html
+from projects.presenters import rows_html
+from tests.projects.test_list import project_rows
 
 pytestmark = pytest.mark.django_db
 
