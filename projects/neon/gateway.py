@@ -20,6 +20,7 @@ through here: connection URIs and passwords are fetched directly.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import hashlib
 import threading
@@ -90,10 +91,7 @@ class Gateway:
         # Only a read that keeps a last known answer can have one to show instead.
         may_fall_back = stats.allow_stale and keep_last
         try:
-            if may_fall_back:
-                with fallback():
-                    value, leader = self._coalesced(key, fetch)
-            else:
+            with fallback() if may_fall_back else contextlib.nullcontext():
                 value, leader = self._coalesced(key, fetch)
         except STALE_OK as exc:
             last = cache.get(f"{PREFIX}:last:{name}:{arg_key}") if may_fall_back else None

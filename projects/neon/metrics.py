@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client import Counter, Gauge, Histogram
 
+logger = logging.getLogger("projects.neon")
+
 CALLS = Counter(
     "neonadmin_neon_requests",
     "HTTP requests sent to Neon, by route and outcome (status code or failure kind).",
@@ -92,7 +94,7 @@ class RequestStats:
             try:
                 piece()
             except Exception:
-                logging.getLogger("projects.neon").exception("deferred gateway work failed")
+                logger.exception("deferred gateway work failed")
 
     def add_call(self, seconds: float) -> None:
         with self._lock:
