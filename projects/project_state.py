@@ -23,7 +23,6 @@ QUOTA_KEYS = tuple(f.name for f in fields(Quota))
 
 SUSPEND_NEVER = -1
 SUSPEND_DEFAULT = 0
-SUSPEND_DEFAULT_SECONDS = 300
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 # Exact units, largest first: a quantity is shown in the largest unit that divides it.

@@ -55,10 +55,6 @@ from projects.neon.models import (
 from projects.neon.transport import Answer, Transport
 
 
-def _branches(body: Any) -> list[Branch]:
-    return [Branch.from_api(b) for b in _list(body, "branches")]
-
-
 def parse_project_page(body: Any, limit: int) -> ProjectPage:
     """A page of `GET /projects` (or `/projects/shared`) asked for `limit` at a time
     (benchmarks/render_bench.py times it on a 400-row page)."""

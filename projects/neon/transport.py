@@ -140,9 +140,6 @@ class _Call:
         self.started = time.monotonic()
 
 
-_CONNECT_ERRORS = (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.NewConnectionError)
-
-
 def _error_outcome(error: Exception | None) -> str:
     if isinstance(
         error, urllib3.exceptions.ConnectTimeoutError | urllib3.exceptions.NewConnectionError
