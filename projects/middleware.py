@@ -87,27 +87,17 @@ class NeonGatewayMiddleware:
       shared calls, budget waits, and the whole server time.
     - An htmx fragment built from stale data brings the stale banner along, out of band, since
       the page around it does not reload.
-    - What the gateway put off (storing answers for later) runs when the server closes the
-      response, after its last byte was sent.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        stats, token = begin_request(
-            allow_stale=request.method in ("GET", "HEAD"), until_response=True
-        )
+        stats, token = begin_request(allow_stale=request.method in ("GET", "HEAD"))
         try:
             response = self.get_response(request)
-        except BaseException:
-            stats.run_after_response()
-            raise
         finally:
             end_request(token)
-        # Django's own list of what close() runs (FileResponse closes its file through it); the
-        # WSGI server calls close() once the body is written, the test client before returning.
-        response._resource_closers.append(stats.run_after_response)
         response["Server-Timing"] = stats.server_timing()
         if (
             getattr(request, "htmx", False)

@@ -110,20 +110,11 @@ class Gateway:
             return value
         CACHE.labels("miss").inc()
         entry = (time.time(), value)
-        # Stored once the page has gone out: pickling the answer (and a round trip to Redis)
-        # would otherwise come between Neon's answer and the operator. Meanwhile, another read
-        # of the same thing in this process is a miss, as it would have been a moment earlier.
-        if ttl > 0 or keep_last:
-            stats.after_response(lambda: self._store(key, name, arg_key, entry, ttl, keep_last))
-        return value
-
-    def _store(
-        self, key: str, name: str, arg_key: str, entry: tuple, ttl: float, keep_last: bool
-    ) -> None:
         if ttl > 0:
             cache.set(key, entry, ttl)
         if keep_last:
             cache.set(f"{PREFIX}:last:{name}:{arg_key}", entry, self.stale_seconds)
+        return value
 
     def _coalesced[T](self, key: str, fetch: Callable[[], T]) -> tuple[T, bool]:
         """Run `fetch` unless another thread of this process is already running it for `key`;

@@ -9,15 +9,11 @@ response reports it in a `Server-Timing` header.
 from __future__ import annotations
 
 import contextvars
-import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from prometheus_client import Counter, Gauge, Histogram
-
-logger = logging.getLogger("projects.neon")
 
 CALLS = Counter(
     "neonadmin_neon_requests",
@@ -72,29 +68,7 @@ class RequestStats:
     stale_since: float | None = None  # wall-clock time of the oldest stale answer shown
     stale_reason: str = ""
     started: float = field(default_factory=time.perf_counter)
-    # Work that need not hold up the page (storing what Neon said for later), run once the
-    # response has gone out; None outside a request, where there is no response to wait for.
-    after: list[Callable[[], None]] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def after_response(self, work: Callable[[], None]) -> None:
-        """Run `work` once this request's response has been sent; outside a request, now."""
-        if self.after is None:
-            work()
-            return
-        with self._lock:
-            self.after.append(work)
-
-    def run_after_response(self) -> None:
-        """The deferred work, each piece on its own: one failing (a cache that went away)
-        must not keep the rest from running."""
-        with self._lock:
-            work, self.after = self.after or [], None
-        for piece in work:
-            try:
-                piece()
-            except Exception:
-                logger.exception("deferred gateway work failed")
 
     def add_call(self, seconds: float) -> None:
         with self._lock:
@@ -133,13 +107,8 @@ _current: contextvars.ContextVar[RequestStats | None] = contextvars.ContextVar(
 )
 
 
-def begin_request(
-    *, until_response: bool = False, **options
-) -> tuple[RequestStats, contextvars.Token]:
-    """`until_response`: a dashboard request, whose gateway stores wait for
-    `run_after_response()` once its response is sent. Background work (a fleet sync, a bulk
-    job) has no response to wait for: its stores happen at once."""
-    stats = RequestStats(after=[] if until_response else None, **options)
+def begin_request(**options) -> tuple[RequestStats, contextvars.Token]:
+    stats = RequestStats(**options)
     return stats, _current.set(stats)
 
 

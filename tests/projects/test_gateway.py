@@ -177,51 +177,20 @@ class KeyRecordingCache(RecordingCache):
         return self.real.set(key, value, *args, **kwargs)
 
 
-def test_a_page_stores_what_neon_said_only_once_its_response_has_gone_out(
+def test_what_neon_said_is_stored_as_it_arrives_in_a_page_or_outside_one(
     project, neon, monkeypatch
 ):
     recording = KeyRecordingCache(cache)
     monkeypatch.setattr(gateway, "cache", recording)
-    stats, token = begin_request(until_response=True)
-    try:
-        get_client().get_project(project.id)  # kept as the last known answer
-        get_client().list_branches(project.id)  # cached for a few seconds, and kept
-    finally:
-        end_request(token)
-    assert recording.stored == []  # nothing between Neon's answers and the operator
-    stats.run_after_response()
-    assert len(recording.stored) == 3
-    assert sum(":last:" in key for key in recording.stored) == 2
-
-
-def test_outside_a_page_what_neon_said_is_stored_at_once(project, neon, monkeypatch):
-    recording = KeyRecordingCache(cache)
-    monkeypatch.setattr(gateway, "cache", recording)
-    get_client().get_project(project.id)  # a shell: no response to wait for
+    get_client().get_project(project.id)  # a shell: kept as the last known answer
     assert len(recording.stored) == 1
-    stats, token = begin_request(priority="background")  # a fleet sync, a bulk job
+    _, token = begin_request()
     try:
-        get_client().list_branches(project.id)
+        get_client().list_branches(project.id)  # cached for a few seconds, and kept
+        assert len(recording.stored) == 3  # before the page is done, not after
     finally:
         end_request(token)
-    assert len(recording.stored) == 3 and stats.after is None
-
-
-def test_one_deferred_store_failing_does_not_keep_the_others_from_running(caplog):
-    stats, token = begin_request(until_response=True)
-    end_request(token)
-    ran = []
-
-    def broken():
-        raise ConnectionError("the cache went away")
-
-    stats.after_response(broken)
-    stats.after_response(lambda: ran.append("kept"))
-    stats.run_after_response()
-    assert ran == ["kept"]
-    assert "deferred gateway work failed" in caplog.text
-    stats.after_response(lambda: ran.append("now"))  # after the response: at once
-    assert ran == ["kept", "now"]
+    assert sum(":last:" in key for key in recording.stored) == 2
 
 
 # --- Server-Timing ---------------------------------------------------------------------------
@@ -240,7 +209,6 @@ def test_every_page_says_how_it_spent_its_time(viewer_client, project, neon):
 def test_when_neon_fails_a_page_shows_the_last_known_data_with_a_banner(
     viewer_client, project, neon
 ):
-    # Kept when the response was closed (the test client closes it, as gunicorn does).
     assert viewer_client.get(page("detail", project.id)).status_code == 200
     neon.set_faults({"status": 503})
     response = viewer_client.get(page("detail", project.id))
