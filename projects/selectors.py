@@ -11,6 +11,7 @@ from projects.compute import ComputeLimits
 from projects.neon import (
     Branch,
     Database,
+    DatabaseRole,
     Endpoint,
     NeonAuthError,
     NeonNotFound,
@@ -21,7 +22,6 @@ from projects.neon import (
     Project,
     ProjectPage,
     Region,
-    Role,
     get_client,
 )
 
@@ -140,7 +140,7 @@ def database_list(*, project_id: str, branch_id: str) -> list[Database]:
     return get_client().list_databases(project_id, branch_id)
 
 
-def role_list(*, project_id: str, branch_id: str) -> list[Role]:
+def database_role_list(*, project_id: str, branch_id: str) -> list[DatabaseRole]:
     return get_client().list_roles(project_id, branch_id)
 
 
@@ -214,7 +214,7 @@ class ConnectionOptions:
     branch: Branch | None
     endpoints: list[Endpoint]
     databases: list[Database]
-    roles: list[Role]
+    roles: list[DatabaseRole]
 
     @property
     def project(self) -> Project:
@@ -259,7 +259,7 @@ def connection_options(*, project_id: str, branch_id: str | None = None) -> Conn
         )
     databases, roles = client.together(
         lambda: database_list(project_id=project_id, branch_id=branch.id),
-        lambda: role_list(project_id=project_id, branch_id=branch.id),
+        lambda: database_role_list(project_id=project_id, branch_id=branch.id),
     )
     return ConnectionOptions(
         project_future=project,

@@ -52,6 +52,7 @@ from projects.neon.models import (
     CreatedProject,
     CurrentUser,
     Database,
+    DatabaseRole,
     Endpoint,
     EndpointDefaults,
     MaintenanceWindow,
@@ -64,7 +65,6 @@ from projects.neon.models import (
     ProjectSettings,
     Quota,
     Region,
-    Role,
     UpdatedProject,
 )
 from projects.neon.transport import USER_AGENT
@@ -88,6 +88,7 @@ __all__ = [
     "CreatedProject",
     "CurrentUser",
     "Database",
+    "DatabaseRole",
     "Endpoint",
     "EndpointDefaults",
     "MaintenanceWindow",
@@ -112,7 +113,6 @@ __all__ = [
     "Quota",
     "Region",
     "RequestStats",
-    "Role",
     "UpdatedProject",
     "begin_request",
     "current",

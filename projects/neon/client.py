@@ -37,6 +37,7 @@ from projects.neon.models import (
     CreatedProject,
     CurrentUser,
     Database,
+    DatabaseRole,
     Endpoint,
     Operation,
     OperationPage,
@@ -45,7 +46,6 @@ from projects.neon.models import (
     Project,
     ProjectPage,
     Region,
-    Role,
     UpdatedProject,
     _list,
     _obj,
@@ -231,7 +231,7 @@ class NeonClient:
                 branch=Branch.from_api(_obj(body, "branch")),
                 endpoints=[Endpoint.from_api(e) for e in _list(body, "endpoints")],
                 databases=[Database.from_api(d) for d in _list(body, "databases")],
-                roles=[Role.from_api(r) for r in _list(body, "roles")],
+                roles=[DatabaseRole.from_api(r) for r in _list(body, "roles")],
                 operations=[Operation.from_api(o) for o in _list(body, "operations")],
             )
         )
@@ -364,14 +364,16 @@ class NeonClient:
             scope=project_id,
         )
 
-    def list_roles(self, project_id: str, branch_id: str) -> list[Role]:
+    def list_roles(self, project_id: str, branch_id: str) -> list[DatabaseRole]:
         return self._cached(
-            "roles",
+            # The cache holds pickles, which name their class: the key changes with the class
+            # name, so no instance reads a copy pickled under a name its code does not have.
+            "database-roles",
             (project_id, branch_id),
             lambda: self._get(
                 "/projects/{project_id}/branches/{branch_id}/roles",
                 f"/projects/{_seg(project_id)}/branches/{_seg(branch_id)}/roles",
-            ).parse(lambda body: [Role.from_api(r) for r in _list(body, "roles")]),
+            ).parse(lambda body: [DatabaseRole.from_api(r) for r in _list(body, "roles")]),
             ttl=self.cache_seconds,
             scope=project_id,
         )

@@ -424,13 +424,15 @@ class Database:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Role:
+class DatabaseRole:
+    """A Postgres role on a branch (Neon's `Role`), not a dashboard role (neonadmin.roles)."""
+
     branch_id: str
     name: str
     protected: bool = False
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> Role:
+    def from_api(cls, data: Mapping[str, Any]) -> DatabaseRole:
         return cls(
             branch_id=_req(data, "branch_id"),
             name=_req(data, "name"),
@@ -469,7 +471,7 @@ class CreatedProject:
     branch: Branch
     endpoints: list[Endpoint]
     databases: list[Database]
-    roles: list[Role]
+    roles: list[DatabaseRole]
     operations: list[Operation]
 
 

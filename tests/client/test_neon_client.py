@@ -12,6 +12,7 @@ from projects.neon import (
     ConnectionDetails,
     CreatedProject,
     Database,
+    DatabaseRole,
     Endpoint,
     NeonNotFound,
     NeonRejected,
@@ -20,7 +21,6 @@ from projects.neon import (
     PreloadLibrary,
     Project,
     Region,
-    Role,
     UpdatedProject,
     get_client,
 )
@@ -318,7 +318,7 @@ def test_branches_databases_roles_endpoints(neon_client):
     assert isinstance(databases[0].id, int)
 
     roles = neon_client.list_roles(pid, branch_id)
-    assert roles == [Role(branch_id=branch_id, name="shop_owner", protected=False)]
+    assert roles == [DatabaseRole(branch_id=branch_id, name="shop_owner", protected=False)]
 
     endpoints = neon_client.list_endpoints(pid)
     assert [e.id for e in endpoints] == [created.endpoints[0].id]
