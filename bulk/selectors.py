@@ -62,7 +62,7 @@ def selection_get(query: QueryDict) -> Selection:
     form = FleetFilterForm(query, choices=fleet_selectors.filter_choices())
     filters = {**form.filters(), "include_gone": False, "cursor": 0}
     ticked = [pid for pid in query.getlist("project") if pid]
-    rows = fleet_selectors.fleet_rows(filters)
+    rows = fleet_selectors.inventory_rows(filters)
     if ticked:
         rows = rows.filter(project_id__in=ticked)
     total = rows.count()

@@ -52,7 +52,7 @@ def _conditions(filters: dict, *, skip: str = "") -> Q:
     return q
 
 
-def fleet_rows(filters: dict) -> QuerySet[InventoryProject]:
+def inventory_rows(filters: dict) -> QuerySet[InventoryProject]:
     """The filtered inventory in the asked order (empty values last), then by name and ID."""
     key = filters["sort"]
     field = SORTS.get(key.lstrip("-"), "name")
@@ -72,7 +72,7 @@ class FleetPage:
 
 def fleet_page(filters: dict) -> FleetPage:
     start = filters["cursor"]
-    rows = fleet_rows(filters)
+    rows = inventory_rows(filters)
     window = list(rows[start : start + PAGE_SIZE + 1])
     more = len(window) > PAGE_SIZE
     return FleetPage(

@@ -85,7 +85,7 @@ def _facet_links(request, facets: dict) -> list[dict]:
 
 
 def _export_rows(filters):
-    for row in selectors.fleet_rows(filters).values_list(*EXPORT_COLUMNS).iterator(chunk_size=500):
+    for row in selectors.inventory_rows(filters).values_list(*EXPORT_COLUMNS).iterator(chunk_size=500):
         yield [value.isoformat() if hasattr(value, "isoformat") else value for value in row]
 
 
