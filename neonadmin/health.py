@@ -12,7 +12,6 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -25,6 +24,7 @@ from django.views.decorators.http import require_GET
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
 from prometheus_client.exposition import choose_encoder
 
+from neonadmin.auth.proxy import ip_networks
 from neonadmin.cache import redis_healthy
 from projects.neon import NeonError, get_client
 
@@ -158,9 +158,4 @@ def metrics_allowed(address: str | None) -> bool:
         return False
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped  # a dual-stack socket's view of an IPv4 client
-    return any(ip in net for net in _networks(tuple(settings.METRICS_ALLOWED_NETWORKS)))
-
-
-@lru_cache(maxsize=8)
-def _networks(cidrs: tuple[str, ...]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    return [ipaddress.ip_network(cidr, strict=False) for cidr in cidrs]
+    return any(ip in net for net in ip_networks(tuple(settings.METRICS_ALLOWED_NETWORKS)))

@@ -51,7 +51,10 @@ def _jwks_client() -> jwt.PyJWKClient:
 
 
 @lru_cache(maxsize=32)
-def _networks(cidrs: tuple[str, ...]):
+def ip_networks(cidrs: tuple[str, ...]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """A setting's list of addresses and CIDRs, parsed once per value: each request looks its
+    client up in one (NEONADMIN_TRUSTED_PROXIES here, METRICS_ALLOWED_NETWORKS for /metrics).
+    A bad entry stops the start instead (neonadmin.auth.checks)."""
     return [ipaddress.ip_network(cidr, strict=False) for cidr in cidrs]
 
 
@@ -62,7 +65,7 @@ def is_trusted_proxy(address: str | None) -> bool:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    return any(ip in net for net in _networks(tuple(settings.NEONADMIN_TRUSTED_PROXIES)))
+    return any(ip in net for net in ip_networks(tuple(settings.NEONADMIN_TRUSTED_PROXIES)))
 
 
 def _meta_key(header: str) -> str:
