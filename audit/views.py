@@ -1,13 +1,12 @@
-import csv
 import json
 from urllib.parse import urlencode
 
-from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from audit import selectors
 from audit.forms import PAGE_SIZE, AuditFilterForm
+from neonadmin.exports import csv_response
 from neonadmin.htmx import render_page_or_fragment, wants_fragment
 from neonadmin.roles import Role, role_required
 
@@ -34,26 +33,14 @@ def audit_list(request):
     return render_page_or_fragment(request, "audit/audit_list.html", context, fragment=fragment)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _cell(value) -> str:
-    """Text a spreadsheet shows as text: a leading =, +, - or @ would make it a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _row(event) -> list[str]:
-    values = (
+def _row(event) -> tuple:
+    return (
         event.created_at.isoformat(), event.actor, event.actor_subject, event.client_ip,
         event.action, event.project_id, event.project_name, event.outcome, event.status,
         event.neon_code, event.neon_message, event.request_id,
         json.dumps(event.request_data, sort_keys=True), json.dumps(event.changes, sort_keys=True),
         event.bulk_job_id, event.approval_id,
     )  # fmt: skip
-    return [_cell(v) for v in values]
 
 
 @require_GET
@@ -61,12 +48,6 @@ def _row(event) -> list[str]:
 def audit_export(request):
     """The filtered log as CSV, streamed: the export of a long history never sits in memory."""
     filters = AuditFilterForm(request.GET).filters()
-    writer = csv.writer(_Echo())
-    rows = (writer.writerow(_row(e)) for e in selectors.audit_event_export(**filters))
-    response = StreamingHttpResponse(
-        (r for part in ([writer.writerow(CSV_COLUMNS)], rows) for r in part),
-        content_type="text/csv; charset=utf-8",
-    )
+    rows = (_row(event) for event in selectors.audit_event_export(**filters))
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response["Content-Disposition"] = f'attachment; filename="neonadmin-audit-{stamp}.csv"'
-    return response
+    return csv_response(f"neonadmin-audit-{stamp}.csv", CSV_COLUMNS, rows)

@@ -1,10 +1,5 @@
 """The fleet page: every project of every organization from the inventory, and its refresh."""
 
-import csv
-import itertools
-import json
-
-from django.http import StreamingHttpResponse
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import Actor
@@ -13,6 +8,7 @@ from fleet.findings import BY_SLUG
 from fleet.forms import FleetFilterForm
 from fleet.presenters import fleet_rows
 from governance.selectors import protected_ids
+from neonadmin.exports import csv_response, json_response
 from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, has_role, role_required
 
@@ -85,13 +81,9 @@ def _facet_links(request, facets: dict) -> list[dict]:
 
 
 def _export_rows(filters):
-    for row in selectors.inventory_rows(filters).values_list(*EXPORT_COLUMNS).iterator(chunk_size=500):
+    rows = selectors.inventory_rows(filters).values_list(*EXPORT_COLUMNS)
+    for row in rows.iterator(chunk_size=500):
         yield [value.isoformat() if hasattr(value, "isoformat") else value for value in row]
-
-
-class _Echo:
-    def write(self, value):
-        return value
 
 
 @require_GET
@@ -99,30 +91,15 @@ class _Echo:
 def fleet_export_csv(request):
     """Every row of the current view (not only the page shown), streamed."""
     _form, filters = _filters(request)
-    writer = csv.writer(_Echo())
-    rows = itertools.chain([list(EXPORT_COLUMNS)], _export_rows(filters))
-    lines = (writer.writerow(row) for row in rows)
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="neon-fleet.csv"'
-    return response
+    return csv_response("neon-fleet.csv", EXPORT_COLUMNS, _export_rows(filters))
 
 
 @require_GET
 @role_required(Role.VIEWER)
 def fleet_export_json(request):
     _form, filters = _filters(request)
-
-    def chunks():
-        yield "["
-        for n, row in enumerate(_export_rows(filters)):
-            yield (
-                ("," if n else "") + "\n" + json.dumps(dict(zip(EXPORT_COLUMNS, row, strict=True)))
-            )
-        yield "\n]\n"
-
-    response = StreamingHttpResponse(chunks(), content_type="application/json")
-    response["Content-Disposition"] = 'attachment; filename="neon-fleet.json"'
-    return response
+    records = (dict(zip(EXPORT_COLUMNS, row, strict=True)) for row in _export_rows(filters))
+    return json_response("neon-fleet.json", records)
 
 
 @require_POST
