@@ -176,11 +176,7 @@ TEMPLATES = [
                 "projects.context_processors.neon_stale",
                 "governance.context_processors.approvals",
             ],
-            # `{% url %}` remembering the links without arguments (a dozen on every page).
-            "builtins": [
-                "django_htmx.templatetags.django_htmx",
-                "neonadmin.templatetags.cached_url",
-            ],
+            "builtins": ["django_htmx.templatetags.django_htmx"],
         },
     }
 ]

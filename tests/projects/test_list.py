@@ -377,6 +377,19 @@ def test_templates_build_their_links_with_url_not_literal_paths():
     assert found == []
 
 
+def test_a_dashboard_mounted_under_a_prefix_draws_every_link_under_it(
+    viewer_client, neon, settings
+):
+    """Django's {% url %} and the rows' `url_with_project_id` both follow the URLconf."""
+    settings.ROOT_URLCONF = "tests.urls_mounted"
+    html = viewer_client.get("/mounted" + URL).content.decode()
+    project_links = re.findall(r'<td><a href="([^"]+)">', html)
+    assert project_links
+    assert all(link.startswith("/mounted/projects/") for link in project_links)
+    assert 'href="/mounted/projects/"' in html and 'action="/mounted/projects/"' in html
+    assert not re.search(r'(?:href|action|hx-get|hx-post)="/(?!mounted/|static/)', html)
+
+
 def test_the_top_bar_names_the_person_by_name_else_email_else_username(
     client, django_user_model, neon
 ):
