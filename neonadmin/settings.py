@@ -233,7 +233,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "neonadmin.staticfiles.StaticFilesStorage"  # WhiteNoise's, URLs remembered
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
