@@ -6,7 +6,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from fleet.models import InventoryProject
-from projects.presenters import _html, url_with_project_id
+from projects.presenters import escaped, url_with_project_id
 from projects.templatetags.neon_format import bytes_iec, duration, time_element
 
 PERSONAL = "Personal account"
@@ -37,24 +37,24 @@ def fleet_rows(
     settings_url = url_with_project_id("projects:settings")
     return [
         {
-            "fix_url": _html(f"{settings_url(r.project_id)}#{fix}") if fix else "",
-            "id": _html(r.project_id),
-            "url": _html(detail_url(r.project_id)),
-            "name": _html(r.name),
+            "fix_url": escaped(f"{settings_url(r.project_id)}#{fix}") if fix else "",
+            "id": escaped(r.project_id),
+            "url": escaped(detail_url(r.project_id)),
+            "name": escaped(r.name),
             "gone": r.gone_at is not None,
             "protected": r.project_id in protected,
             "permission": PERMISSIONS.get(r.permission, ""),
-            "org": _html(r.org_name or (SHARED if r.shared else PERSONAL)),
-            "region": _html(r.region_id),
+            "org": escaped(r.org_name or (SHARED if r.shared else PERSONAL)),
+            "region": escaped(r.region_id),
             "pg": r.pg_version,
             "created": time_element(r.created_at, now),
             "active": time_element(r.last_active_at, now),
-            "storage": _html(bytes_iec(r.storage_bytes)),
-            "compute": _html(duration(r.compute_time_seconds)),
-            "written": _html(bytes_iec(r.written_data_bytes)),
-            "transfer": _html(bytes_iec(r.data_transfer_bytes)),
-            "cu": _html(_cu(r)),
-            "suspend": _html(duration(r.suspend_timeout_seconds)),
+            "storage": escaped(bytes_iec(r.storage_bytes)),
+            "compute": escaped(duration(r.compute_time_seconds)),
+            "written": escaped(bytes_iec(r.written_data_bytes)),
+            "transfer": escaped(bytes_iec(r.data_transfer_bytes)),
+            "cu": escaped(_cu(r)),
+            "suspend": escaped(duration(r.suspend_timeout_seconds)),
         }
         for r in rows
     ]

@@ -105,7 +105,8 @@ def row_cells(
         )
 
 
-def _html(text: str) -> SafeString:
+def escaped(text: str) -> SafeString:
+    """`text` as HTML: escaped once here, so the template places it as it is."""
     return SafeString(escape(text))
 
 
