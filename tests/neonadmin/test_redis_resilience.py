@@ -18,7 +18,7 @@ from django.test import override_settings
 
 from neonadmin.cache import redis_breaker, redis_client, redis_healthy
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LIVE_REDIS = "redis://127.0.0.1:6379/15"  # running on every machine and in CI (.ci/run)
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
