@@ -165,7 +165,7 @@ def run_cases(args, organizations, first, big, raw: bytes) -> None:
     from projects import selectors
     from projects.forms.listing import ProjectListFilterForm
     from projects.neon.client import parse_project_page
-    from projects.presenters import rows_html
+    from projects.presenters import row_cells
     from projects.views import listing
 
     assert not settings.DEBUG
@@ -221,8 +221,8 @@ def run_cases(args, organizations, first, big, raw: bytes) -> None:
 
         def run():
             req = request(params, htmx=size == "400")
-            rows = rows_html(pages[size].projects)
-            context = {"form": form, "filters": filters, "page": pages[size], "rows_html": rows}
+            rows = row_cells(pages[size].projects)
+            context = {"form": form, "filters": filters, "page": pages[size], "rows": rows}
             return render_to_string(name, context, request=req)
 
         return run

@@ -6,7 +6,7 @@ from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, role_required
 from projects import selectors
 from projects.forms.listing import ProjectListFilterForm
-from projects.presenters import rows_html
+from projects.presenters import row_cells
 
 
 @require_GET
@@ -32,8 +32,8 @@ def project_list(request, *, retried: bool = False):
         "form": form,
         "filters": filters,
         "page": page,
-        # Every row's markup, with the badges of the projects protected from deletion.
-        "rows_html": rows_html(
+        # Each row's cells, and whether it is protected from deletion (for its badge).
+        "rows": row_cells(
             page.projects,
             protected=protected_ids_shown(project_ids=[p.id for p in page.projects]),
         ),

@@ -7,11 +7,10 @@ from html import escape
 
 import pytest
 from django.urls import reverse
-from django.utils.safestring import SafeString
 
 from projects.forms.listing import PERSONAL_ACCOUNT
 from projects.neon import MSG_UNAVAILABLE, NeonRejected, get_client
-from projects.presenters import COLUMNS, PERSONAL, row_cells
+from projects.presenters import PERSONAL, row_cells
 from projects.templatetags.neon_format import bytes_iec
 
 HX = {"HX-Request": "true"}
@@ -125,14 +124,6 @@ def a_project(neon):
     return get_client().list_projects(limit=1).projects[0]
 
 
-def project_rows(projects, *, now):
-    """Each row as the template once drew it: a dict of its cells, each marked safe."""
-    return [
-        {column: SafeString(cell) for column, cell in zip(COLUMNS, cells, strict=True)}
-        for cells in row_cells(projects, now)
-    ]
-
-
 def test_a_row_holds_each_cell_as_shown(a_project):
     project = dataclasses.replace(
         a_project,
@@ -142,11 +133,12 @@ def test_a_row_holds_each_cell_as_shown(a_project):
         org_id=None,
         org_name=None,
     )
-    (row,) = project_rows([project], now=NOW)
+    (row,) = row_cells([project], now=NOW)
     assert row == {
         "url": reverse("projects:detail", args=[project.id]),
         "name": escape(project.name),
         "id": project.id,
+        "protected": False,
         "region": project.region_id,
         "pg_version": str(project.pg_version),
         "created": '<time datetime="2026-05-06T12:00:00+00:00" title="2026-05-06 12:00:00 UTC">'
@@ -167,7 +159,7 @@ def test_a_row_escapes_what_neon_sends_and_shows_dashes_for_what_it_does_not(a_p
         org_id="org-x",
         org_name=None,
     )
-    (row,) = project_rows([project], now=NOW)
+    (row,) = row_cells([project], now=NOW)
     assert row["name"] == "&lt;b&gt;ops &amp; &quot;prod&quot;&lt;/b&gt;"
     assert (row["last_active"], row["storage"]) == ("—", "—")
     assert row["organization"] == "org-x"  # an organization Neon did not name: its ID
