@@ -9,18 +9,18 @@ whose answer was lost only after Neon has been read and found without it (bulk.p
 from __future__ import annotations
 
 import logging
+import uuid
 
 from django.db.models import F
 from django.utils import timezone
 
-from audit.services import Actor, audited
+from audit.services import Actor
 from bulk.changes import DELETE, desired_state
 from bulk.dry_run import MSG_MISSING, MSG_NO_CHANGE, MSG_PROTECTED
 from bulk.models import BulkItem, BulkJob
 from bulk.patience import patiently
 from bulk.worker import MSG_STOPPED_WAITING, Stopped, beat, stop_asked
-from fleet.inventory import record_gone, record_project
-from governance.services import ProjectProtected, ensure_unprotected
+from projects.extensions import Refused, check_guards
 from projects.neon import (
     NeonAuthError,
     NeonError,
@@ -31,7 +31,8 @@ from projects.neon import (
     end_request,
     get_client,
 )
-from projects.project_state import SETTINGS_BY_PATH, changes_record, diff, project_state
+from projects.project_state import SETTINGS_BY_PATH, diff, project_state
+from projects.services import delete_attempt, project_delete_sent, project_update_sent
 
 logger = logging.getLogger(__name__)
 Outcome, Verdict = BulkItem.Outcome, BulkItem.Verdict
@@ -137,16 +138,12 @@ def _change(job: BulkJob, item: BulkItem, *, resumed: bool) -> tuple[str, str, s
     except NeonError as exc:
         return Outcome.FAILED, exc.message, ""
     if job.kind == DELETE:
+        attempt = delete_attempt(
+            actor=_actor(job), project_id=project.id, project_name=project.name, bulk_job_id=job.pk
+        )
         try:  # protected since the dry run: skipped, and the refusal audited
-            ensure_unprotected(
-                actor=_actor(job),
-                action="project.delete",
-                project_id=project.id,
-                project_name=project.name,
-                request_data={"project_id": project.id},
-                bulk_job_id=job.pk,
-            )
-        except ProjectProtected as exc:
+            check_guards(attempt)
+        except Refused as exc:
             return Outcome.SKIPPED, exc.message, ""
         return _send(job, item, project, body=None)
     state = project_state(project)
@@ -188,44 +185,37 @@ def _group(path: str) -> tuple[str, ...]:
 def _send(
     job: BulkJob, item: BulkItem, project: Project, *, body: dict | None, changes=()
 ) -> tuple[str, str, str]:
-    """One audit record for the project, however many tries Neon's answers take."""
-    client = get_client()
-    deleting = body is None
+    """Through the project services' own audited send, wrapped in the job's patience: one
+    audit record for the project, however many tries Neon's answers take."""
+    request_id = str(uuid.uuid4())
+    common = {"actor": _actor(job), "bulk_job_id": job.pk, "request_id": request_id}
     try:
-        with audited(
-            actor=_actor(job),
-            action="project.delete" if deleting else "project.update",
-            project_id=project.id,
-            project_name=project.name,
-            request_data={"project_id": project.id} if deleting else body,
-            bulk_job_id=job.pk,
-        ) as entry:
-            entry.changes = changes_record(list(changes))
-            if deleting:
-                patiently(
-                    job,
-                    lambda: client.delete_project(project.id, request_id=entry.request_id),
-                    landed=lambda: _gone(project.id),
-                    project_id=project.id,
-                )
-                record_gone(project.id)
-            else:
-                updated = patiently(
-                    job,
-                    lambda: client.update_project(project.id, body, request_id=entry.request_id),
-                    landed=lambda: _landed(job, project.id),
-                    project_id=project.id,
-                )
-                if updated is not None:
-                    record_project(updated.project)
-            entry.status = 200
+        if body is None:
+            project_delete_sent(
+                project_id=project.id,
+                project_name=project.name,
+                send=lambda call: patiently(
+                    job, call, landed=lambda: _gone(project.id), project_id=project.id
+                ),
+                **common,
+            )
+        else:
+            project_update_sent(
+                project=project,
+                body=body,
+                changes=list(changes),
+                send=lambda call: patiently(
+                    job, call, landed=lambda: _landed(job, project.id), project_id=project.id
+                ),
+                **common,
+            )
     except Stopped:
-        return Outcome.NOT_RUN, MSG_STOPPED_WAITING, entry.request_id
+        return Outcome.NOT_RUN, MSG_STOPPED_WAITING, request_id
     except (NeonRejected, NeonAuthError) as exc:
-        return Outcome.REFUSED, exc.message, exc.request_id or entry.request_id
+        return Outcome.REFUSED, exc.message, exc.request_id or request_id
     except NeonError as exc:
-        return Outcome.FAILED, exc.message, exc.request_id or entry.request_id
-    return Outcome.CHANGED, "", entry.request_id
+        return Outcome.FAILED, exc.message, exc.request_id or request_id
+    return Outcome.CHANGED, "", request_id
 
 
 def _actor(job: BulkJob) -> Actor:

@@ -6,8 +6,9 @@ class BulkConfig(AppConfig):
     verbose_name = "Bulk changes"
 
     def ready(self) -> None:
-        from bulk import services  # the executor needs the apps loaded
-        from governance.services import register_executor
+        # Models are loaded only now: these modules need them.
+        from bulk import services
+        from governance.registry import register_executor
 
         register_executor(
             "bulk",

@@ -15,8 +15,8 @@ from bulk.models import BulkItem, BulkJob
 from bulk.worker import HEARTBEAT_TIMEOUT
 from governance.models import ApprovalRequest
 from governance.presenters import ChangeRow
-from governance.selectors import approval_required
-from governance.services import approval_reject, approval_request_create
+from governance.services import act, approval_needed, approval_reject
+from projects.extensions import Action, Requested
 
 MSG_NOT_PLANNED = "Bulk job #%(pk)s is %(status)s: only a finished dry run can be applied."
 MSG_NOT_APPLYING = "Bulk job #%(pk)s is %(status)s: only a job applying can be stopped."
@@ -92,47 +92,57 @@ def job_create(
     return job
 
 
-def approval_kind(job: BulkJob) -> str | None:
-    """The kind of approval applying this job needs, if any: a bulk delete needs the approval
-    of bulk changes or of deletes, whichever the team asked for."""
-    if approval_required(ApprovalRequest.Kind.BULK):
-        return ApprovalRequest.Kind.BULK
-    if job.kind == DELETE and approval_required(ApprovalRequest.Kind.DELETE):
-        return ApprovalRequest.Kind.BULK
-    return None
+def _approval_kinds(job: BulkJob) -> tuple[str, ...]:
+    """A bulk job waits for a second admin when the team asks one for bulk changes, and a bulk
+    delete also when it asks one for deletes."""
+    Kind = ApprovalRequest.Kind
+    return (Kind.BULK, Kind.DELETE) if job.kind == DELETE else (Kind.BULK,)
+
+
+def needs_approval(job: BulkJob) -> bool:
+    """What the job page says before Apply: whether applying it will wait for a second admin."""
+    return approval_needed(*_approval_kinds(job))
 
 
 def job_apply(*, actor: Actor, job: BulkJob) -> BulkJob:
-    """Apply the reviewed dry run now, or ask a second admin first when the team requires it."""
+    """Apply the reviewed dry run now, or ask a second admin first (governance decides)."""
     to_change = job.items.filter(verdict=BulkItem.Verdict.CHANGE).count()
-    needs_approval = approval_kind(job) is not None
-    target = BulkJob.Status.AWAITING_APPROVAL if needs_approval else BulkJob.Status.QUEUED
-    moved = BulkJob.objects.filter(pk=job.pk, status=BulkJob.Status.PLANNED).update(
-        status=target, applied_by=actor.username
-    )
-    job.refresh_from_db()
-    if not moved:
-        _step(actor=actor, action="bulk.apply", job=job,
-              refused=_state_error(MSG_NOT_PLANNED, job))  # fmt: skip
-    if needs_approval:
-        request = approval_request_create(
-            actor=actor,
-            kind=ApprovalRequest.Kind.BULK,
-            change={
-                "bulk_job": job.pk,
-                "kind": job.kind,
-                "params": job.params,
-                "projects": to_change,
-            },
-            summary=f"Bulk job #{job.pk}: {job.summary}, on {to_change} projects",
-            bulk_job_id=job.pk,
+    with transaction.atomic():  # nobody sees it queued before it is known whether it waits
+        moved = BulkJob.objects.filter(pk=job.pk, status=BulkJob.Status.PLANNED).update(
+            status=BulkJob.Status.QUEUED, applied_by=actor.username
         )
-        BulkJob.objects.filter(pk=job.pk).update(approval_id=request.pk)
-        job.approval_id = request.pk
-        return job
-    _step(actor=actor, action="bulk.apply", job=job, data={"projects": to_change})
-    _enqueue_apply(job)
+        job.refresh_from_db()
+        if not moved:
+            _step(actor=actor, action="bulk.apply", job=job,
+                  refused=_state_error(MSG_NOT_PLANNED, job))  # fmt: skip
+        outcome = act(
+            Action(
+                kind=ApprovalRequest.Kind.BULK,
+                approval_kinds=_approval_kinds(job),
+                actor=actor,
+                summary=f"Bulk job #{job.pk}: {job.summary}, on {to_change} projects",
+                change={
+                    "bulk_job": job.pk,
+                    "kind": job.kind,
+                    "params": job.params,
+                    "projects": to_change,
+                },
+                run=lambda: _start(actor=actor, job=job, data={"projects": to_change}),
+                bulk_job_id=job.pk,
+            )
+        )
+        if isinstance(outcome, Requested):
+            BulkJob.objects.filter(pk=job.pk).update(
+                status=BulkJob.Status.AWAITING_APPROVAL, approval_id=outcome.request_id
+            )
+    job.refresh_from_db()
     return job
+
+
+def _start(*, actor: Actor, job: BulkJob, data: dict[str, Any]) -> None:
+    """The audited step that starts a queued job's apply."""
+    _step(actor=actor, action="bulk.apply", job=job, data=data)
+    _enqueue_apply(job)
 
 
 def _enqueue_apply(job: BulkJob) -> None:
@@ -149,8 +159,7 @@ def job_approved(request: ApprovalRequest, actor: Actor) -> str:
     )
     if not moved:
         raise JobStateError(_state_error(MSG_NOT_AWAITING, job))
-    _step(actor=actor, action="bulk.apply", job=job, data={"approved_by": actor.username})
-    _enqueue_apply(job)
+    _start(actor=actor, job=job, data={"approved_by": actor.username})
     return f"Bulk job #{job.pk} is applying: {job.summary}."
 
 

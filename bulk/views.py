@@ -67,7 +67,7 @@ def _job_context(request, job: BulkJob, **extra) -> dict:
         "percent": progress.percent(job),
         "items": selectors.job_items(job),
         "may_act": may_apply,
-        "needs_approval": services.approval_kind(job) is not None,
+        "needs_approval": services.needs_approval(job),
         "apply_form": extra.pop("apply_form", None)
         or ApplyForm(job_kind=job.kind, count=progress.to_change),
         **extra,

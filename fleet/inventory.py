@@ -231,3 +231,11 @@ def record_gone(project_id: str) -> None:
         gone_at=timezone.now()
     )
     cache.delete_many(CACHED_KEYS)
+
+
+def on_project_written(*, project_id: str, project: Project | None, deleted: bool, **_) -> None:
+    """The core's `project_written`: the inventory follows every write the dashboard makes."""
+    if deleted:
+        record_gone(project_id)
+    elif project is not None:
+        record_project(project)

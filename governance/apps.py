@@ -5,4 +5,14 @@ class GovernanceConfig(AppConfig):
     name = "governance"
 
     def ready(self) -> None:
-        from governance import checks, executors  # noqa: F401 - register the checks and kinds
+        # Models are loaded only now: these modules (and the kinds they register) need them.
+        from governance import checks, executors, presenters, services  # noqa: F401
+        from projects import extensions
+
+        executors.register_kinds()
+        extensions.register_guard(services.protection_guard)
+        extensions.register_decider(services.act)
+        extensions.project_written.connect(
+            services.protect_when_created, dispatch_uid="governance.protect_when_created"
+        )
+        presenters.register_page_extras()

@@ -1,10 +1,15 @@
 """The built-in kinds of approval request: what approving each one runs. Registered through the
-same registry other apps use (governance.services.register_executor), at startup."""
+same registry other apps use (governance.registry), at start-up (GovernanceConfig.ready).
+
+A delete's and a settings change's `change` are the core's (projects.services.delete_action,
+update_action); the executors run them through the core's services, which ask the guards again.
+"""
 
 from audit.services import Actor
 from governance import selectors
 from governance.models import ApprovalRequest
-from governance.services import GovernanceError, protection_remove, register_executor
+from governance.registry import register_executor
+from governance.services import GovernanceError, protection_remove
 from projects import services as project_services
 from projects.selectors import project_get
 
@@ -13,19 +18,11 @@ MSG_BODY_DIFFERS = "What would be sent now is not what was requested; nothing wa
 MSG_PROTECTION_CHANGED = "The protection changed since the request; nothing was done."
 
 
-def delete_change(*, project_id: str, project_name: str) -> dict:
-    return {"project_id": project_id, "project_name": project_name}
-
-
 def execute_delete(approval: ApprovalRequest, actor: Actor) -> str:
     project_services.project_delete(
         actor=actor, project_id=approval.change["project_id"], project_name=approval.project_name
     )
     return f"Project “{approval.project_name}” was deleted (recoverable for 7 days)."
-
-
-def irreversible_change(*, body: dict, desired: dict) -> dict:
-    return {"body": body, "desired": desired}
 
 
 def execute_irreversible(approval: ApprovalRequest, actor: Actor) -> str:
@@ -64,6 +61,7 @@ def execute_unprotect(approval: ApprovalRequest, actor: Actor) -> str:
     return f"Protection of “{approval.project_name}” removed."
 
 
-register_executor(Kind.DELETE, execute=execute_delete)
-register_executor(Kind.IRREVERSIBLE, execute=execute_irreversible)
-register_executor(Kind.UNPROTECT, execute=execute_unprotect)
+def register_kinds() -> None:
+    register_executor(Kind.DELETE, execute=execute_delete)
+    register_executor(Kind.IRREVERSIBLE, execute=execute_irreversible)
+    register_executor(Kind.UNPROTECT, execute=execute_unprotect)

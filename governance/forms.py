@@ -1,22 +1,8 @@
 from django import forms
 
 from governance.models import ApprovalRequest
-
-REASON_MAX = 1000
-
-
-class ReasonForm(forms.Form):
-    """Why: protecting, removing protection, or asking for approval. Kept in the audit log."""
-
-    reason = forms.CharField(
-        max_length=REASON_MAX,
-        strip=True,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-
-    def __init__(self, *args, required: bool = True, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["reason"].required = required
+from projects.forms.reason import REASON_MAX
+from projects.forms.reason import ReasonForm as ReasonForm  # governance's pages use it too
 
 
 class DecisionForm(forms.Form):

@@ -1,12 +1,16 @@
-"""What a request changes, as rows of before → after for the approval page."""
+"""What a request changes, as rows of before → after for the approval page; and what governance
+adds to the core's project pages (projects.extensions page extras)."""
 
 from dataclasses import dataclass
 
 from governance import selectors
 from governance.forms import ReasonForm
 from governance.models import ApprovalRequest
-from governance.services import approval_described
+from governance.services import approval_described, approval_needed
+from projects import extensions
 from projects.project_state import diff
+
+CARD = "governance/_protection.html"
 
 Kind = ApprovalRequest.Kind
 
@@ -56,9 +60,42 @@ def protection_card(*, request, project_id: str, project_name: str, form=None) -
         "protection_project_id": project_id,
         "protection_project_name": project_name,
         "protection_form": form or ReasonForm(),
-        "unprotect_needs_approval": selectors.approval_required("unprotect"),
+        "unprotect_needs_approval": approval_needed(Kind.UNPROTECT),
         "unprotect_pending": selectors.approval_pending_for(
             project_id=project_id, kind=ApprovalRequest.Kind.UNPROTECT
         ),
         "protection_next": request.get_full_path(),
     }
+
+
+def _detail_extra(*, request, project, **_) -> dict:
+    card = protection_card(request=request, project_id=project.id, project_name=project.name)
+    return {**card, "cards": [CARD]}
+
+
+def _delete_extra(*, request, project, **_) -> dict:
+    return {**_detail_extra(request=request, project=project), "delete_needs_approval": (
+        approval_needed(Kind.DELETE)
+    )}  # fmt: skip
+
+
+def _review_extra(*, project, irreversible: bool, **_) -> dict:
+    """What the settings review says before Apply: an irreversible change to a protected
+    project will be refused, and one that needs a second admin becomes a request."""
+    if not irreversible:
+        return {}
+    return {
+        "protection": selectors.protection_get(project_id=project.id),
+        "needs_approval": approval_needed(Kind.IRREVERSIBLE),
+    }
+
+
+def _list_extra(*, project_ids, **_) -> dict:
+    return {"protected": selectors.protected_ids_shown(project_ids=project_ids)}
+
+
+def register_page_extras() -> None:
+    extensions.register_page_extra("detail", _detail_extra)
+    extensions.register_page_extra("delete", _delete_extra)
+    extensions.register_page_extra("settings_review", _review_extra)
+    extensions.register_page_extra("list", _list_extra)

@@ -11,7 +11,6 @@ irreversible changes check `protection_get`, and the approvals pages query.
 from collections.abc import Iterable
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Min, QuerySet
@@ -45,12 +44,6 @@ def protected_ids_shown(*, project_ids: Iterable[str]) -> set[str]:
         protected = frozenset(Protection.objects.values_list("project_id", flat=True))
         cache.set(PROTECTED_KEY, protected, SHOWN_SECONDS)
     return protected.intersection(project_ids)
-
-
-def approval_required(kind: str) -> bool:
-    """Whether `kind` (an ApprovalRequest.Kind value) needs a second admin
-    (APPROVAL_REQUIRED_FOR)."""
-    return kind in settings.APPROVAL_REQUIRED_FOR
 
 
 def approval_list(

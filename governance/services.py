@@ -1,26 +1,33 @@
-"""Writes of governance: protection, and approval requests from asking to executing.
+"""Writes of governance: protection, approval requests from asking to executing, and `act`, the
+one place that decides whether an action runs now or waits for a second admin.
 
 Every step leaves one audit record, written here through `audited` (a refusal raises a
 GovernanceError inside the block, so it is recorded as a failure with our message). Approving
-executes the kind's registered executor (register_executor) after checking, for single-project
+executes the kind's registered executor (governance.registry) after checking, for single-project
 kinds, that the project Neon holds is still the one the request was made against.
+
+The core (projects) names none of this: `act` is its registered decider and `protection_guard`
+one of its guards (projects.extensions), both registered in GovernanceConfig.ready().
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import Actor, audited, for_approval
-from governance import selectors, tasks
+from governance import registry, selectors
+from governance.expiry import approval_expire_due as approval_expire_due  # pages call it here
+from governance.expiry import approval_expire_if_due as approval_expire_if_due
+from governance.expiry import book_expiry, expire
 from governance.models import ApprovalRequest, Protection
+from governance.tasks import notify_later
+from projects.extensions import Action, Attempt, Done, Refused, Requested, check_guards
 from projects.neon import NeonNotFound
 from projects.project_state import diff, project_state
 from projects.selectors import project_get
@@ -29,8 +36,6 @@ logger = logging.getLogger(__name__)
 
 Status = ApprovalRequest.Status
 
-# Who marks an overdue request expired: nobody pressed anything, the dashboard did.
-SYSTEM_ACTOR = Actor(username="neonadmin (expiry)")
 PROTECT_AT_CREATION = "Protected at creation (PROTECT_NEW_PROJECTS)"
 
 MSG_PROTECTED_DELETE = (
@@ -61,15 +66,11 @@ MSG_CUT_OFF = (
 MSG_UNKNOWN_KIND = "No executor is registered for approval requests of kind “{kind}”."
 
 
-class GovernanceError(Exception):
+class GovernanceError(Refused):
     """A refusal of ours (no Neon call was made). `message` is what the person reads and what
     the audit record keeps; `status` is the HTTP status a view answers with."""
 
     status = 409
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class ProjectProtected(GovernanceError):
@@ -80,33 +81,65 @@ class NotAllowed(GovernanceError):
     status = 403
 
 
-# --- Executors: what approval runs, per kind -----------------------------------------------------
+# --- The decision: now, or a request for a second admin -------------------------------------
 
 
-@dataclass(frozen=True)
-class Executor:
-    execute: Callable[[ApprovalRequest, Actor], str]
-    close: Callable[[ApprovalRequest], None] | None = None
-    # Rows (label, before_text, after_text) of what approval does, for the request's page.
-    describe: Callable[[ApprovalRequest], list] | None = None
+def approval_needed(*kinds: str) -> bool:
+    """Whether the team asks a second admin for an action of any of `kinds`
+    (APPROVAL_REQUIRED_FOR)."""
+    return any(kind in settings.APPROVAL_REQUIRED_FOR for kind in kinds)
 
 
-_EXECUTORS: dict[str, Executor] = {}
+def act(action: Action) -> Done | Requested:
+    """The one place that decides: the guards are asked first (a protected project is refused,
+    recorded); then `action` runs now, or, when APPROVAL_REQUIRED_FOR names its kind, is stored
+    exactly as asked (`action.change`, against `action.before`) for a second admin."""
+    if action.attempt is not None:
+        check_guards(action.attempt)
+    if not approval_needed(*(action.approval_kinds or (action.kind,))):
+        return Done(action.run())
+    approval = approval_request_create(
+        actor=action.actor,
+        kind=action.kind,
+        change=action.change,
+        summary=action.summary,
+        project_id=action.project_id,
+        project_name=action.project_name,
+        before=action.before,
+        bulk_job_id=action.bulk_job_id,
+    )
+    return Requested(approval.pk, reverse("governance:approval", args=[approval.pk]))
 
 
-def register_executor(
-    kind: str,
-    *,
-    execute: Callable[[ApprovalRequest, Actor], str],
-    close: Callable[[ApprovalRequest], None] | None = None,
-    describe: Callable[[ApprovalRequest], list] | None = None,
-) -> None:
-    """Make `execute(request, actor) -> result message` what approving a request of `kind`
-    runs (an exception marks the request failed with its message), and `close(request)` what
-    runs when one is rejected, cancelled or expired. Registering a kind again replaces it."""
-    if kind not in ApprovalRequest.Kind.values:
-        raise ValueError(f"Unknown approval kind {kind!r}.")
-    _EXECUTORS[kind] = Executor(execute=execute, close=close, describe=describe)
+def protection_guard(attempt: Attempt) -> None:
+    """The core's guard: a protected project is neither deleted nor changed irreversibly."""
+    if attempt.action == "project.delete":
+        message = MSG_PROTECTED_DELETE
+    elif attempt.irreversible:
+        message = MSG_PROTECTED_IRREVERSIBLE
+    else:
+        return
+    ensure_unprotected(
+        actor=attempt.actor,
+        action=attempt.action,
+        project_id=attempt.project_id,
+        project_name=attempt.project_name,
+        request_data=attempt.request_data,
+        message=message,
+        bulk_job_id=attempt.bulk_job_id,
+    )
+
+
+def protect_when_created(*, project_id: str, project, created: bool, actor: Actor, **_) -> None:
+    """On `project_written`: a project this dashboard creates is protected at once when
+    PROTECT_NEW_PROJECTS is on."""
+    if created and settings.PROTECT_NEW_PROJECTS:
+        protection_create(
+            actor=actor,
+            project_id=project_id,
+            project_name=project.name,
+            reason=PROTECT_AT_CREATION,
+        )
 
 
 # --- Protection -----------------------------------------------------------------------------------
@@ -216,7 +249,7 @@ def approval_request_create(
     """Store a change for a second admin to approve (audited approval.request), and notify.
     `change` is exactly what the kind's executor will do; `before`, the project state (from
     projects.project_state) it was asked against. One pending request per project and kind."""
-    if kind not in _EXECUTORS:
+    if registry.executor_for(kind) is None:
         raise ValueError(MSG_UNKNOWN_KIND.format(kind=kind))
     with audited(
         actor=actor,
@@ -244,58 +277,9 @@ def approval_request_create(
         )
         selectors.shown_changed()
         entry.approval_id = approval.pk
-    _book_expiry(approval)
-    _notify("requested", approval)
+    book_expiry(approval)
+    notify_later("requested", approval)
     return approval
-
-
-def _book_expiry(approval: ApprovalRequest) -> None:
-    """The worker expires the request at its expiry, so it stops showing as pending (and its
-    notice goes) on time, not when someone next opens a governance page."""
-    task = tasks.approval_expire.using(run_after=approval.expires_at)
-    if task.get_backend().supports_defer:
-        transaction.on_commit(lambda: task.enqueue(approval.pk))
-
-
-def approval_expire_if_due(*, approval_id: int) -> bool:
-    """Expire one request if it is pending and past its expiry (the worker's booked call)."""
-    due = ApprovalRequest.objects.filter(
-        pk=approval_id, status=Status.PENDING, expires_at__lte=timezone.now()
-    ).first()
-    return due is not None and _expire(due)
-
-
-def approval_expire_due(*, now=None) -> int:
-    """Mark every pending request past its expiry expired (audited approval.expire, closed,
-    notified). The worker does it at each request's expiry; pages and decisions call this
-    first too, for when no worker ran. Returns how many."""
-    now = now or timezone.now()
-    due = ApprovalRequest.objects.filter(status=Status.PENDING, expires_at__lte=now)
-    return sum(_expire(approval) for approval in due)
-
-
-def _expire(approval: ApprovalRequest) -> bool:
-    claimed = ApprovalRequest.objects.filter(pk=approval.pk, status=Status.PENDING).update(
-        status=Status.EXPIRED, decided_at=timezone.now()
-    )
-    if not claimed:
-        return False  # someone else decided or expired it first
-    selectors.shown_changed()
-    approval.refresh_from_db()
-    with (
-        for_approval(approval.pk),
-        audited(
-            actor=SYSTEM_ACTOR,
-            action="approval.expire",
-            project_id=approval.project_id,
-            project_name=approval.project_name,
-            request_data={"approval_id": approval.pk, "kind": approval.kind},
-        ),
-    ):
-        pass
-    _close(approval)
-    _notify("expired", approval)
-    return True
 
 
 def _decision_data(approval: ApprovalRequest, note: str) -> dict:
@@ -305,7 +289,7 @@ def _decision_data(approval: ApprovalRequest, note: str) -> dict:
 def _claim(approval: ApprovalRequest, actor: Actor, note: str, **update) -> None:
     """Take the decision, once: of two admins pressing at the same moment, one wins."""
     if approval.expires_at <= timezone.now():
-        _expire(approval)
+        expire(approval)
         approval.refresh_from_db()
         if approval.status == Status.EXPIRED:
             raise GovernanceError(MSG_EXPIRED.format(when=f"{approval.expires_at:%Y-%m-%d %H:%M}"))
@@ -365,11 +349,11 @@ def _approve(approval: ApprovalRequest, actor: Actor, note: str) -> ApprovalRequ
 def _finish(approval: ApprovalRequest, status: str, result: str) -> None:
     ApprovalRequest.objects.filter(pk=approval.pk).update(status=status, result=result)
     approval.refresh_from_db()
-    _notify("approved" if status == Status.APPROVED else "failed", approval)
+    notify_later("approved" if status == Status.APPROVED else "failed", approval)
 
 
 def _execute(approval: ApprovalRequest, actor: Actor) -> str:
-    executor = _EXECUTORS.get(approval.kind)
+    executor = registry.executor_for(approval.kind)
     if executor is None:
         raise GovernanceError(MSG_UNKNOWN_KIND.format(kind=approval.kind))
     if approval.project_id and approval.before is not None:
@@ -412,32 +396,12 @@ def approval_reject(*, actor: Actor, approval_id: int, note: str = "") -> Approv
         ),
     ):
         _claim(approval, actor, note, status=status)
-    _close(approval)
-    _notify("cancelled" if own else "rejected", approval)
+    registry.close(approval)
+    notify_later("cancelled" if own else "rejected", approval)
     return approval
 
 
 def approval_described(approval: ApprovalRequest) -> list | None:
     """What the kind's executor says approval does, row by row; None if it says nothing."""
-    executor = _EXECUTORS.get(approval.kind)
+    executor = registry.executor_for(approval.kind)
     return executor.describe(approval) if executor and executor.describe else None
-
-
-def _close(approval: ApprovalRequest) -> None:
-    executor = _EXECUTORS.get(approval.kind)
-    if executor and executor.close:
-        executor.close(approval)
-
-
-# --- Notifications ------------------------------------------------------------------------------
-
-
-def notifications_on() -> bool:
-    return bool(settings.APPROVAL_NOTIFY_EMAILS or settings.APPROVAL_WEBHOOK_URL)
-
-
-def _notify(event: str, approval: ApprovalRequest) -> None:
-    """Queue the notice as background work once the request's row is committed: a slow mail
-    server or webhook never slows a page."""
-    if notifications_on():
-        transaction.on_commit(lambda: tasks.approval_notify.enqueue(event, approval.pk))

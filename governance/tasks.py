@@ -1,8 +1,11 @@
 """Background work of governance (Django's Tasks framework): approval notices, so a slow mail
-server or webhook never slows the page that caused them, and each request's expiry, on time."""
+server or webhook never slows the page that caused them. Each request's expiry, booked on time,
+is governance.expiry's task."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.db import transaction
 from django.tasks import task
 
 from governance import notify
@@ -30,10 +33,12 @@ def approval_notify(event: str, approval_id: int) -> dict:
     return sent
 
 
-@task(queue_name=QUEUE)
-def approval_expire(approval_id: int) -> bool:
-    """Booked for a request's expiry when it is made: marks it expired (audited, notified) if it
-    is still pending then. Pages expire overdue requests too, for when no worker ran."""
-    from governance.services import approval_expire_if_due  # services import this module
+def notifications_on() -> bool:
+    return bool(settings.APPROVAL_NOTIFY_EMAILS or settings.APPROVAL_WEBHOOK_URL)
 
-    return approval_expire_if_due(approval_id=approval_id)
+
+def notify_later(event: str, approval: ApprovalRequest) -> None:
+    """Queue the notice as background work once the request's row is committed: a slow mail
+    server or webhook never slows a page."""
+    if notifications_on():
+        transaction.on_commit(lambda: approval_notify.enqueue(event, approval.pk))

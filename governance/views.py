@@ -13,15 +13,15 @@ from governance import selectors, services
 from governance.executors import unprotect_change
 from governance.forms import ApprovalFilterForm, DecisionForm, ReasonForm
 from governance.models import ApprovalRequest
-from governance.presenters import approval_changes, protection_card
+from governance.presenters import CARD, approval_changes, protection_card
 from neonadmin.htmx import render_page_or_fragment, wants_fragment
 from neonadmin.roles import Role, has_role, role_required
+from projects.extensions import Action, Requested
 from projects.project_state import project_state
 from projects.selectors import project_get
 from projects.views import go
 
 PER_PAGE = 50
-CARD = "governance/_protection.html"
 MSG_PROTECTED = "“{name}” is now protected from deletion and irreversible changes."
 MSG_UNPROTECTED = "Protection of “{name}” removed."
 MSG_UNPROTECT_REQUESTED = "Removal of protection requested (#{id}): a second admin must approve it."
@@ -90,22 +90,26 @@ def protection_remove(request, project_id: str):
 
 def _unprotect(request, project, reason: str) -> str:
     actor = Actor.from_request(request)
-    if not selectors.approval_required("unprotect"):
-        services.protection_remove(actor=actor, project_id=project.id, reason=reason)
-        return MSG_UNPROTECTED.format(name=project.name)
     protection = selectors.protection_get(project_id=project.id)
-    if protection is None:
+    if protection is None and services.approval_needed(ApprovalRequest.Kind.UNPROTECT):
         raise services.GovernanceError(services.MSG_NOT_PROTECTED.format(name=project.name))
-    approval = services.approval_request_create(
-        actor=actor,
-        kind=ApprovalRequest.Kind.UNPROTECT,
-        change=unprotect_change(protection=protection, reason=reason),
-        summary=f"Remove deletion protection of “{project.name}” ({reason})",
-        project_id=project.id,
-        project_name=project.name,
-        before=project_state(project),
+    outcome = services.act(
+        Action(
+            kind=ApprovalRequest.Kind.UNPROTECT,
+            actor=actor,
+            summary=f"Remove deletion protection of “{project.name}” ({reason})",
+            change=unprotect_change(protection=protection, reason=reason) if protection else {},
+            run=lambda: services.protection_remove(
+                actor=actor, project_id=project.id, reason=reason
+            ),
+            project_id=project.id,
+            project_name=project.name,
+            before=project_state(project),
+        )
     )
-    return MSG_UNPROTECT_REQUESTED.format(id=approval.pk)
+    if isinstance(outcome, Requested):
+        return MSG_UNPROTECT_REQUESTED.format(id=outcome.request_id)
+    return MSG_UNPROTECTED.format(name=project.name)
 
 
 @require_GET

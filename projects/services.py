@@ -1,44 +1,74 @@
 """Writes to Neon. Each service makes one Neon call inside `audited`, so every attempt, failed or
-not, leaves exactly one audit record naming the person who asked."""
+not, leaves exactly one audit record naming the person who asked.
 
+Features hear of each write through `projects.extensions` (the fleet keeps its inventory from
+`project_written`), and a delete or an irreversible change is put to the registered guards
+first (governance refuses a protected project), so no import here names a feature."""
+
+from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.views.decorators.debug import sensitive_variables
 
 from audit.services import Actor, audited
-from fleet.inventory import record_gone, record_project
-from governance.services import (
-    MSG_PROTECTED_IRREVERSIBLE,
-    PROTECT_AT_CREATION,
-    ensure_unprotected,
-    protection_create,
-)
+from projects.extensions import Action, Attempt, check_guards, written
 from projects.neon import CreatedProject, Project, UpdatedProject, get_client
 from projects.project_state import Change, changes_record, diff, project_state
 
+# How a write's one call is made: at once, or (bulk) again while Neon says it did nothing.
+type Send = Callable[[Callable[[], Any]], Any]
 
-def project_delete(*, actor: Actor, project_id: str, project_name: str) -> Project:
-    """Delete a project; a protected one is refused (governance.services.ProjectProtected,
-    recorded as a failed project.delete) before anything is sent to Neon."""
-    request_data = {"project_id": project_id}
-    ensure_unprotected(
+
+def _at_once(call: Callable[[], Any]) -> Any:
+    return call()
+
+
+def delete_attempt(
+    *, actor: Actor, project_id: str, project_name: str = "", bulk_job_id: int | None = None
+) -> Attempt:
+    """What the guards are asked before a project is deleted."""
+    return Attempt(
         actor=actor,
         action="project.delete",
         project_id=project_id,
         project_name=project_name,
-        request_data=request_data,
+        request_data={"project_id": project_id},
+        bulk_job_id=bulk_job_id,
     )
+
+
+def project_delete(*, actor: Actor, project_id: str, project_name: str) -> Project:
+    """Delete a project; one a guard refuses (a protected project: extensions.Refused, recorded
+    as a failed project.delete) is refused before anything is sent to Neon."""
+    check_guards(delete_attempt(actor=actor, project_id=project_id, project_name=project_name))
+    return project_delete_sent(actor=actor, project_id=project_id, project_name=project_name)
+
+
+def project_delete_sent(
+    *,
+    actor: Actor,
+    project_id: str,
+    project_name: str,
+    bulk_job_id: int | None = None,
+    request_id: str | None = None,
+    send: Send = _at_once,
+) -> Project | None:
+    """The audited DELETE itself, for a caller that has asked the guards (bulk.apply wraps the
+    call in its patience through `send`, which returns None when a lost answer turned out to
+    have been applied). Features are told of the deletion."""
     with audited(
         actor=actor,
         action="project.delete",
         project_id=project_id,
         project_name=project_name,
-        request_data=request_data,
+        request_data={"project_id": project_id},
+        bulk_job_id=bulk_job_id,
     ) as entry:
-        project = get_client().delete_project(project_id, request_id=entry.request_id)
+        entry.request_id = request_id or entry.request_id
+        client = get_client()
+        project = send(lambda: client.delete_project(project_id, request_id=entry.request_id))
         entry.status = 200
-    record_gone(project_id)
+    written(project_id, project, deleted=True, actor=actor)
     return project
 
 
@@ -56,7 +86,7 @@ def project_recover(*, actor: Actor, project_id: str, project_name: str = "") ->
         project = get_client().recover_project(project_id, request_id=entry.request_id)
         entry.project_name = project.name
         entry.status = 200
-    record_project(project)
+    written(project.id, project, actor=actor)
     return project
 
 
@@ -101,7 +131,8 @@ def connection_reveal(
 @sensitive_variables("created")
 def project_create(*, actor: Actor, data: dict[str, Any]) -> CreatedProject:
     """Create a project from the create request's `project` object. Who may turn on irreversible
-    settings is the view's check (projects.views.edit), audited there when it refuses.
+    settings is the view's check (projects.views.edit), audited there when it refuses; what
+    follows a creation (protection when PROTECT_NEW_PROJECTS) hangs off `project_written`.
 
     The result holds the connection URI and password: show them once, never store or log them.
     """
@@ -111,14 +142,7 @@ def project_create(*, actor: Actor, data: dict[str, Any]) -> CreatedProject:
         created = get_client().create_project(data, request_id=entry.request_id)
         entry.project_id, entry.project_name = created.project.id, created.project.name
         entry.status = 201
-    record_project(created.project)
-    if settings.PROTECT_NEW_PROJECTS:
-        protection_create(
-            actor=actor,
-            project_id=created.project.id,
-            project_name=created.project.name,
-            reason=PROTECT_AT_CREATION,
-        )
+    written(created.project.id, created.project, created=True, actor=actor)
     return created
 
 
@@ -126,6 +150,21 @@ def project_changes(*, project: Project, desired: dict[str, Any]) -> tuple[dict,
     """What going from the project to `desired` (a project state) takes: the update request's
     `project` object and one Change per setting. The review page shows these; apply sends them."""
     return diff(project_state(project), desired)
+
+
+def update_attempt(
+    *, actor: Actor, project: Project, body: dict[str, Any], bulk_job_id: int | None = None
+) -> Attempt:
+    """What the guards are asked before an irreversible change is sent."""
+    return Attempt(
+        actor=actor,
+        action="project.update",
+        project_id=project.id,
+        project_name=project.name,
+        request_data=body,
+        irreversible=True,
+        bulk_job_id=bulk_job_id,
+    )
 
 
 def project_update(
@@ -136,28 +175,83 @@ def project_update(
 ) -> UpdatedProject | None:
     """Send Neon only what differs from `project` in `changes` (the desired state, in the update
     request's shape). Returns None, and records nothing, when nothing differs. An irreversible
-    change to a protected project is refused (ProjectProtected, recorded) before any call."""
+    change a guard refuses (a protected project) is refused, and recorded, before any call."""
     body, diffs = project_changes(project=project, desired=changes)
     if not body:
         return None
     if any(change.irreversible for change in diffs):
-        ensure_unprotected(
-            actor=actor,
-            action="project.update",
-            project_id=project.id,
-            project_name=project.name,
-            request_data=body,
-            message=MSG_PROTECTED_IRREVERSIBLE,
-        )
+        check_guards(update_attempt(actor=actor, project=project, body=body))
+    return project_update_sent(actor=actor, project=project, body=body, changes=diffs)
+
+
+def project_update_sent(
+    *,
+    actor: Actor,
+    project: Project,
+    body: dict[str, Any],
+    changes: list[Change],
+    bulk_job_id: int | None = None,
+    request_id: str | None = None,
+    send: Send = _at_once,
+) -> UpdatedProject | None:
+    """The audited PATCH itself, for a caller that has asked the guards: `body` is the update
+    request's `project` object, `changes` what it changes (the record keeps them). bulk.apply
+    wraps the call in its patience through `send`, which returns None when a lost answer turned
+    out to have been applied. Features are told of Neon's answer."""
     with audited(
         actor=actor,
         action="project.update",
         project_id=project.id,
         project_name=project.name,
         request_data=body,
+        bulk_job_id=bulk_job_id,
     ) as entry:
-        entry.changes = changes_record(diffs)
-        updated = get_client().update_project(project.id, body, request_id=entry.request_id)
+        entry.request_id = request_id or entry.request_id
+        entry.changes = changes_record(changes)
+        client = get_client()
+        updated = send(lambda: client.update_project(project.id, body, request_id=entry.request_id))
         entry.status = 200
-    record_project(updated.project)  # the fleet shows the change at once
+    if updated is not None:
+        written(project.id, updated.project, actor=actor)
     return updated
+
+
+# --- Actions: what a person asked for, to run now or after approval (projects.extensions) -----
+
+DELETE, IRREVERSIBLE, SETTINGS = "delete", "irreversible", "settings"
+
+
+def delete_action(*, actor: Actor, project: Project, reason: str = "") -> Action:
+    """Deleting `project`, as the decider takes it. `change` is what an approved request runs
+    (governance.executors reads project_id and project_name)."""
+    return Action(
+        kind=DELETE,
+        actor=actor,
+        summary=f"Delete project “{project.name}”" + (f" ({reason})" if reason else ""),
+        change={"project_id": project.id, "project_name": project.name},
+        run=lambda: project_delete(actor=actor, project_id=project.id, project_name=project.name),
+        project_id=project.id,
+        project_name=project.name,
+        before=project_state(project),
+        attempt=delete_attempt(actor=actor, project_id=project.id, project_name=project.name),
+    )
+
+
+def update_action(*, actor: Actor, project: Project, desired: dict[str, Any]) -> Action:
+    """Changing `project` to `desired` (a project state), as the decider takes it: an
+    irreversible change is guarded and may need approval; `change` keeps the exact request body
+    and the desired state (governance.executors sends it only if the body is still the same)."""
+    body, changes = project_changes(project=project, desired=desired)
+    irreversible = any(change.irreversible for change in changes)
+    labels = ", ".join(change.label for change in changes)
+    return Action(
+        kind=IRREVERSIBLE if irreversible else SETTINGS,
+        actor=actor,
+        summary=f"Change {labels} of “{project.name}”",
+        change={"body": body, "desired": desired},
+        run=lambda: project_update(actor=actor, project=project, changes=desired),
+        project_id=project.id,
+        project_name=project.name,
+        before=project_state(project),
+        attempt=update_attempt(actor=actor, project=project, body=body) if irreversible else None,
+    )

@@ -14,17 +14,12 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import Actor
-from governance import services as governance
-from governance.executors import delete_change
-from governance.forms import ReasonForm
-from governance.models import ApprovalRequest
-from governance.presenters import protection_card
-from governance.selectors import approval_required
 from neonadmin.roles import Role, has_role, refuse, role_required
 from projects import permissions, selectors, services
+from projects.extensions import Refused, Requested, check_guards, page_extras, perform
 from projects.forms.access import ConnectionForm, DeleteConfirmForm
+from projects.forms.reason import ReasonForm
 from projects.neon import NeonError
-from projects.project_state import project_state
 from projects.views import go, render_page_or_fragment, wants_fragment
 
 RECOVERY_DAYS = 7
@@ -90,11 +85,10 @@ def project_detail(request, project_id: str):
         if window
         else [],
     }
+    # What features add to the page (governance: the protection card).
+    context.update(page_extras("detail", request=request, project=project))
     # Without JavaScript the panels come inline: "?panel=all" (or one of them) asks for them,
     # all at once.
-    context.update(
-        protection_card(request=request, project_id=project.id, project_name=project.name)
-    )
     names = list(PANELS) if panel == "all" else [panel] if panel in PANELS else []
     for panel_context in selectors.together(*[partial(_panel, project_id, n) for n in names]):
         context.update(panel_context)
@@ -104,15 +98,12 @@ def project_detail(request, project_id: str):
 @require_http_methods(["GET", "POST"])
 @role_required(Role.ADMIN, audit_action="project.delete")
 def project_delete(request, project_id: str):
-    if request.method == "POST":  # a protected project is refused before any Neon call
+    if request.method == "POST":  # a guard's refusal (protected) comes before any Neon call
         try:
-            governance.ensure_unprotected(
-                actor=Actor.from_request(request),
-                action="project.delete",
-                project_id=project_id,
-                request_data={"project_id": project_id},
+            check_guards(
+                services.delete_attempt(actor=Actor.from_request(request), project_id=project_id)
             )
-        except governance.ProjectProtected as exc:
+        except Refused as exc:
             messages.error(request, exc.message)
             return go(request, reverse("projects:delete", args=[project_id]))
     project = selectors.project_get(project_id=project_id)
@@ -123,53 +114,45 @@ def project_delete(request, project_id: str):
         "project": project,
         "form": form,
         "reason_form": reason,
-        "delete_needs_approval": approval_required(ApprovalRequest.Kind.DELETE),
         # Neon's per-project permission, said before the operator types the name.
         "permission_refusal": permissions.refusal(project.permission, "delete"),
+        # What features add (governance: the protection card, whether it needs approval).
+        **page_extras("delete", request=request, project=project),
     }
     if form.is_valid() and reason.is_valid():
         try:
             message, url = _delete(request, project, reason.cleaned_data["reason"])
         except NeonError as exc:
             context["neon_error"] = exc
-        except governance.GovernanceError as exc:
+        except Refused as exc:
             context["governance_error"] = exc.message
         else:
             messages.success(request, message)
             return go(request, url)
     if not wants_fragment(request):  # the confirm fragment shows none of what is read here
         context.update(_delete_page(project.id))
-        context.update(
-            protection_card(request=request, project_id=project.id, project_name=project.name)
-        )
     return render_page_or_fragment(
         request, "projects/project_delete.html", context, fragment="confirm"
     )
 
 
 def _delete(request, project, reason: str) -> tuple[str, str]:
-    """Delete now, or, when APPROVAL_REQUIRED_FOR says so, ask a second admin to: the message
+    """Delete now, or leave a request for a second admin (the decider says which): the message
     to show and where to go next."""
-    actor = Actor.from_request(request)
-    if not approval_required(ApprovalRequest.Kind.DELETE):
-        services.project_delete(actor=actor, project_id=project.id, project_name=project.name)
-        return (
-            f"Project “{project.name}” was deleted. Neon keeps it recoverable for "
-            f"{RECOVERY_DAYS} days under “Recently deleted”.",
-            reverse("projects:list"),
-        )
-    approval = governance.approval_request_create(
-        actor=actor,
-        kind=ApprovalRequest.Kind.DELETE,
-        change=delete_change(project_id=project.id, project_name=project.name),
-        summary=f"Delete project “{project.name}”" + (f" ({reason})" if reason else ""),
-        project_id=project.id,
-        project_name=project.name,
-        before=project_state(project),
+    action = services.delete_action(
+        actor=Actor.from_request(request), project=project, reason=reason
     )
+    outcome = perform(action)
+    if isinstance(outcome, Requested):
+        return (
+            f"Deleting “{project.name}” needs a second admin: request #{outcome.request_id} is "
+            "waiting.",
+            outcome.url,
+        )
     return (
-        f"Deleting “{project.name}” needs a second admin: request #{approval.pk} is waiting.",
-        reverse("governance:approval", args=[approval.pk]),
+        f"Project “{project.name}” was deleted. Neon keeps it recoverable for "
+        f"{RECOVERY_DAYS} days under “Recently deleted”.",
+        reverse("projects:list"),
     )
 
 

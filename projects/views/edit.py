@@ -12,12 +12,9 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import reswap, retarget
 
 from audit.services import Actor
-from governance import services as governance
-from governance.executors import irreversible_change
-from governance.models import ApprovalRequest
-from governance.selectors import approval_required, protection_get
 from neonadmin.roles import Role, has_role, refuse, role_required
 from projects import selectors, services
+from projects.extensions import Refused, Requested, page_extras, perform
 from projects.forms.project import (
     MSG_PAGE_ALTERED,
     MSG_STALE,
@@ -25,7 +22,6 @@ from projects.forms.project import (
     ProjectSettingsForm,
 )
 from projects.neon import NeonError
-from projects.project_state import project_state
 from projects.views import go, render_page_or_fragment
 
 CREATE = "projects/project_create.html"
@@ -137,63 +133,37 @@ def project_settings(request, project_id: str):
         return go(request, reverse("projects:detail", args=[project_id]))
     context.update(changes=changes, carried=_carry(data, project.id))
     irreversible = any(change.irreversible for change in changes)
-    context.update(irreversible=irreversible, **_governance(project, irreversible))
+    # What features say before Apply (governance: the protection, whether it needs approval).
+    context.update(page_extras("settings_review", project=project, irreversible=irreversible))
+    context["irreversible"] = irreversible
     if step == "apply":
         if irreversible and request.POST.get("confirm_name") != project.name:
             context["confirm_error"] = MSG_CONFIRM_NAME
         else:
             try:
-                return _apply(request, project, form.payload(), context)
+                return _apply(request, project, form.payload())
             except NeonError as error:
                 context["neon_error"] = error
-            except governance.GovernanceError as error:
+            except Refused as error:
                 context["governance_error"] = error.message
     context["reviewing"] = True
     return render_page_or_fragment(request, SETTINGS, context, fragment="review")
 
 
-def _governance(project, irreversible: bool) -> dict:
-    """What the review says before Apply: an irreversible change to a protected project will be
-    refused, and one that needs a second admin becomes a request."""
-    if not irreversible:
-        return {}
-    return {
-        "protection": protection_get(project_id=project.id),
-        "needs_approval": approval_required(ApprovalRequest.Kind.IRREVERSIBLE),
-    }
-
-
-def _apply(request, project, desired: dict, context: dict):
-    """Send the change, or, for an irreversible one that APPROVAL_REQUIRED_FOR names, store it
-    as a request for a second admin (exactly this body, against this state of the project)."""
-    actor = Actor.from_request(request)
-    if not context.get("needs_approval"):
-        updated = services.project_update(actor=actor, project=project, changes=desired)
-        _report_update(request, updated)
-        return go(request, reverse("projects:detail", args=[project.id]))
-    body, _changes = services.project_changes(project=project, desired=desired)
-    governance.ensure_unprotected(
-        actor=actor,
-        action="project.update",
-        project_id=project.id,
-        project_name=project.name,
-        request_data=body,
-        message=governance.MSG_PROTECTED_IRREVERSIBLE,
+def _apply(request, project, desired: dict):
+    """Send the change now, or, when the team asks a second admin for it, leave it as a request
+    (exactly this body, against this state of the project): the decider says which."""
+    action = services.update_action(
+        actor=Actor.from_request(request), project=project, desired=desired
     )
-    labels = ", ".join(change.label for change in context["changes"])
-    approval = governance.approval_request_create(
-        actor=actor,
-        kind=ApprovalRequest.Kind.IRREVERSIBLE,
-        change=irreversible_change(body=body, desired=desired),
-        summary=f"Change {labels} of “{project.name}”",
-        project_id=project.id,
-        project_name=project.name,
-        before=project_state(project),
-    )
-    messages.success(
-        request, f"This change needs a second admin: request #{approval.pk} is waiting."
-    )
-    return go(request, reverse("governance:approval", args=[approval.pk]))
+    outcome = perform(action)
+    if isinstance(outcome, Requested):
+        messages.success(
+            request, f"This change needs a second admin: request #{outcome.request_id} is waiting."
+        )
+        return go(request, outcome.url)
+    _report_update(request, outcome.result)
+    return go(request, reverse("projects:detail", args=[project.id]))
 
 
 _CARRY_SALT = "neonadmin.settings.carried"

@@ -11,6 +11,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.services import Actor
 from bulk.models import BulkItem, BulkJob
+from governance import registry
 from governance import services as governance
 from governance.models import ApprovalRequest, Protection
 from projects.neon import NeonNotFound, get_client
@@ -239,9 +240,9 @@ def test_an_approval_cut_off_while_executing_is_not_stuck_pending(neon, monkeypa
     def cut_off(_approval, _actor):
         raise SystemExit(1)
 
-    real = governance._EXECUTORS["unprotect"]
+    real = registry._EXECUTORS["unprotect"]
     monkeypatch.setitem(
-        governance._EXECUTORS, "unprotect", governance.Executor(execute=cut_off, close=real.close)
+        registry._EXECUTORS, "unprotect", registry.Executor(execute=cut_off, close=real.close)
     )
     with pytest.raises(SystemExit):
         governance.approval_approve(actor=bea, approval_id=request.pk)

@@ -186,12 +186,15 @@ def test_exports_hold_every_matching_row(viewer_client, fleet):
     assert all(r["pg_version"] == version for r in records)
 
 
-def test_a_rename_through_the_dashboard_shows_in_the_fleet_at_once(operator_client, fleet, neon):
+def test_a_rename_through_the_dashboard_shows_in_the_fleet_at_once(
+    operator_client, fleet, neon, django_capture_on_commit_callbacks
+):
     project = next(iter(fleet.values()))
     url = reverse("projects:settings", args=[project.id])
     data = form_data(operator_client.get(url).content.decode(), "settings-form", name="renamed-1")
     review = operator_client.post(url, data).content.decode()
-    applied = operator_client.post(url, form_data(review, "settings-form", step="apply"))
+    with django_capture_on_commit_callbacks(execute=True):  # the fleet hears of writes on commit
+        applied = operator_client.post(url, form_data(review, "settings-form", step="apply"))
     assert applied.status_code == 302
     neon.clear_stats()
     rows = operator_client.get(reverse("fleet:list"), {"q": "renamed-1"}).context["page"].rows

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from audit.services import Actor
-from governance import services
+from governance import registry
 from neonadmin.roles import Role, user_role_set
 from projects.neon import get_client
 
@@ -57,7 +57,7 @@ def neon_writes(neon) -> int:
 @pytest.fixture(autouse=True)
 def executors():
     """Tests may register their own executors (for "bulk"): the real ones come back after."""
-    saved = dict(services._EXECUTORS)
-    yield services._EXECUTORS
-    services._EXECUTORS.clear()
-    services._EXECUTORS.update(saved)
+    saved = dict(registry._EXECUTORS)
+    yield registry._EXECUTORS
+    registry._EXECUTORS.clear()
+    registry._EXECUTORS.update(saved)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from audit.models import AuditEvent
-from governance import services
+from governance import registry, services
 from governance.models import ApprovalRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -95,7 +95,7 @@ def test_the_worker_expires_a_request_when_its_time_is_up(ada, notices):
 
 
 def test_a_booked_expiry_leaves_a_decided_request_alone(ada, bea, executors):
-    services.register_executor("bulk", execute=lambda request, actor: "done")
+    registry.register_executor("bulk", execute=lambda request, actor: "done")
     approval = services.approval_request_create(actor=ada, kind="bulk", change={}, summary="B")
     services.approval_approve(actor=bea, approval_id=approval.pk)
     ApprovalRequest.objects.filter(pk=approval.pk).update(expires_at=timezone.now())
@@ -126,7 +126,7 @@ def test_request_and_decision_are_sent_by_email_and_webhook(ada, bea, notices, m
 
 def test_approval_and_expiry_are_sent(ada, bea, notices, mailoutbox, executors):
     received, _ = notices
-    services.register_executor("bulk", execute=lambda request, actor: "3 projects changed")
+    registry.register_executor("bulk", execute=lambda request, actor: "3 projects changed")
     done = services.approval_request_create(actor=ada, kind="bulk", change={}, summary="Bulk")
     services.approval_approve(actor=bea, approval_id=done.pk)
     expiring = ask(ada)

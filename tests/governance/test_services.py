@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from governance import selectors, services
+from governance import registry, selectors, services
 from governance.models import ApprovalRequest, Protection
 from projects import services as project_services
 from projects.neon import NeonNotFound, get_client
@@ -59,7 +59,7 @@ def test_protected_project_delete_is_refused_before_neon(project, neon, ada):
 
 def test_registered_executor_runs_on_approval_and_close_on_reject(ada, bea):
     ran, closed = [], []
-    services.register_executor(
+    registry.register_executor(
         "bulk",
         execute=lambda request, actor: ran.append((request.pk, actor.username)) or "done 3",
         close=closed.append,
@@ -91,7 +91,7 @@ def test_executor_exception_fails_the_request(ada, bea):
     def boom(request, actor):
         raise RuntimeError("Neon refused 2 of 3")
 
-    services.register_executor("bulk", execute=boom)
+    registry.register_executor("bulk", execute=boom)
     request = services.approval_request_create(actor=ada, kind="bulk", change={}, summary="x")
     done = services.approval_approve(actor=bea, approval_id=request.pk)
     assert done.status == Status.FAILED and done.result == "Neon refused 2 of 3"
@@ -111,7 +111,7 @@ def test_requester_withdraws_own_request(ada):
 
 def test_expired_requests_never_execute(ada, bea):
     ran = []
-    services.register_executor("bulk", execute=lambda r, a: ran.append(r) or "x")
+    registry.register_executor("bulk", execute=lambda r, a: ran.append(r) or "x")
     request = services.approval_request_create(actor=ada, kind="bulk", change={}, summary="x")
     ApprovalRequest.objects.filter(pk=request.pk).update(expires_at=timezone.now())
     with pytest.raises(services.GovernanceError, match="expired"):

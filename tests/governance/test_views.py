@@ -150,16 +150,20 @@ def test_reversible_settings_of_a_protected_project_still_apply(project, admin_c
     assert get_client().get_project(project.id).settings.block_vpc_connections
 
 
-def test_new_projects_are_protected_when_configured(neon, settings, ada):
+def test_new_projects_are_protected_when_configured(
+    neon, settings, ada, django_capture_on_commit_callbacks
+):
     settings.PROTECT_NEW_PROJECTS = True
-    created = project_create(actor=ada, data={"name": "born-protected"})
+    with django_capture_on_commit_callbacks(execute=True):  # features hear of writes on commit
+        created = project_create(actor=ada, data={"name": "born-protected"})
     protection = Protection.objects.get(project_id=created.project.id)
     assert protection.reason == services.PROTECT_AT_CREATION
     assert protection.project_name == "born-protected"
 
 
-def test_new_projects_are_not_protected_by_default(neon, ada):
-    project_create(actor=ada, data={"name": "born-plain"})
+def test_new_projects_are_not_protected_by_default(neon, ada, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        project_create(actor=ada, data={"name": "born-plain"})
     assert not Protection.objects.exists()
 
 
