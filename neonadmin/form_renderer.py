@@ -7,19 +7,26 @@ the page's own time. This renderer draws the templates of the widgets the dashbo
 the quantity fields, labels, empty error lists) in Python, with the same HTML and the same
 escaping as Django's templates (django/forms/templates/django/forms/…). Anything else — another
 template, an option using another template, a non-empty error list — renders as Django renders
-it. tests/test_form_renderer.py compares the two on every widget kind and on both of the
+it. tests/neonadmin/test_form_renderer.py compares the two on every widget kind and on both of the
 dashboard's large forms.
 
 Each `_draw_*` returns what its template renders before BaseRenderer.render strips the result:
 an included template keeps its trailing newline, as Django's `{% include %}` does.
+
+A project template named like one of those drawn here would never be used: the system check
+`drawn_templates_overridden` (registered in neonadmin.apps) says so at start-up.
 """
 
 import re
 from html import escape
+from pathlib import Path
 
+from django.conf import settings
+from django.core import checks
 from django.forms.renderers import DjangoTemplates
 from django.template.base import render_value_in_context
 from django.template.context import Context
+from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
 
 WIDGETS = "django/forms/widgets/"
@@ -58,6 +65,16 @@ MULTIWIDGETS = frozenset(
 TEXTAREA = WIDGETS + "textarea.html"
 LABEL = "django/forms/label.html"
 ERRORS = "django/forms/errors/list/default.html"
+# Every template whose output this module writes itself: those above, and what they include.
+DRAWN = (
+    INPUTS
+    | MULTIPLE_INPUTS
+    | INPUT_OPTIONS
+    | MULTIWIDGETS
+    | {SELECT, OPTION, MULTIWIDGET, TEXTAREA, LABEL, ERRORS}
+    | {f"{WIDGETS}{name}.html" for name in ("input", "attrs", "multiple_input", "input_option")}
+    | {"django/forms/attrs.html", "django/forms/errors/list/ul.html"}
+)
 
 _CONTEXT = Context(autoescape=True)
 _SPACES_BETWEEN_TAGS = re.compile(r">\s+<")  # what {% spaceless %} removes
@@ -185,11 +202,6 @@ def _draw_label(context: dict) -> str:
     return f"<{tag}{_attrs(context['attrs'])}>{_out(context['label'])}</{tag}>"
 
 
-def render_select(widget: dict) -> str:
-    """A <select> as select.html draws it (what `widget.render` returns)."""
-    return mark_safe(_draw_select(widget).strip())  # noqa: S308 - every part is escaped
-
-
 class PythonWidgetRenderer(DjangoTemplates):
     """The dashboard's FORM_RENDERER: the common widgets drawn in Python, the rest by Django."""
 
@@ -207,3 +219,24 @@ class PythonWidgetRenderer(DjangoTemplates):
             return super().render(template_name, context, request)
         # As BaseRenderer.render: the template's output, stripped. Every part is escaped.
         return mark_safe(html.strip())  # noqa: S308
+
+
+def drawn_templates_overridden(app_configs=None, **kwargs) -> list[checks.Error]:
+    """System check: a template in the project's template directories named like one this
+    renderer draws in Python would be bypassed without a word, so it is an error."""
+    if not issubclass(import_string(settings.FORM_RENDERER), PythonWidgetRenderer):
+        return []
+    return [
+        checks.Error(
+            f"{path} overrides a Django form template that {settings.FORM_RENDERER} draws in "
+            "Python: it would never be used.",
+            hint="Delete it, or take its widget out of neonadmin/form_renderer.py (and render "
+            "forms with a renderer that reads the project's templates).",
+            obj=name,
+            id="neonadmin.E006",
+        )
+        for backend in settings.TEMPLATES
+        for directory in backend.get("DIRS", ())
+        for name in sorted(DRAWN)
+        if (path := Path(directory) / name).is_file()
+    ]

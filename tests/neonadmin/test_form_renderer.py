@@ -2,9 +2,12 @@
 escaping included."""
 
 import datetime
+import re
+from pathlib import Path
 
 import pytest
 from django import forms
+from django.core import checks
 from django.forms.renderers import DjangoTemplates
 from django.utils.safestring import mark_safe
 
@@ -184,3 +187,52 @@ def test_the_dashboards_forms_render_exactly_as_with_djangos_templates(neon):
         if renderer_class is PythonWidgetRenderer:
             ours = rendered
     assert ours == rendered
+
+
+# --- A project template the renderer would bypass --------------------------------------------
+
+
+def with_template_dir(settings, directory) -> None:
+    first, *rest = settings.TEMPLATES
+    settings.TEMPLATES = [first | {"DIRS": [*first["DIRS"], directory]}, *rest]
+
+
+def test_a_project_template_overriding_a_drawn_one_fails_the_checks(settings, tmp_path):
+    override = tmp_path / form_renderer.SELECT
+    override.parent.mkdir(parents=True)
+    override.write_text('<select class="ours"></select>')
+    with_template_dir(settings, tmp_path)
+    found = checks.run_checks(tags=[checks.Tags.templates])  # registered at start-up
+    errors = [e for e in found if e.id.startswith("neonadmin.")]
+    assert [(e.id, e.obj, e.level) for e in errors] == [
+        ("neonadmin.E006", form_renderer.SELECT, checks.ERROR)
+    ]
+    assert str(override) in errors[0].msg
+    settings.FORM_RENDERER = "django.forms.renderers.DjangoTemplates"  # not ours: not its call
+    assert form_renderer.drawn_templates_overridden() == []
+
+
+def test_a_template_django_still_draws_may_be_overridden(settings, tmp_path):
+    override = tmp_path / "django/forms/widgets/clearable_file_input.html"
+    override.parent.mkdir(parents=True)
+    override.write_text("<input>")
+    with_template_dir(settings, tmp_path)
+    assert form_renderer.drawn_templates_overridden() == []
+
+
+def test_no_project_template_is_bypassed_today():
+    assert form_renderer.drawn_templates_overridden() == []
+
+
+def test_every_template_a_drawn_template_includes_counts_as_drawn():
+    """So that a Django upgrade which splits a widget template further is noticed here."""
+    django_templates = Path(forms.__file__).parent / "templates"
+    included = {
+        name
+        for drawn in form_renderer.DRAWN
+        for name in re.findall(
+            r"""{% include ["']([^"']+)["']""", (django_templates / drawn).read_text()
+        )
+    }
+    assert included
+    assert included <= form_renderer.DRAWN
