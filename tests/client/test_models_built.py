@@ -1,14 +1,17 @@
 """The response models build instances without their dataclass `__init__` (for speed: a 400-row
 list page is 400 projects). What they build must be exactly what `__init__` would make."""
 
+import contextlib
 import copy
+import inspect
 import pickle
-from dataclasses import fields, replace
+import re
+from dataclasses import fields, is_dataclass, replace
 from datetime import UTC, datetime
 
 import pytest
 
-from projects.neon import NeonBadResponse, Project
+from projects.neon import NeonBadResponse, Project, models
 from projects.neon.models import EndpointDefaults, MaintenanceWindow, ProjectSettings, Quota
 
 FULL = {
@@ -137,3 +140,39 @@ def test_unreadable_timestamp_is_a_bad_response(value):
 def test_missing_required_field_is_named():
     with pytest.raises(NeonBadResponse, match="'region_id'"):
         Project.from_api({"id": "p", "name": "n", "pg_version": 16})
+
+
+def built_without_init(monkeypatch) -> set[type]:
+    """Every class `models._built` makes: those named in a call or building `cls` in their own
+    source, and those it is handed while Neon's fullest and barest answers are read."""
+    named = set(re.findall(r"_built\(\s*([A-Z]\w*)", inspect.getsource(models)))
+    classes = {getattr(models, name) for name in named}
+    classes |= {
+        cls
+        for cls in vars(models).values()
+        if isinstance(cls, type)
+        and is_dataclass(cls)
+        and re.search(r"_built\(\s*cls\b", inspect.getsource(cls))
+    }
+    real = models._built
+
+    def recording(cls, values):
+        classes.add(cls)
+        return real(cls, values)
+
+    monkeypatch.setattr(models, "_built", recording)
+    for data in (FULL, MINIMAL):
+        with contextlib.suppress(AttributeError):  # slots leave no __dict__: reported below
+            Project.from_api(data)
+    return classes
+
+
+def test_no_model_built_without_init_has_post_init_or_slots(monkeypatch):
+    """`_built` skips `__init__`, so a `__post_init__` would silently never run, and fills the
+    instance's `__dict__`, which slots take away. Either must fail here, not on a page."""
+    classes = built_without_init(monkeypatch)
+    assert {Project, ProjectSettings, Quota, MaintenanceWindow, EndpointDefaults} <= classes
+    for cls in classes:
+        assert not hasattr(cls, "__post_init__"), f"{cls.__name__} has a __post_init__"
+        slotted = [k.__name__ for k in cls.__mro__ if "__slots__" in vars(k)]
+        assert not slotted, f"{cls.__name__} has __slots__ (from {slotted})"
