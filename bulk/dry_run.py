@@ -1,8 +1,8 @@
 """The dry run: read each selected project from Neon and judge what the change would do to it.
 
 It reads at background priority, so operators' pages go first within the account budget
-(projects.neon.budget). Whether Neon would refuse is asked of the settings form (bulk.checks).
-Nothing is written.
+(projects.neon.budget). Whether Neon would refuse is asked of the rules the settings form asks
+too (projects.rules). Nothing is written.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ from typing import Any
 from django.utils import timezone
 
 from bulk.changes import DELETE, desired_state
-from bulk.checks import refusals
 from bulk.models import BulkItem, BulkJob
 from bulk.worker import beat
 from governance.selectors import protected_ids
 from projects import permissions
+from projects.forms.project import ProjectSettingsForm
 from projects.neon import NeonError, NeonNotFound, Project, begin_request, end_request, get_client
 from projects.project_state import diff, project_state
+from projects.rules import judge
 from projects.selectors import compute_limits
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,16 @@ def _judge(job: BulkJob, item: BulkItem, project: Project | NeonError, **context
         return
     found = refusals(project=project, desired=desired, limits=context["limits"])
     item.verdict, item.messages = (Verdict.REFUSED, found) if found else (Verdict.CHANGE, [])
+
+
+def refusals(*, project: Project, desired: dict[str, Any], limits) -> list[str]:
+    """What Neon would refuse in going from `project` to `desired`, each message named by the
+    settings form's label for it, as the settings page shows it."""
+    fields = ProjectSettingsForm.base_fields
+    return [
+        f"{fields[v.field].label}: {v.message}" if v.field in fields else v.message
+        for v in judge(project=project, desired=desired, limits=limits)
+    ]
 
 
 def _row(change) -> dict[str, Any]:

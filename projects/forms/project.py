@@ -1,8 +1,9 @@
 """The create and settings forms of a project.
 
 Every documented range is written once, as field arguments, so the browser gets the same
-`min`/`max`/`step`/`required` the server enforces; cross-field rules live in `clean()`, and
-Neon's compute size rules in `projects.forms.compute`.
+`min`/`max`/`step`/`required` the server enforces. What Neon would refuse across fields (compute
+sizes, the maintenance window, the key's permission) is `projects.rules`, which `clean()` asks
+with the values the fields give; the bulk dry run asks the same rules of a whole state.
 
 The settings form starts from and returns a project state (`projects.project_state`), the one
 description of the update request's shape; every field shows the value Neon holds exactly, so a
@@ -46,20 +47,35 @@ from projects.project_state import (
     project_state,
     rebase,
 )
+from projects.rules import (
+    INT64_MAX,
+    MAX_HISTORY_RETENTION_SECONDS,
+    MSG_HIPAA_OFF,
+    MSG_LOGICAL_REPLICATION_OFF,
+    MSG_RETENTION_TOO_LONG,
+    MSG_WINDOW_EMPTY,
+    MSG_WINDOW_INCOMPLETE,
+    MSG_WINDOW_REMOVE,
+    SUSPEND_MAX_SECONDS,
+    SUSPEND_MIN_SECONDS,
+    Violation,
+    compute,
+    compute_touched,
+    maintenance_window,
+    permission,
+)
 
 __all__ = [  # re-exported for the tests and views that import them from here
     "MAX_PG_IDENTIFIER_BYTES",
     "MSG_NOT_AN_IDENTIFIER",
     "MSG_TOO_LONG_BYTES",
+    "MSG_WINDOW_EMPTY",
+    "MSG_WINDOW_INCOMPLETE",
+    "MSG_WINDOW_REMOVE",
 ]
 
 # --- Documented limits (Neon API v2 spec) -------------------------------------------------------
 
-MAX_HISTORY_RETENTION_SECONDS = 2_592_000  # 30 days
-SUSPEND_MIN_SECONDS = 60
-SUSPEND_MAX_SECONDS = 604_800  # 1 week
-INT64_MAX = 2**63 - 1
-HOUR = 3600
 DAY = 86400
 GIB = 2**30
 PG_VERSIONS = (14, 15, 16, 17, 18)
@@ -78,15 +94,9 @@ HH_MM = r"([01][0-9]|2[0-3]):[0-5][0-9]"
 # --- Messages (tests import them) ---------------------------------------------------------------
 
 MSG_SUSPEND_CUSTOM_MISSING = "Enter the number of seconds for a custom suspend timeout."
-MSG_RETENTION_TOO_LONG = "History retention can be at most 30 days (2,592,000 seconds)."
 MSG_RETENTION_REQUIRED = "Enter how long history is kept (0 keeps none)."
-MSG_WINDOW_INCOMPLETE = "A maintenance window needs weekdays, a start and an end time, or none."
-MSG_WINDOW_REMOVE = "Neon cannot remove a maintenance window; choose its days and times instead."
-MSG_WINDOW_EMPTY = "The start and end time must differ."
 MSG_TIME = "Enter a UTC time as HH:MM, from 00:00 to 23:59."
 MSG_CONFIRM_IRREVERSIBLE = "Tick the confirmation: this change cannot be undone."
-MSG_LOGICAL_REPLICATION_OFF = "Logical replication cannot be turned off once it is on."
-MSG_HIPAA_OFF = "HIPAA compliance cannot be turned off once it is on."
 MSG_STALE = (
     "Someone changed this project in Neon after you opened this page. Nothing was sent. Your "
     "edits are kept on top of the project's new values below: check them and save again."
@@ -336,10 +346,12 @@ class ProjectSettingsFields(forms.Form):
         cu_errors = {"autoscaling_limit_min_cu", "autoscaling_limit_max_cu"} & set(self.errors)
         suspend = self._suspend_seconds() if "suspend_timeout_seconds" not in self.errors else None
         if not cu_errors and self.compute_touched(low, high, suspend):
-            for name, message in self.limits.errors(
-                low, high, suspend=suspend, provisioner=self.provisioner_value()
-            ):
-                self.add_error(name, message)
+            self.add_violations(
+                compute(
+                    low, high, suspend=suspend, provisioner=self.provisioner_value(),
+                    limits=self.limits,
+                )
+            )  # fmt: skip
 
         # A value out of range already has its own, clearer message.
         custom_missing = data.get("suspend_timeout_seconds") is None
@@ -347,17 +359,25 @@ class ProjectSettingsFields(forms.Form):
         if data.get("suspend_mode") == "custom" and custom_missing:
             self.add_error("suspend_timeout_seconds", MSG_SUSPEND_CUSTOM_MISSING)
 
-        window = [
-            data.get("maintenance_weekdays"),
-            data.get("maintenance_start_time"),
-            data.get("maintenance_end_time"),
-        ]
-        window_errors = {"maintenance_start_time", "maintenance_end_time"} & set(self.errors)
-        if any(window) and not all(window) and not window_errors:
-            self.add_error("maintenance_weekdays", MSG_WINDOW_INCOMPLETE)
-        elif all(window) and window[1] == window[2]:
-            self.add_error("maintenance_end_time", MSG_WINDOW_EMPTY)
+        if not {"maintenance_start_time", "maintenance_end_time"} & set(self.errors):
+            self.add_violations(maintenance_window(self._window_given(), current=self.window))
         return data
+
+    # The project's maintenance window (the settings form's project), which Neon cannot remove.
+    window: dict[str, Any] | None = None
+
+    def add_violations(self, violations: list[Violation]) -> None:
+        for violation in violations:
+            self.add_error(violation.field, violation.message)
+
+    def _window_given(self) -> dict[str, Any] | None:
+        """The window as typed, parts perhaps missing; None when nothing of it was given."""
+        given = {
+            "weekdays": self.cleaned_data.get("maintenance_weekdays"),
+            "start_time": self.cleaned_data.get("maintenance_start_time"),
+            "end_time": self.cleaned_data.get("maintenance_end_time"),
+        }
+        return given if any(given.values()) else None
 
     def irreversible_changes(self) -> list[str]:
         """The irreversible settings this submission turns on (admins only)."""
@@ -599,6 +619,7 @@ class ProjectSettingsForm(ProjectSettingsFields):
         self.project = project
         self.libraries = libraries
         self.state = project_state(project)
+        self.window = self.state["settings"]["maintenance_window"]
         # Why Neon would refuse any change to this project (None: it would not), for the page
         # to say before anything is typed; clean() enforces it.
         self.view_only = refusal(project.permission, "update")
@@ -652,11 +673,7 @@ class ProjectSettingsForm(ProjectSettingsFields):
         return self.project.provisioner
 
     def compute_touched(self, low: Any, high: Any, suspend: Any) -> bool:
-        """Neon's rules are checked when the compute settings change: values Neon already
-        holds (perhaps from before a rule) never block renaming the project."""
-        e = self.state["default_endpoint_settings"]
-        now = (e["autoscaling_limit_min_cu"], e["autoscaling_limit_max_cu"])
-        return (low, high) != now or suspend != e["suspend_timeout_seconds"]
+        return compute_touched(self.state, low, high, suspend)
 
     @staticmethod
     def initial_from(state: dict[str, Any]) -> dict[str, Any]:
@@ -707,16 +724,14 @@ class ProjectSettingsForm(ProjectSettingsFields):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        window_given = any(
-            data.get(n)
-            for n in ("maintenance_weekdays", "maintenance_start_time", "maintenance_end_time")
-        )
-        if self.project.settings.maintenance_window and not window_given:
-            self.add_error("maintenance_weekdays", MSG_WINDOW_REMOVE)
         # An untouched form is valid and changes nothing, so a form with errors changes
         # something; either way Neon would refuse it.
-        if self.view_only and (self.errors or diff(self.state, self.payload())[0]):
-            self.add_error(None, self.view_only)
+        refused = self.view_only and permission(
+            self.project.permission,
+            changed=bool(self.errors) or bool(diff(self.state, self.payload())[0]),
+        )
+        if refused:
+            self.add_violations(refused)
             return data
         if not data.get("version"):
             return data  # a script posting without a page: it asked for exactly this

@@ -13,7 +13,7 @@ from django.utils.html import escape
 
 from audit.models import AuditEvent
 from audit.services import Actor
-from bulk.checks import refusals
+from bulk.dry_run import refusals
 from bulk.models import BulkItem, BulkJob
 from governance.models import ApprovalRequest
 from governance.services import protection_create
