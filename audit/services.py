@@ -132,6 +132,20 @@ def refusal_record(
     )
 
 
+def record_refusal(
+    *, request, action: str, role: str, data=None, project_id: str = "", project_name: str = "", **_
+) -> None:
+    """neonadmin.roles' `write_refused`: the refused attempt, recorded like any other."""
+    refusal_record(
+        actor=Actor.from_request(request),
+        action=action,
+        role=role,
+        request_data=asked(request, data),
+        project_id=project_id,
+        project_name=project_name,
+    )
+
+
 def asked(request, data=None) -> dict[str, Any]:
     """What a form POST asked for, as recorded (redacted later): one value per field, or the
     list when a field repeats; the CSRF token is no part of the request. `data` replaces the

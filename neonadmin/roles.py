@@ -13,6 +13,12 @@ from typing import NoReturn
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.dispatch import Signal
+
+# Sent when a POST to a write is refused for its role (with `request`, `action`, `role`,
+# `data` and the project's `project_id`/`project_name`): the audit log records every attempt
+# (audit.services.record_refusal, connected in AuditConfig.ready).
+write_refused = Signal()
 
 
 class Role(IntEnum):
@@ -81,14 +87,8 @@ def refuse(
     `project` is the project_id and, when already known, the project_name; `data`, the form
     data asked for when it is not the POST itself."""
     if audit_action and request.method == "POST":
-        from audit.services import Actor, asked, refusal_record  # audit's models need the apps
-
-        refusal_record(
-            actor=Actor.from_request(request),
-            action=audit_action,
-            role=role.label,
-            request_data=asked(request, data),
-            **project,
+        write_refused.send(
+            sender=Role, request=request, action=audit_action, role=role.label, data=data, **project
         )
     raise PermissionDenied(message or f"This needs the {role.label} role.")
 

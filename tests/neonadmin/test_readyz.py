@@ -9,6 +9,7 @@ from django.test import override_settings
 
 from neonadmin import health
 from neonadmin.cache import redis_breaker
+from projects import health as neon_health
 from projects.neon import reset_client
 
 LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -22,11 +23,11 @@ def redis_caches(url: str) -> dict:
 @pytest.fixture(autouse=True)
 def fresh_state():
     redis_breaker.reset()
-    health.reset_neon_check(setting="NEON_API_URL")
+    neon_health.reset_neon_check(setting="NEON_API_URL")
     with override_settings(CACHES=LOCMEM):  # CI's run sets REDIS_URL for the whole suite
         yield
     redis_breaker.reset()
-    health.reset_neon_check(setting="NEON_API_URL")
+    neon_health.reset_neon_check(setting="NEON_API_URL")
 
 
 @pytest.fixture
@@ -105,13 +106,13 @@ def test_a_refused_key_is_degraded(client, neon, settings):
 @pytest.mark.django_db
 def test_neon_is_asked_at_most_once_in_ten_seconds(client, neon, monkeypatch):
     asked = []
-    monkeypatch.setattr(health, "_ask_neon", lambda: asked.append(1) or {"ok": True})
+    monkeypatch.setattr(neon_health, "_ask_neon", lambda: asked.append(1) or {"ok": True})
     now = [5000.0]
-    monkeypatch.setattr(health, "_clock", lambda: now[0])
+    monkeypatch.setattr(neon_health, "_clock", lambda: now[0])
 
     for _ in range(5):
         assert client.get("/readyz").json()["status"] == "ok"
-    now[0] += health.NEON_CHECK_SECONDS - 1
+    now[0] += neon_health.NEON_CHECK_SECONDS - 1
     client.get("/readyz")
     assert len(asked) == 1
 
@@ -128,14 +129,14 @@ def test_a_slow_neon_does_not_hold_up_the_probe(client, neon, monkeypatch):
         released.wait(10)
         return {"ok": True}
 
-    monkeypatch.setattr(health, "_ask_neon", slow)
-    monkeypatch.setattr(health, "NEON_CHECK_WAIT", 0.1)
+    monkeypatch.setattr(neon_health, "_ask_neon", slow)
+    monkeypatch.setattr(neon_health, "NEON_CHECK_WAIT", 0.1)
     try:
         body = client.get("/readyz").json()
     finally:
         released.set()
     assert body["status"] == "degraded"
-    assert body["checks"]["neon"] == {"ok": False, "message": health.NEON_NOT_ANSWERED}
+    assert body["checks"]["neon"] == {"ok": False, "message": neon_health.NEON_NOT_ANSWERED}
 
 
 @pytest.mark.django_db
