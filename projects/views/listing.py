@@ -1,10 +1,10 @@
 from django.conf import settings
 from django.views.decorators.http import require_GET
 
-from governance.selectors import protected_ids_shown
 from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, role_required
 from projects import selectors
+from projects.extensions import page_extras
 from projects.forms.listing import ProjectListFilterForm
 from projects.presenters import row_cells
 
@@ -28,15 +28,13 @@ def project_list(request, *, retried: bool = False):
         if retried or not organizations:
             raise
         return project_list(request, retried=True)  # now known to be org-only
+    # What features say of the rows (governance: which are protected, for their badge).
+    extras = page_extras("list", project_ids=[p.id for p in page.projects])
     context = {
         "form": form,
         "filters": filters,
         "page": page,
-        # Each row's cells, and whether it is protected from deletion (for its badge).
-        "rows": row_cells(
-            page.projects,
-            protected=protected_ids_shown(project_ids=[p.id for p in page.projects]),
-        ),
+        "rows": row_cells(page.projects, protected=extras.get("protected", frozenset())),
     }
     # "Load more" appends the next rows; a changed search or filter replaces the results.
     fragment = "rows" if filters["cursor"] else "results"
