@@ -2,7 +2,8 @@
 
 A change works on the project state of `projects.project_state` (the update request's shape), so
 the request body, the before → after of the dry run and the audit record come from the same
-`diff` the settings page uses, and the settings form checks every result (bulk.checks).
+`diff` the settings page uses, and every result is judged by the rules the settings form asks
+(projects.rules).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The bulk change form: which change, and its values. Every value field is the settings form's
 own field (copied from `ProjectSettingsFields`), so the ranges the browser and the server apply
-are the ones the settings page applies; each project's result is then checked by the whole
-settings form (bulk.checks)."""
+are the ones the settings page applies; each project's result is then judged by the rules the
+settings form asks too (projects.rules)."""
 
 from __future__ import annotations
 
