@@ -29,6 +29,15 @@ from projects.neon import (
 MSG_STILL_LOCKED = (
     "Neon kept this project locked by running operations for %(seconds)s s; nothing was applied."
 )
+MSG_LANDED_UNKNOWN = (
+    "Neon's answer to this change was lost, and the project could not be read afterwards to "
+    "tell whether it landed (%(error)s). It was not sent again: check the project."
+)
+
+
+class LandedUnknown(NeonUnavailable):
+    """A write's answer was lost and Neon could not be read back: whether it landed is unknown,
+    so it is never sent again."""
 
 
 def patiently[T](
@@ -47,7 +56,8 @@ def patiently[T](
     - 503 and other unavailability: back off, up to BULK_ITEM_ATTEMPTS tries in all;
     - but an answer that was lost (a timeout, a broken connection, an unreadable body, a 5xx
       other than 503) may follow an applied write: `landed` reads Neon to find out before
-      anything is sent again, and None is returned when it had.
+      anything is sent again (patiently too), and None is returned when it had; if Neon cannot
+      be read, LandedUnknown is raised and nothing is sent again.
     """
     tries = settings.BULK_ITEM_ATTEMPTS
     attempt = 0
@@ -76,7 +86,7 @@ def patiently[T](
         except (NeonTimeout, NeonBadResponse, NeonUnavailable) as exc:
             if attempt >= tries:
                 raise
-            if landed is not None and _answer_lost(exc) and _checked(landed):
+            if landed is not None and _answer_lost(exc) and _read_back(job, landed):
                 return None  # the write had landed: never send it twice
             wait = settings.BULK_RETRY_SECONDS * attempt
         except NeonRateLimited as exc:
@@ -107,8 +117,14 @@ def _operations_finish(job: BulkJob, project_id: str, *, until: float) -> None:
         pause(job, min(settings.BULK_RETRY_SECONDS, max(0.0, until - time.monotonic())))
 
 
-def _checked(landed: Callable[[], bool]) -> bool:
-    try:
-        return landed()
-    except NeonError:
-        return False
+def _read_back(job: BulkJob, landed: Callable[[], bool]) -> bool:
+    """Whether a write whose answer was lost landed, read as patiently as a write is sent: a
+    read that fails is no evidence that it did not (the 503 may be the read's own)."""
+    for attempt in range(1, settings.BULK_ITEM_ATTEMPTS + 1):
+        try:
+            return landed()
+        except NeonError as exc:
+            error = exc
+            if attempt < settings.BULK_ITEM_ATTEMPTS:
+                pause(job, settings.BULK_RETRY_SECONDS * attempt)
+    raise LandedUnknown(MSG_LANDED_UNKNOWN % {"error": error.message}) from error
