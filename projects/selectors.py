@@ -9,6 +9,7 @@ from django.core.cache import cache
 
 from projects.compute import ComputeLimits
 from projects.neon import (
+    ACCOUNT_CACHE_SECONDS,
     Branch,
     Database,
     DatabaseRole,
@@ -24,9 +25,6 @@ from projects.neon import (
     Region,
     get_client,
 )
-
-# The plan's limits change rarely; a key that may not read them is not asked again for this long.
-ACCOUNT_CACHE_SECONDS = 300
 
 
 def together(*reads):
@@ -86,6 +84,7 @@ def compute_limits() -> ComputeLimits:
             return ComputeLimits()
         return ComputeLimits(plan_max_cu=user.max_autoscaling_limit)
 
+    # The plan's limits change rarely; a key that may not read them is not asked again soon.
     return cache.get_or_set("neon:compute-limits", fetch, ACCOUNT_CACHE_SECONDS)
 
 

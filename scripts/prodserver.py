@@ -1,7 +1,7 @@
 """Boot the dashboard the way production runs it: DEBUG off, configuration from the environment
 alone, migrate + collectstatic + `check --deploy`, then gunicorn (gthread) + WhiteNoise.
 
-Used by tests/test_production.py and benchmarks/dashboard_bench.py. Identity comes from an
+Used by tests/neonadmin/test_production.py and benchmarks/dashboard_bench.py. Identity comes from an
 oauth2-proxy-style trusted proxy (plain headers from loopback), a real production mode, so callers
 sign in by sending `PROXY_HEADERS`.
 """

@@ -70,6 +70,7 @@ from projects.neon.models import (
 from projects.neon.transport import USER_AGENT
 
 __all__ = [
+    "ACCOUNT_CACHE_SECONDS",
     "MSG_AUTH",
     "MSG_BAD_RESPONSE",
     "MSG_BUDGET_SPENT",
