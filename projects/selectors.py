@@ -50,13 +50,23 @@ def account_is_org_only() -> bool:
 
 
 def project_page(
-    *, limit: int, cursor: str | None = None, search: str | None = None, org_id: str | None = None
+    *,
+    limit: int,
+    cursor: str | None = None,
+    search: str | None = None,
+    org_id: str | None = None,
+    recoverable: bool = False,
 ) -> ProjectPage:
-    """A page of projects; without `org_id` Neon lists the personal account's only (and refuses
-    for a key without one: OrgRequired, remembered for a day)."""
+    """A page of projects (`recoverable`: of those deleted and still inside Neon's 7-day
+    recovery window); without `org_id` Neon lists the personal account's only (and refuses for
+    a key without one: OrgRequired, remembered for a day)."""
     try:
         return get_client().list_projects(
-            limit=limit, cursor=cursor, search=search or None, org_id=org_id or None
+            limit=limit,
+            cursor=cursor,
+            search=search or None,
+            org_id=org_id or None,
+            recoverable=recoverable,
         )
     except NeonRejected as exc:
         if org_id or not org_required(exc):
@@ -110,11 +120,6 @@ def project_create_choices() -> tuple[list[Region], list[Organization], ComputeL
         region_list, organization_list, compute_limits
     )
     return regions, organizations, limits
-
-
-def project_recoverable_page(*, limit: int = 100, cursor: str | None = None) -> ProjectPage:
-    """Deleted projects still inside Neon's 7-day recovery window."""
-    return get_client().list_projects(limit=limit, cursor=cursor, recoverable=True)
 
 
 def branch_list(*, project_id: str) -> list[Branch]:

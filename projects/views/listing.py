@@ -9,11 +9,12 @@ from projects.forms.listing import ProjectListFilterForm
 from projects.presenters import row_cells
 
 
-@require_GET
-@role_required(Role.VIEWER)
-def project_list(request, *, retried: bool = False):
+def _listed(request, *, recoverable: bool = False, retried: bool = False):
+    """The filter form, its filters and the page of projects they ask Neon for: live ones, or
+    (`recoverable`) those deleted in the last 7 days. The configured organization is where the
+    list starts; a key that belongs only to organizations has no personal list, so it starts at
+    the first one."""
     organizations = selectors.organization_list()
-    # A key that belongs only to organizations has no personal list: start at the first one.
     org_only = selectors.account_is_org_only() and bool(organizations)
     form = ProjectListFilterForm(
         request.GET,
@@ -23,11 +24,18 @@ def project_list(request, *, retried: bool = False):
     )
     filters = form.filters()
     try:
-        page = selectors.project_page(**filters)
+        page = selectors.project_page(**filters, recoverable=recoverable)
     except selectors.OrgRequired:
         if retried or not organizations:
             raise
-        return project_list(request, retried=True)  # now known to be org-only
+        return _listed(request, recoverable=recoverable, retried=True)  # now known org-only
+    return form, filters, page
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def project_list(request):
+    form, filters, page = _listed(request)
     # What features say of the rows (governance: which are protected, for their badge).
     extras = page_extras("list", project_ids=[p.id for p in page.projects])
     context = {
@@ -40,4 +48,17 @@ def project_list(request, *, retried: bool = False):
     fragment = "rows" if filters["cursor"] else "results"
     return render_page_or_fragment(
         request, "projects/project_list.html", context, fragment=fragment
+    )
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def project_recoverable_list(request):
+    """Recently deleted projects, of the personal account or of any organization (Neon scopes
+    them like the live list), each with the moment it stops being recoverable."""
+    form, filters, page = _listed(request, recoverable=True)
+    context = {"form": form, "filters": filters, "page": page}
+    fragment = "rows" if filters["cursor"] else "results"
+    return render_page_or_fragment(
+        request, "projects/project_recover.html", context, fragment=fragment
     )

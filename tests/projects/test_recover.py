@@ -95,3 +95,54 @@ def test_a_failed_recovery_names_the_project_the_list_showed(admin_client_, dele
     assert (event.action, event.outcome, event.status) == ("project.recover", "failure", 500)
     assert (event.project_id, event.project_name) == (deleted.id, deleted.name)
     assert [k for k in neon.stats() if not k.startswith("POST ")] == []  # no Neon call for it
+
+
+@pytest.fixture
+def deleted_in_org(neon):
+    client = get_client()
+    org = client.list_organizations()[0]
+    project = client.list_projects(limit=3, org_id=org.id).projects[0]
+    client.delete_project(project.id)
+    return org, project
+
+
+def test_an_organizations_deleted_projects_are_listed_and_recovered(
+    admin_client_, deleted_in_org, neon
+):
+    org, project = deleted_in_org
+    personal = admin_client_.get(LIST).content.decode()
+    assert project.id not in personal  # Neon scopes recoverable projects like the live list
+    response = admin_client_.get(LIST, {"org_id": org.id})
+    html = response.content.decode()
+    assert project.id in html and org.name in html
+    fragment = admin_client_.get(LIST, {"org_id": org.id}, headers=HX).content.decode()
+    assert "<html" not in fragment and project.id in fragment
+    recover = reverse("projects:recover", args=[project.id])
+    data = form_data(html, recover)
+    assert data["org_id"] == [org.id]
+    response = admin_client_.post(recover, data)
+    assert response["Location"] == reverse("projects:detail", args=[project.id])
+    assert get_client().get_project(project.id).org_id == org.id
+
+
+def test_the_delete_message_links_to_the_organizations_recently_deleted(admin_client_, neon):
+    client = get_client()
+    org = client.list_organizations()[0]
+    project = next(
+        p
+        for p in client.list_projects(limit=25, org_id=org.id).projects
+        if not any(b.protected for b in client.list_branches(p.id))
+    )
+    response = admin_client_.post(
+        reverse("projects:delete", args=[project.id]), {"name": project.name}, follow=True
+    )
+    html = response.content.decode()
+    assert f'href="{LIST}?org_id={org.id}">Recently deleted</a>' in html
+    assert project.id in admin_client_.get(f"{LIST}?org_id={org.id}").content.decode()
+
+
+def test_a_failed_recovery_goes_back_to_the_organization_it_was_listed_in(admin_client_, neon):
+    org = get_client().list_organizations()[0]
+    live = get_client().list_projects(limit=1, org_id=org.id).projects[0]
+    response = admin_client_.post(reverse("projects:recover", args=[live.id]), {"org_id": org.id})
+    assert response["Location"] == f"{LIST}?org_id={org.id}"
