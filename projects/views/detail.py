@@ -6,9 +6,12 @@ from datetime import timedelta
 from functools import partial
 
 from django.contrib import messages
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -150,10 +153,20 @@ def _delete(request, project, reason: str) -> tuple[str, str]:
             outcome.url,
         )
     return (
-        f"Project “{project.name}” was deleted. Neon keeps it recoverable for "
-        f"{RECOVERY_DAYS} days under “Recently deleted”.",
+        format_html(
+            "Project “{}” was deleted. Neon keeps it recoverable for {} days under "
+            '<a href="{}">Recently deleted</a>.',
+            project.name,
+            RECOVERY_DAYS,
+            _recoverable_url(project.org_id or ""),
+        ),
         reverse("projects:list"),
     )
+
+
+def _recoverable_url(org_id: str) -> str:
+    """Recently deleted, in the organization the project was in (or the personal account)."""
+    return f"{reverse('projects:recoverable')}?{urlencode({'org_id': org_id})}"
 
 
 def _delete_page(project_id: str) -> dict:
@@ -170,13 +183,6 @@ def _delete_page(project_id: str) -> dict:
     return context
 
 
-@require_GET
-@role_required(Role.VIEWER)
-def project_recoverable_list(request):
-    page = selectors.project_recoverable_page(cursor=request.GET.get("cursor") or None)
-    return render(request, "projects/project_recover.html", {"page": page})
-
-
 @require_POST
 @role_required(Role.ADMIN, audit_action="project.recover")
 def project_recover(request, project_id: str):
@@ -189,9 +195,22 @@ def project_recover(request, project_id: str):
     except NeonError as exc:
         rid = f" (request ID {exc.request_id})" if exc.request_id else ""
         messages.error(request, f"Project {project_id} was not recovered: {exc.message}{rid}")
-        return go(request, reverse("projects:recoverable"))
+        org_id = request.POST.get("org_id")  # back to the organization the list showed
+        return go(request, _recoverable_url(org_id) if org_id else reverse("projects:recoverable"))
     messages.success(request, f"Project “{project.name}” was recovered.")
     return go(request, reverse("projects:detail", args=[project.id]))
+
+
+@sensitive_variables("strings")
+def _copied(context: dict, copying: str) -> JsonResponse:
+    """The revealed string for the clipboard (audited like Reveal), or why not."""
+    strings = context.get("strings")
+    if strings is None:
+        error = context.get("neon_error")
+        if error is None:
+            return JsonResponse({"error": "Choose a branch, database and role first."}, status=400)
+        return JsonResponse({"error": error.message}, status=error.status or 502)
+    return JsonResponse({"text": getattr(strings, copying)})
 
 
 @dataclass(frozen=True)
@@ -207,6 +226,10 @@ class ConnectionStrings:
     @property
     def env(self) -> str:
         return f"DATABASE_URL={self.uri}"
+
+
+# What Copy on a masked string may ask for: the string with its password, in one of the formats.
+COPY_FORMATS = ("uri", "psql", "env")
 
 
 @never_cache
@@ -225,7 +248,13 @@ def project_connect(request, project_id: str):
     options = selectors.connection_options(project_id=project_id, branch_id=data.get("branch"))
     form = ConnectionForm(data, options=options)
     # The project is still being read: ask for the URI first, look at the project after.
-    context = {"form": form, "revealed": revealing, "reveal_forbidden": MSG_REVEAL_FORBIDDEN}
+    context = {
+        "form": form,
+        "revealed": revealing,
+        "reveal_forbidden": MSG_REVEAL_FORBIDDEN,
+        # On the masked page, Copy asks for the real string (operators, audited like Reveal).
+        "secret_copy": not revealing and has_role(request.user, Role.OPERATOR),
+    }
     if form.is_valid():
         params = form.connection_params()
         try:
@@ -238,6 +267,9 @@ def project_connect(request, project_id: str):
             context["neon_error"] = exc
         else:
             context["strings"] = ConnectionStrings(uri)
+    copying = request.POST.get("copy") if revealing else None
+    if copying in COPY_FORMATS:  # Copy on the masked page: the string itself, nothing shown
+        return _copied(context, copying)
     context["project"] = options.project
     return render_page_or_fragment(
         request, "projects/project_connect.html", context, fragment="connection"

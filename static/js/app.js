@@ -61,9 +61,55 @@ function showCopyState(button, visible, spoken) {
   }, COPY_RESET_MS));
 }
 
+// <button data-copy-secret="uri" data-copy-form="#reveal-form">: the text shown is masked, so
+// Copy posts the reveal form with copy=<format> (the server checks the role and records it in
+// the audit log, as Reveal does) and copies the string it answers with. The page stays masked.
+async function secretText(button) {
+  const form = document.querySelector(button.dataset.copyForm);
+  const body = new FormData(form);
+  body.set("copy", button.dataset.copySecret);
+  const response = await fetch(form.action, {
+    method: "POST", body, credentials: "same-origin", headers: {"Accept": "application/json"},
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok || typeof answer.text !== "string") {
+    throw new Error(answer.error || `The server answered ${response.status}.`);
+  }
+  return answer.text;
+}
+
+async function copySecret(button) {
+  if (!navigator.clipboard) {
+    // Selecting text to copy would take the masked string, which cannot connect.
+    showCopyState(
+      button, "Reveal to copy",
+      "This page has no clipboard access: reveal the password, then copy the string.",
+    );
+    return;
+  }
+  const fetched = secretText(button);
+  try {
+    if (window.ClipboardItem && navigator.clipboard?.write) {
+      // Handing the clipboard a promise keeps the click's permission while the server answers.
+      const blob = fetched.then((text) => new Blob([text], {type: "text/plain"}));
+      await navigator.clipboard.write([new ClipboardItem({"text/plain": blob})]);
+    } else {
+      await navigator.clipboard.writeText(await fetched);
+    }
+    showCopyState(button, "Copied", "Copied, password included.");
+  } catch (error) {
+    const why = await fetched.then(() => "", (failure) => ` ${failure.message}`);
+    showCopyState(button, "Not copied", `Could not copy the string with its password.${why}`);
+  }
+}
+
 document.addEventListener("click", async (event) => {
   const button = event.target.closest(COPY_BUTTONS);
   if (!button) return;
+  if (button.dataset.copySecret && document.querySelector(button.dataset.copyForm)) {
+    await copySecret(button);
+    return;
+  }
   const source = document.querySelector(button.dataset.copyTarget || button.dataset.copy);
   if (!source) return;
   const text = "value" in source ? source.value : source.textContent;

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from audit.models import AuditEvent
 from projects.neon import get_client
 from projects.views.detail import MSG_PROTECTED_BLOCKS_DELETE
 
@@ -109,12 +110,18 @@ def test_copy_buttons_copy_each_string_as_shown(clipboard_page: Page, neon, cons
     announcer = page.locator("#copy-status")
     expect(announcer).to_have_attribute("aria-live", "polite")
     for button_name, box_name in COPY_TARGETS.items():
-        shown = page.get_by_role("textbox", name=box_name).input_value()
-        assert "********" in shown  # masked, and copied masked
+        box = page.get_by_role("textbox", name=box_name)
+        shown = box.input_value()
+        assert "********" in shown  # masked on screen; Copy copies a string that connects
         page.get_by_role("button", name=button_name).click()
         expect(page.get_by_role("button", name=button_name)).to_have_text("Copied")
-        expect(announcer).to_have_text("Copied to the clipboard.")
-        assert page.evaluate("navigator.clipboard.readText()") == shown
+        expect(announcer).to_have_text("Copied, password included.")
+        copied = page.evaluate("navigator.clipboard.readText()")
+        password = re.search(r"://[^:/@\s]+:([^@\s]+)@", copied).group(1)
+        assert password != "********" and copied == shown.replace("********", password)
+        assert box.input_value() == shown  # the page stays masked
+    reveals = AuditEvent.objects.filter(action="connection.reveal", outcome="success")
+    assert reveals.count() == len(COPY_TARGETS)  # each copy is recorded as a reveal
     # The state goes back to "Copy" by itself.
     expect(page.get_by_role("button", name="Copy connection URI")).to_have_text("Copy")
 
@@ -139,6 +146,13 @@ def test_copy_without_a_clipboard_selects_the_text(signed_in_page: Page, neon):
     )
     project = get_client().list_projects(limit=5).projects[0]
     page.goto(f"/projects/{project.id}/connect/")
+    # Masked, selecting would copy a string that cannot connect: it says to reveal instead.
+    button = page.get_by_role("button", name="Copy psql command")
+    button.click()
+    expect(button).to_have_text("Reveal to copy")
+    expect(page.locator("#copy-status")).to_contain_text("reveal the password, then copy")
+    page.get_by_role("button", name="Reveal password").click()
+    expect(page.get_by_role("button", name="Hide password")).to_be_visible()
     button = page.get_by_role("button", name="Copy psql command")
     button.click()
     expect(button).to_have_text("Press Ctrl+C")

@@ -263,3 +263,48 @@ def test_history_restore_gets_the_whole_page(viewer_client, setup):
     headers = {**HX, "HX-History-Restore-Request": "true"}
     html = viewer_client.get(url(project.id), headers=headers).content.decode()
     assert "<html" in html  # htmx swaps this into <body> after a back-button cache miss
+
+
+@pytest.mark.parametrize("copy", ["uri", "psql", "env"])
+def test_copy_on_a_masked_page_answers_the_real_string_once_audited(
+    operator_client, setup, neon, copy
+):
+    """Copy while masked: one call for the URI, the same audit record as Reveal, and only the
+    string (JSON, never cached), for the clipboard; the page itself stays masked."""
+    project, _, _ = setup
+    page = operator_client.get(url(project.id))
+    assert 'data-copy-secret="uri" data-copy-form="#reveal-form"' in page.content.decode()
+    data = page.context["form"].cleaned_data
+    post = {**data, "pooled": "on", "shown_branch": data["branch"], "copy": copy}
+    neon.clear_stats()
+    response = operator_client.post(url(project.id), post)
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert "no-store" in response["Cache-Control"]
+    assert sum(n for route, n in neon.stats().items() if "connection_uri" in route) == 1
+    real = get_client().connection_uri(
+        project.id, database_name=data["database"], role_name=data["role"], pooled=True
+    )
+    expected = {"uri": real, "psql": f"psql '{real}'", "env": f"DATABASE_URL={real}"}[copy]
+    assert response.json() == {"text": expected}
+    event = AuditEvent.objects.get()
+    assert (event.action, event.outcome) == ("connection.reveal", "success")
+
+
+def test_copy_is_refused_to_viewers_like_reveal(viewer_client, setup, neon):
+    project, _, _ = setup
+    page = viewer_client.get(url(project.id))
+    assert "data-copy-secret" not in page.content.decode()  # viewers copy what they see
+    data = page.context["form"].cleaned_data
+    post = {**data, "shown_branch": data["branch"], "copy": "uri"}
+    assert viewer_client.post(url(project.id), post).status_code == 403
+    event = AuditEvent.objects.get()
+    assert (event.action, event.outcome, event.status) == ("connection.reveal", "failure", 403)
+
+
+def test_copy_of_a_string_neon_refuses_says_why(operator_client, setup, neon):
+    project, _, _ = setup
+    data = operator_client.get(url(project.id)).context["form"].cleaned_data
+    neon.set_faults({"status": 500, "path_prefix": f"/api/v2/projects/{project.id}/connection_uri"})
+    post = {**data, "shown_branch": data["branch"], "copy": "uri"}
+    response = operator_client.post(url(project.id), post)
+    assert response.status_code == 500 and response.json()["error"]
