@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Count
 from django.http import Http404, QueryDict
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from bulk.models import BulkItem, BulkJob
 from bulk.worker import HEARTBEAT_TIMEOUT, WORKER_WAIT
@@ -54,6 +55,12 @@ class Selection:
     def by_filters(self) -> dict:
         return {k: v for k, v in self.query.items() if k not in NOT_FILTERS and v}
 
+    @property
+    def fleet_query(self) -> str:
+        """The fleet's view the selection came from (its filters and sort, not the ticks)."""
+        kept = {k: v for k, v in self.query.items() if k not in NOT_FILTERS - {"sort"} and v}
+        return urlencode(kept)
+
     def as_record(self) -> dict:
         return {"filters": self.by_filters, "ticked": self.ticked, "projects": self.total}
 
@@ -69,7 +76,7 @@ def selection_get(query: QueryDict) -> Selection:
     shown = list(rows[: settings.BULK_MAX_PROJECTS]) if total <= settings.BULK_MAX_PROJECTS else []
     kept = QueryDict(mutable=True)
     for key, values in query.lists():
-        if key not in {"cursor", "csrfmiddlewaretoken"}:
+        if key not in {"cursor", "csrfmiddlewaretoken", "from_fleet"}:
             kept.setlist(key, values)
     return Selection(query=kept, filters=filters, ticked=ticked, rows=shown, total=total)
 

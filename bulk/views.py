@@ -17,6 +17,7 @@ from projects.selectors import compute_limits
 from projects.views import go
 
 NEW = "bulk/bulk_new.html"
+FROM_FLEET = "from_fleet"  # the fleet's "Bulk change…" posts its selection, no change yet
 JOB = "bulk/bulk_job.html"
 
 
@@ -32,15 +33,18 @@ def bulk_list(request):
 @require_http_methods(["GET", "POST"])
 @role_required(Role.OPERATOR, audit_action="bulk.create")
 def bulk_new(request):
-    """GET carries the fleet's selection (its filters, or the ticked rows); POST adds the change
-    and starts the dry run. Nothing is sent to Neon but reads until the dry run is applied."""
+    """The fleet's selection (its filters, or the ticked rows: posted, since 500 ticked rows make
+    no URL a server accepts) first; then the change, posted with `kind`, starts the dry run.
+    Nothing is sent to Neon but reads until the dry run is applied."""
     posted = request.method == "POST"
     selection = selectors.selection_get(request.POST if posted else request.GET)
     is_admin = has_role(request.user, Role.ADMIN)
+    choosing = posted and FROM_FLEET in request.POST  # the selection, posted by the fleet
+    posted = posted and not choosing
     form = BulkChangeForm(
         request.POST if posted else None, limits=compute_limits(), is_admin=is_admin
     )
-    context = {"form": form, "selection": selection}
+    context = {"form": form, "selection": selection, "from_fleet": FROM_FLEET}
     asked = KINDS.get(request.POST.get("kind", "")) if posted else None
     if asked and asked.admin_only and not is_admin:
         refuse(request, Role.ADMIN, audit_action="bulk.create", message=MSG_DELETE_ADMIN)

@@ -2,6 +2,7 @@
 sort by storage and filter by organization and Postgres version, counts as the emulator has them."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -43,3 +44,24 @@ def test_refresh_then_sort_and_filter(signed_in_page: Page, neon):
         "data-total", str(len(expected))
     )
     expect(page.locator("tbody tr[data-project]")).to_have_count(len(expected))
+
+    # Exports = screen: after the htmx swaps, the links carry the filters on screen, and the
+    # files hold exactly the rows shown.
+    shown = set(page.locator("tbody tr[data-project]").evaluate_all(
+        "rows => rows.map(r => r.dataset.project)"
+    ))  # fmt: skip
+    with page.expect_download() as csv_download:
+        page.get_by_role("link", name="Export CSV").click()
+    lines = Path(csv_download.value.path()).read_text().splitlines()
+    assert {line.split(",")[0] for line in lines[1:]} == shown and len(lines) == len(shown) + 1
+    json_href = page.get_by_role("link", name="Export JSON").get_attribute("href")
+    assert f"org={org.id}" in json_href and f"pg={version}" in json_href
+    exported = page.request.get(json_href).json()
+    assert {row["project_id"] for row in exported} == shown
+
+    # "Bulk change…" posts the selection: the ticked rows travel in the body, not the URL.
+    first = sorted(shown)[0]
+    page.locator(f'tbody tr[data-project="{first}"] input[type=checkbox]').check()
+    page.get_by_role("button", name="Bulk change…").click()
+    expect(page).to_have_url(re.compile(r"/bulk/new/$"))
+    expect(page.locator("[data-selected]")).to_have_attribute("data-selected", "1")
