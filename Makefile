@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Everything they need is installed by them.
-.PHONY: run test lint format bench screenshots
+.PHONY: run test lint format bench screenshots reset-demo
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,6 +9,11 @@ AXE_DIR := tests/browser/npm
 run:
 	@scripts/bootstrap requirements.txt
 	@$(PY) scripts/run.py
+
+# The demo's data, both halves: the emulator's account (var/demo/) and the dashboard's SQLite.
+reset-demo:
+	rm -rf var/demo db.sqlite3 db.sqlite3-wal db.sqlite3-shm
+	@echo "The next 'make run' starts the demo from its seed."
 
 test:
 	@scripts/bootstrap requirements-dev.txt

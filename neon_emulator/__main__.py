@@ -10,6 +10,7 @@ from neon_emulator.errors import ApiError
 from neon_emulator.limits import DEFAULT_CEILING, ceiling_value
 from neon_emulator.rate_limits import Rate, parse_rate
 from neon_emulator.server import build_server
+from neon_emulator.state import StateError
 
 
 def _rate(value: str) -> Rate:
@@ -76,6 +77,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the user belongs only to organizations: no personal projects, and listing or "
         "creating projects without org_id gets Neon's 400 'org_id is required'",
     )
+    parser.add_argument(
+        "--state",
+        metavar="PATH",
+        default=None,
+        help="keep the account in this file: loaded at start if it exists (else seeded, then "
+        "written), and written after every change, so a restart brings back the same projects",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
     if args.seed < 0 or args.op_seconds < 0 or args.latency_ms < 0:
@@ -91,16 +99,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    app = EmulatorApp(
-        seed_count=args.seed,
-        api_keys=args.api_keys,
-        op_seconds=args.op_seconds,
-        latency_ms=args.latency_ms,
-        max_autoscaling_limit=args.max_autoscaling_limit,
-        rate_limit=args.rate_limit,
-        burst=args.burst,
-        org_only=args.org_only,
-    )
+    try:
+        app = _app(args)
+    except StateError as error:
+        sys.exit(f"neon emulator: {error}")
     server = build_server(app, args.host, args.port, verbose=args.verbose)
     host, port = server.server_address[:2]
     print(f"neon emulator listening on http://{host}:{port}/api/v2", flush=True)
@@ -112,6 +114,20 @@ def main(argv: list[str] | None = None) -> None:
         app.closing.set()
         server.server_close()
     sys.exit(0)
+
+
+def _app(args: argparse.Namespace) -> EmulatorApp:
+    return EmulatorApp(
+        seed_count=args.seed,
+        api_keys=args.api_keys,
+        op_seconds=args.op_seconds,
+        latency_ms=args.latency_ms,
+        max_autoscaling_limit=args.max_autoscaling_limit,
+        rate_limit=args.rate_limit,
+        burst=args.burst,
+        org_only=args.org_only,
+        state_path=args.state,
+    )
 
 
 if __name__ == "__main__":

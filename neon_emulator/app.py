@@ -9,12 +9,13 @@ import socket
 import threading
 import uuid
 from collections import Counter
+from pathlib import Path
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from neon_emulator import api, limits, permissions, seed
+from neon_emulator import api, limits, permissions, seed, state
 from neon_emulator.errors import CODES, ApiError
 from neon_emulator.faults import Fault, parse_faults
 from neon_emulator.rate_limits import Rate, RateLimiter, parse_rate
@@ -93,6 +94,7 @@ class EmulatorApp:
         rate_limit: str | Rate | None = None,
         burst: str | Rate | None = None,
         org_only: bool = False,
+        state_path: str | Path | None = None,
     ) -> None:
         # The account's plan ceiling and kind after a plain reset; a reset may set others.
         self.max_autoscaling_limit = limits.ceiling_value(
@@ -127,8 +129,20 @@ class EmulatorApp:
                 for t, m in by_template.items()
             ]
         )
+        # With a state file, the account is the one saved there (seeded only the first time),
+        # and every change is saved as it happens.
+        self.state_path = Path(state_path) if state_path else None
         with self.store.lock:
-            seed.seed_store(self.store, seed_count)
+            if self.state_path and self.state_path.exists():
+                state.load(self.store, self.state_path)
+            else:
+                seed.seed_store(self.store, seed_count)
+                self.save_state()
+
+    def save_state(self) -> None:
+        """Keep the account in the state file, if there is one (call holding the lock)."""
+        if self.state_path is not None:
+            state.save(self.store, self.state_path)
 
     # ---- WSGI ----------------------------------------------------------------------------
 
@@ -205,6 +219,8 @@ class EmulatorApp:
                 status, payload = handler(ctx, **path_args)
                 # Serialized under the lock: answers share dicts with the live state.
                 text = json.dumps(payload, separators=(",", ":"))
+                if method != "GET":
+                    self.save_state()
             response = Response(text, status=status, mimetype="application/json")
             response.headers["X-Request-ID"] = request_id
         except ApiError as error:
@@ -367,6 +383,7 @@ class EmulatorApp:
                     if project is None:
                         raise ApiError(404, f"project {project_id} not found")
                     project.permission = level
+                    self.save_state()
                 return self._json(200, {"project_id": project_id, "permission": level}, request_id)
             if route == ("GET", "/_emulator/rate_limits"):
                 return self._json(200, self.rate_limiter.as_json(), request_id)
@@ -475,6 +492,7 @@ class EmulatorApp:
             self.store.max_autoscaling_limit = max_autoscaling_limit
             self.store.org_only = self.org_only if org_only is None else org_only
             seed.seed_store(self.store, seed_count)
+            self.save_state()
         with self.fault_lock:
             self.faults = []
         with self.stats_lock:

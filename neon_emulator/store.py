@@ -184,7 +184,7 @@ class Project:
 
     @property
     def shared(self) -> bool:
-        return self.owner is not ACCOUNT_OWNER
+        return self.owner != ACCOUNT_OWNER  # equal, not identical: a kept state is a copy
 
 
 @dataclass

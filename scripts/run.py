@@ -1,7 +1,13 @@
 """`make run`: the dashboard on its embedded defaults.
 
 Without NEON_API_KEY this is demo mode: start the Neon emulator with seeded projects, point the
-dashboard at it, and create the local `demo` login. With NEON_API_KEY it talks to Neon itself.
+dashboard at it, and create the local demo logins. With NEON_API_KEY it talks to Neon itself.
+
+The demo's Neon keeps its account in DEMO_STATE (var/demo/), so a restart shows the same
+projects; the dashboard's SQLite database keeps the inventory, protections and audit log beside
+it. The two are kept in step: a database left from a demo whose Neon state is gone (or from
+before states were kept) is moved aside, so the fleet never lists projects the demo's Neon
+never had. `make reset-demo` clears both.
 """
 
 import os
@@ -10,12 +16,16 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import environ
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_SEED = int(os.environ.get("DEMO_SEED", "300"))
+DEMO_DIR = ROOT / "var" / "demo"
+DEMO_STATE = DEMO_DIR / "neon-emulator.state"
+DEMO_DATABASE = ROOT / "db.sqlite3"  # the settings' default, when DATABASE_URL is not set
 
 
 def free_port() -> int:
@@ -40,6 +50,8 @@ def start_emulator(env: dict) -> subprocess.Popen:
             str(DEMO_SEED),
             "--api-key",
             key,
+            "--state",
+            str(DEMO_STATE),
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -58,12 +70,29 @@ def start_emulator(env: dict) -> subprocess.Popen:
     return proc
 
 
+def keep_in_step(env: dict) -> None:
+    """Move aside a demo database whose emulator state is gone: its inventory, protections and
+    audit log are about projects the emulator will not have."""
+    if env.get("DATABASE_URL") or DEMO_STATE.exists() or not DEMO_DATABASE.exists():
+        return
+    DEMO_DIR.mkdir(parents=True, exist_ok=True)
+    aside = DEMO_DIR / f"db-{time.strftime('%Y%m%d-%H%M%S')}.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        source = DEMO_DATABASE.with_name(DEMO_DATABASE.name + suffix)
+        if source.exists():
+            source.rename(aside.with_name(aside.name + suffix))
+    print(f"The demo's Neon starts from its seed, so its old database moved to {aside}.")
+
+
 def main() -> None:
     # .env is where .env.example tells people to put their settings; the environment wins.
     environ.Env.read_env(ROOT / ".env")
+    # A `kill` stops everything this started, as Ctrl+C does (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     env = dict(os.environ)
-    emulator = worker = None
+    emulator = worker = server = None
     if not env.get("NEON_API_KEY"):
+        keep_in_step(env)
         emulator = start_emulator(env)
     else:
         print(
@@ -83,10 +112,18 @@ def main() -> None:
         worker = subprocess.Popen([*manage, "fleet_worker"], cwd=ROOT, env=env)
         port = os.environ.get("PORT", "8000")
         print(f"Neon Admin at http://127.0.0.1:{port}/", flush=True)
-        subprocess.run([*manage, "runserver", f"127.0.0.1:{port}"], cwd=ROOT, env=env, check=False)
+        # In a session of its own: its autoreloader runs the server as a child, and stopping
+        # the session stops both.
+        server = subprocess.Popen(
+            [*manage, "runserver", f"127.0.0.1:{port}"], cwd=ROOT, env=env, start_new_session=True
+        )
+        server.wait()
     except KeyboardInterrupt:
         pass
     finally:
+        if server is not None and server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=10)
         if worker is not None:
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=10)
