@@ -66,6 +66,19 @@ class FleetFilterForm(forms.Form):
         self.fields["region"].choices = [("", "Any")] + choices["region"]
         self.fields["pg"].choices = [("", "Any")] + choices["pg"]
 
+    # The filters whose choices show how many rows each would give (the page's facet counts).
+    COUNTED = ("org", "region", "pg", "exposure", "hipaa", "logical_replication")
+
+    def show_counts(self, facets: dict[str, list[tuple[str, str, int]]]) -> None:
+        """Each choice's label with how many rows it gives, the other filters applied."""
+        for name in self.COUNTED:
+            counts = {value: n for value, _label, n in facets.get(name, ())}
+            field = self.fields[name]
+            field.choices = [
+                (value, label if value == "" else f"{label} ({counts.get(str(value), 0):,})")
+                for value, label in field.choices
+            ]
+
     def filters(self) -> dict:
         """The valid parameters; each invalid one (a hand-edited link) falls back on its own."""
         self.is_valid()

@@ -96,8 +96,12 @@ class InventoryRun(models.Model):
 
     @property
     def percent(self) -> int:
+        """How far it is. Neon's list has no total: against the last inventory's size, or, on
+        a first refresh, by the accounts done (so always an estimate)."""
         if self.status == self.Status.FINISHED:
             return 100
-        if not self.expected:
-            return 0
-        return min(99, round(100 * self.projects_seen / self.expected))
+        if self.expected:
+            return min(99, round(100 * self.projects_seen / self.expected))
+        if self.scopes_total:
+            return min(99, round(100 * self.scopes_done / self.scopes_total))
+        return 0

@@ -19,6 +19,15 @@ def _cu(row: InventoryProject) -> str:
     return f"{row.cu_min or 0:g}\N{EN DASH}{row.cu_max:g}"
 
 
+def suspend_text(seconds: int | None) -> str:
+    """Neon's suspend timeout as an operator reads it: -1 never suspends, 0 is Neon's default."""
+    if seconds == -1:
+        return "never"
+    if seconds == 0:
+        return "Neon default (5 min)"
+    return duration(seconds)
+
+
 # How the key's per-project permission reads in a row; no level (most projects) shows nothing.
 PERMISSIONS = {"CAN_VIEW": "view only", "CAN_EDIT": "edit, no delete"}
 
@@ -54,7 +63,7 @@ def fleet_rows(
             "written": escaped(bytes_iec(r.written_data_bytes)),
             "transfer": escaped(bytes_iec(r.data_transfer_bytes)),
             "cu": escaped(_cu(r)),
-            "suspend": escaped(duration(r.suspend_timeout_seconds)),
+            "suspend": escaped(suspend_text(r.suspend_timeout_seconds)),
         }
         for r in rows
     ]

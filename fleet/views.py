@@ -1,6 +1,7 @@
 """The fleet page: every project of every organization from the inventory, and its refresh."""
 
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
 
 from audit.services import Actor
 from fleet import selectors, tasks
@@ -13,14 +14,8 @@ from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, has_role, role_required
 
 TEMPLATE = "fleet/fleet.html"
-FACET_LABELS = {
-    "org": "Organization",
-    "region": "Region",
-    "pg": "Postgres",
-    "exposure": "Network exposure",
-    "hipaa": "HIPAA",
-    "logical_replication": "Logical replication",
-}
+# Sent when a refresh the page follows finishes: the results reload themselves.
+REFRESHED_EVENT = "fleet-refreshed"
 EXPORT_COLUMNS = (
     "project_id", "name", "org_id", "org_name", "region_id", "pg_version", "created_at",
     "last_active_at", "storage_bytes", "compute_time_seconds", "written_data_bytes",
@@ -41,6 +36,7 @@ def _filters(request):
 def fleet_list(request):
     form, filters = _filters(request)
     page = selectors.fleet_page(filters)
+    form.show_counts(page.facets)  # each filter's choices say how many rows they give
     finding = BY_SLUG.get(filters["finding"])
     context = {
         "form": form,
@@ -51,7 +47,6 @@ def fleet_list(request):
             fix=finding.fix if finding else "",
             protected=protected_ids(project_ids=[row.project_id for row in page.rows]),
         ),
-        "facets": _facet_links(request, page.facets),
         "sort": filters["sort"],
         "finding": finding,
         # The table's width, for "Load more": a tick box for those who may change projects.
@@ -62,22 +57,6 @@ def fleet_list(request):
     # "Load more" appends rows; a changed filter or sort replaces the results.
     fragment = "rows" if filters["cursor"] else "results"
     return render_page_or_fragment(request, TEMPLATE, context, fragment=fragment)
-
-
-def _facet_links(request, facets: dict) -> list[dict]:
-    """Each facet value as a link to the current view with that value chosen."""
-    links = []
-    for facet, values in facets.items():
-        entries = []
-        for value, label, count in values:
-            query = request.GET.copy()
-            query.pop("cursor", None)
-            query[facet] = value
-            chosen = request.GET.get(facet) == value
-            entries.append({"url": f"?{query.urlencode()}", "label": label, "count": count,
-                            "value": value, "chosen": chosen})  # fmt: skip
-        links.append({"name": facet, "label": FACET_LABELS[facet], "values": entries})
-    return links
 
 
 def _export_rows(filters):
@@ -114,7 +93,10 @@ def fleet_refresh(request):
 @role_required(Role.VIEWER)
 def fleet_refresh_status(request, run_id: int):
     run = selectors.run_get(run_id)
-    return render_page_or_fragment(request, TEMPLATE, _progress(run), fragment="progress")
+    response = render_page_or_fragment(request, TEMPLATE, _progress(run), fragment="progress")
+    if request.htmx and run.status == run.Status.FINISHED:
+        trigger_client_event(response, REFRESHED_EVENT)  # the table shows the new inventory
+    return response
 
 
 def _progress(run) -> dict:

@@ -223,3 +223,40 @@ document.addEventListener("change", (event) => {
 });
 document.addEventListener("DOMContentLoaded", () => syncSwitches(document));
 document.addEventListener("htmx:load", (event) => syncSwitches(event.target));
+
+// <button data-menu-toggle="#topnav" hidden>: on a phone the top bar's navigation folds behind
+// it. Without JavaScript the button stays hidden and the navigation open.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-menu-toggle]").forEach((button) => {
+    button.hidden = false;
+    document.documentElement.classList.add("has-menu");
+  });
+});
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-menu-toggle]");
+  if (!button) return;
+  const menu = document.querySelector(button.dataset.menuToggle);
+  if (!menu) return;
+  const open = menu.classList.toggle("open");
+  button.setAttribute("aria-expanded", String(open));
+});
+
+// <table class="table cards">: on a phone each row is a card, each cell labelled with its
+// column's header (CSS reads data-label). Rows added by htmx ("Load more") are labelled too.
+function labelCells(root) {
+  const tables = root.matches?.("table.cards") ? [root] : [];
+  tables.push(...root.querySelectorAll("table.cards"));
+  const within = root.closest?.("table.cards");
+  if (within) tables.push(within);
+  for (const table of tables) {
+    const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    table.querySelectorAll("tbody tr").forEach((row) => {
+      [...row.children].forEach((cell, index) => {
+        if (names[index] && !cell.hasAttribute("data-label")) cell.dataset.label = names[index];
+      });
+    });
+    table.dataset.labelled = "";
+  }
+}
+document.addEventListener("DOMContentLoaded", () => labelCells(document));
+document.addEventListener("htmx:load", (event) => labelCells(event.target));

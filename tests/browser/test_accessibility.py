@@ -180,6 +180,12 @@ def test_at_a_phones_width_nothing_scrolls_sideways(signed_in_page: Page, paths,
         f"{page.evaluate(STICKING_OUT)}"
     )
     if name != "login":
+        # The top bar is one row on a phone; its menu holds the navigation and Sign out.
+        assert page.locator(".topbar").bounding_box()["height"] < 60
+        menu = page.get_by_role("button", name="Menu")
+        expect(menu).to_have_attribute("aria-expanded", "false")
+        menu.click()
+        expect(menu).to_have_attribute("aria-expanded", "true")
         sign_out = page.get_by_role("button", name="Sign out")
         expect(sign_out).to_be_visible()
         box = sign_out.bounding_box()

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from fleet import inventory, tasks
 from fleet.models import InventoryProject, InventoryRun
+from fleet.presenters import suspend_text
 from projects.neon import get_client
 from tests.formdata import form_data
 
@@ -138,7 +139,7 @@ def test_page_and_fragment(viewer_client, fleet):
     assert page.status_code == 200 and "<html" in page.content.decode()
     fragment = viewer_client.get(reverse("fleet:list"), {"q": "a"}, headers=HX)
     html = fragment.content.decode()
-    assert '<div id="results">' in html and "<html" not in html
+    assert '<div id="results"' in html and "<html" not in html
 
 
 def test_filters_and_counts_match_the_emulators_truth(viewer_client, fleet):
@@ -239,3 +240,48 @@ def test_an_org_only_account_lists_its_first_organization(viewer_client, neon):
         assert response.context["page"].projects
     finally:
         neon.reset(seed=25, org_only=False)
+
+
+def test_filters_show_how_many_rows_each_choice_gives(viewer_client, fleet):
+    org = next(p.org_id for p in fleet.values() if p.org_id)
+    in_org = [p for p in fleet.values() if p.org_id == org]
+    version = in_org[0].pg_version
+    response = viewer_client.get(reverse("fleet:list"), {"org": org})
+    choices = dict(response.context["form"].fields["pg"].choices)
+    expected = sum(1 for p in in_org if p.pg_version == version)
+    assert choices[version].endswith(f"({expected:,})")  # with the organization's filter on
+    html = response.content.decode()
+    assert 'class="chips"' in html and "facets" not in html
+
+
+def test_numbers_read_as_people_say_them_and_sort_largest_first(viewer_client, fleet):
+
+    assert suspend_text(-1) == "never"
+    assert suspend_text(0) == "Neon default (5 min)"
+    assert suspend_text(3600) == "1 h"
+    html = viewer_client.get(reverse("fleet:list")).content.decode()
+    assert 'href="?sort=-storage"' in html  # storage: the first click shows the largest
+    assert 'href="?sort=name"' in html or 'href="?sort=-name"' in html
+    sorted_html = viewer_client.get(reverse("fleet:list"), {"sort": "-storage"}).content.decode()
+    assert 'href="?sort=storage"' in sorted_html  # and the next click the smallest
+
+
+def test_a_finished_refresh_tells_the_page_to_show_the_new_inventory(operator_client, neon):
+    operator_client.post(reverse("fleet:refresh"), headers=HX)
+    run = InventoryRun.objects.get()
+    polling = operator_client.get(reverse("fleet:refresh-status", args=[run.pk]), headers=HX)
+    assert "HX-Trigger" not in polling
+    tasks.refresh_inventory.call(run.pk)
+    done = operator_client.get(reverse("fleet:refresh-status", args=[run.pk]), headers=HX)
+    assert json.loads(done["HX-Trigger"]) == {"fleet-refreshed": {}}
+    page = operator_client.get(reverse("fleet:list")).content.decode()
+    assert (
+        'hx-trigger="fleet-refreshed from:body"' in page and 'hx-include="#fleet-filters"' in page
+    )
+
+
+def test_a_first_refresh_estimates_its_progress_by_accounts(db):
+    run = InventoryRun(status="running", expected=0, scopes_total=4, scopes_done=1)
+    assert run.percent == 25
+    run = InventoryRun(status="running", expected=200, projects_seen=50, scopes_total=4)
+    assert run.percent == 25
