@@ -52,6 +52,18 @@ def approval_changes(approval: ApprovalRequest) -> list[ChangeRow]:
     return [ChangeRow("Change", "", approval.summary)]
 
 
+def confirmation(approval: ApprovalRequest) -> str:
+    """What the approving admin types when approving cannot be undone here: the project's name
+    for a delete or an irreversible change, the number of projects for a bulk delete; "" when
+    nothing needs typing."""
+    change = approval.change or {}
+    if approval.kind in (Kind.DELETE, Kind.IRREVERSIBLE):
+        return approval.project_name or approval.project_id
+    if approval.kind == Kind.BULK and change.get("kind") == "delete":
+        return str(change.get("projects", ""))
+    return ""
+
+
 def protection_card(*, request, project_id: str, project_name: str, form=None) -> dict:
     """The protection card's context, for every page that shows it."""
     protection = selectors.protection_get(project_id=project_id)

@@ -13,7 +13,7 @@ from governance import selectors, services
 from governance.executors import unprotect_change
 from governance.forms import ApprovalFilterForm, DecisionForm, ReasonForm
 from governance.models import ApprovalRequest
-from governance.presenters import CARD, approval_changes, protection_card
+from governance.presenters import CARD, approval_changes, confirmation, protection_card
 from neonadmin.htmx import render_page_or_fragment, wants_fragment
 from neonadmin.roles import Role, has_role, role_required
 from projects.extensions import Action, Requested
@@ -142,7 +142,7 @@ def _detail(request, approval: ApprovalRequest, form=None) -> dict:
         "can_approve": admin and approval.is_pending and not own,
         "can_reject": admin and approval.is_pending,
         "own": own,
-        "decision_form": form or DecisionForm(),
+        "decision_form": form or DecisionForm(expected=confirmation(approval)),
     }
 
 
@@ -160,8 +160,11 @@ def approval_reject(request, approval_id: int):
 
 def _decide(request, approval_id: int, decide):
     approval = get_object_or_404(ApprovalRequest, pk=approval_id)
-    form = DecisionForm(request.POST)
-    if not form.is_valid():
+    # Approving what cannot be undone asks for the name typed; the requester is refused anyway.
+    approving = decide is services.approval_approve
+    typed = approving and not approval.asked_by(Actor.from_request(request))
+    form = DecisionForm(request.POST, expected=confirmation(approval) if typed else "")
+    if not (form.is_valid() and form.confirmed()):
         return render(request, "governance/approval_detail.html", _detail(request, approval, form))
     try:
         approval = decide(

@@ -57,6 +57,8 @@ def test_protect_refuse_delete_and_unprotect_with_a_second_admin(
     page.goto(f"/projects/{project.id}/")
     page.wait_for_load_state("networkidle")
     card = page.locator("#protection")
+    expect(card.get_by_label("Why protect it?")).to_be_hidden()  # a status line, not a form
+    card.get_by_text("Protect…").click()
     card.get_by_label("Why protect it?").fill("Customer invoices live here")
     card.get_by_role("button", name="Protect").click()
     expect(card.locator(".protected-badge")).to_be_visible()
@@ -71,15 +73,17 @@ def test_protect_refuse_delete_and_unprotect_with_a_second_admin(
     page.goto(f"/projects/{project.id}/delete/")
     page.wait_for_load_state("networkidle")
     expect(page.locator("#delete-form")).to_contain_text("the delete will be refused")
-    page.get_by_label(f"Type {project.name} to confirm").fill(project.name)
-    page.get_by_role("button", name="Delete this project").click()
-    expect(page.locator("#flash")).to_contain_text("is protected from deletion")
+    # Nothing to type and no Delete button: the way out is removing the protection.
+    expect(page.get_by_role("button", name="Delete this project")).to_have_count(0)
+    expect(page.get_by_label(f"Type {project.name} to confirm")).to_have_count(0)
+    expect(page.locator("#delete-form")).to_contain_text("Request removal of protection…")
     assert neon.stats().get(DELETES, 0) == 0
     assert get_client().get_project(project.id)
 
     page.goto(f"/projects/{project.id}/")
     page.wait_for_load_state("networkidle")
     card = page.locator("#protection")
+    card.get_by_text("Request removal of protection…").click()
     card.get_by_label("Why remove the protection?").fill("Moved to the new cluster")
     card.get_by_role("button", name="Request removal of protection").click()
     expect(card).to_contain_text("waits for a second admin")

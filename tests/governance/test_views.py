@@ -10,6 +10,7 @@ from django.utils.html import escape
 from audit.models import AuditEvent
 from governance import services
 from governance.models import ApprovalRequest, Protection
+from governance.presenters import confirmation
 from projects.neon import get_client
 from projects.services import project_create
 from tests.formdata import form_data
@@ -208,8 +209,17 @@ def test_delete_needing_approval_becomes_a_request(
 
     other_page = html(second_admin_client.get(detail))
     assert ">Approve</button>" in other_page and ">Reject</button>" in other_page
-    done = second_admin_client.post(
+    assert 'id="approve-button" class="danger"' in other_page  # approving deletes
+    unconfirmed = second_admin_client.post(
         reverse("governance:approve", args=[approval.pk]), {"note": "ok"}, headers=HX
+    )
+    assert unconfirmed.status_code == 200 and "exactly to approve" in html(unconfirmed)
+    approval.refresh_from_db()
+    assert approval.status == Status.PENDING and neon.stats().get(DELETES, 0) == 0
+    done = second_admin_client.post(
+        reverse("governance:approve", args=[approval.pk]),
+        {"note": "ok", "confirm": project.name},
+        headers=HX,
     )
     assert done["HX-Redirect"] == detail
     approval.refresh_from_db()
@@ -251,7 +261,9 @@ def test_irreversible_change_needing_approval_sends_exactly_the_request(
     page = html(second_admin_client.get(reverse("governance:approval", args=[approval.pk])))
     assert "Logical replication" in page and "cannot be undone" in page
 
-    second_admin_client.post(reverse("governance:approve", args=[approval.pk]))
+    second_admin_client.post(
+        reverse("governance:approve", args=[approval.pk]), {"confirm": project.name}
+    )
     approval.refresh_from_db()
     assert approval.status == Status.APPROVED, approval.result
     assert AuditEvent.objects.get(action="project.update").request_data == body
@@ -335,7 +347,9 @@ def test_changed_project_fails_the_request_naming_what_changed(
     approval = ApprovalRequest.objects.get()
     get_client().update_project(project.id, {"settings": {"block_vpc_connections": True}})
     neon.clear_stats()
-    second_admin_client.post(reverse("governance:approve", args=[approval.pk]))
+    second_admin_client.post(
+        reverse("governance:approve", args=[approval.pk]), {"confirm": project.name}
+    )
     approval.refresh_from_db()
     assert approval.status == Status.FAILED and "Block VPC connections" in approval.result
     assert neon_writes(neon) == 0
@@ -369,7 +383,9 @@ def test_a_project_protected_after_a_delete_request_is_not_deleted(
     admin_client_.post(reverse("projects:delete", args=[project.id]), {"name": project.name})
     approval = ApprovalRequest.objects.get()
     protect(project, bea)
-    second_admin_client.post(reverse("governance:approve", args=[approval.pk]))
+    second_admin_client.post(
+        reverse("governance:approve", args=[approval.pk]), {"confirm": project.name}
+    )
     approval.refresh_from_db()
     assert approval.status == Status.FAILED and "protected" in approval.result
     assert neon.stats().get(DELETES, 0) == 0
@@ -377,3 +393,14 @@ def test_a_project_protected_after_a_delete_request_is_not_deleted(
 
 def test_unknown_request_is_a_404(viewer_client):
     assert viewer_client.get(reverse("governance:approval", args=[999])).status_code == 404
+
+
+def test_what_the_approving_admin_types():
+    def request(kind, **fields):
+        return ApprovalRequest(kind=kind, project_id="p-1", project_name="billing", **fields)
+
+    assert confirmation(request("delete")) == "billing"
+    assert confirmation(request("irreversible")) == "billing"
+    assert confirmation(request("unprotect")) == ""  # undone by protecting again
+    assert confirmation(request("bulk", change={"kind": "delete", "projects": 12})) == "12"
+    assert confirmation(request("bulk", change={"kind": "suspend", "projects": 12})) == ""
