@@ -3,6 +3,30 @@ from django import forms
 from audit.models import AuditEvent
 
 PAGE_SIZE = 50
+# What each recorded action reads as; an action not listed here shows as recorded.
+ACTION_LABELS = {
+    "project.create": "Create a project",
+    "project.update": "Change settings",
+    "project.delete": "Delete a project",
+    "project.recover": "Recover a project",
+    "connection.reveal": "Reveal a connection password",
+    "project.protect": "Protect a project",
+    "project.unprotect": "Remove protection",
+    "approval.request": "Ask for approval",
+    "approval.approve": "Approve a request",
+    "approval.reject": "Reject a request",
+    "approval.cancel": "Withdraw a request",
+    "approval.expire": "Request expired",
+    "bulk.create": "Start a bulk dry run",
+    "bulk.apply": "Apply a bulk job",
+    "bulk.stop": "Stop a bulk job",
+    "bulk.discard": "Discard a bulk job",
+    "bulk.resume": "Resume a bulk job",
+}
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action)
 
 
 class AuditFilterForm(forms.Form):
@@ -35,7 +59,10 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args, actions=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].widget.choices = [("", "Any action")] + [(a, a) for a in actions]
+        choices = sorted((action_label(a), a) for a in actions)
+        self.fields["action"].widget.choices = [("", "Any action")] + [
+            (action, label) for label, action in choices
+        ]
 
     def filters(self) -> dict:
         """Valid filters; a bad query string shows the unfiltered log rather than an error."""

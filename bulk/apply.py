@@ -98,6 +98,14 @@ def apply(job: BulkJob) -> BulkJob:
     return job
 
 
+def stopped_before_start(job: BulkJob) -> None:
+    """A job stopped before any worker took it: every item reported, nothing was sent."""
+    _settle(job)
+    job.items.filter(outcome=BulkItem.Outcome.PENDING).update(
+        outcome=BulkItem.Outcome.NOT_RUN, outcome_message=MSG_STOPPED, done_at=timezone.now()
+    )
+
+
 def _settle(job: BulkJob) -> None:
     for verdict, (outcome, message) in SETTLED.items():
         for item in job.items.filter(verdict=verdict, outcome=BulkItem.Outcome.PENDING):

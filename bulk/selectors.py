@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 
@@ -37,6 +38,8 @@ class Selection:
     ticked: list[str]
     rows: list[InventoryProject]
     total: int
+    # The filters as the fleet's form names them ("Organization: Borealis Labs").
+    described: tuple[tuple[str, str], ...] = ()
 
     @property
     def too_many(self) -> bool:
@@ -78,7 +81,20 @@ def selection_get(query: QueryDict) -> Selection:
     for key, values in query.lists():
         if key not in {"cursor", "csrfmiddlewaretoken", "from_fleet"}:
             kept.setlist(key, values)
-    return Selection(query=kept, filters=filters, ticked=ticked, rows=shown, total=total)
+    selection = Selection(query=kept, filters=filters, ticked=ticked, rows=shown, total=total)
+    return dataclasses.replace(selection, described=_described(form, selection.by_filters))
+
+
+def _described(form: FleetFilterForm, filters: dict) -> tuple[tuple[str, str], ...]:
+    """Each filter by its label, and each chosen value by its choice's label, not its ID."""
+    described = []
+    for key, value in filters.items():
+        field = form.fields.get(key)
+        if field is None:
+            continue
+        choices = {str(v): label for v, label in getattr(field, "choices", ())}
+        described.append((str(field.label or key), choices.get(str(value), str(value))))
+    return tuple(described)
 
 
 def job_get(*, job_id: int) -> BulkJob:

@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from audit.services import Actor, audited
 from bulk import tasks
+from bulk.apply import stopped_before_start
 from bulk.changes import DELETE, KINDS
 from bulk.models import BulkItem, BulkJob
 from bulk.worker import HEARTBEAT_TIMEOUT
@@ -120,7 +122,8 @@ def job_apply(*, actor: Actor, job: BulkJob) -> BulkJob:
                 kind=ApprovalRequest.Kind.BULK,
                 approval_kinds=_approval_kinds(job),
                 actor=actor,
-                summary=f"Bulk job #{job.pk}: {job.summary}, on {to_change} projects",
+                summary=f"Bulk job #{job.pk}: {job.summary}, on {to_change} "
+                f"project{pluralize(to_change)}",
                 change={
                     "bulk_job": job.pk,
                     "kind": job.kind,
@@ -184,10 +187,19 @@ def job_not_approved(request: ApprovalRequest) -> None:
 
 
 def job_stop(*, actor: Actor, job: BulkJob) -> BulkJob:
-    """Ask the worker to stop after the project it is on; what is not done is reported so."""
-    moved = BulkJob.objects.filter(
-        pk=job.pk, status__in=[BulkJob.Status.QUEUED, BulkJob.Status.RUNNING]
-    ).update(status=BulkJob.Status.STOPPING, stop_requested_by=actor.username)
+    """Ask the worker to stop after the project it is on; what is not done is reported so. A
+    job no worker has started yet stops at once: nothing was sent, so there is nothing to wait
+    for, and the page says so straight away."""
+    S = BulkJob.Status
+    now = timezone.now()
+    unstarted = BulkJob.objects.filter(pk=job.pk, status=S.QUEUED, started_at__isnull=True)
+    moved = unstarted.update(status=S.STOPPED, stop_requested_by=actor.username, finished_at=now)
+    if moved:
+        stopped_before_start(job)
+    else:
+        moved = BulkJob.objects.filter(pk=job.pk, status__in=[S.QUEUED, S.RUNNING]).update(
+            status=S.STOPPING, stop_requested_by=actor.username
+        )
     job.refresh_from_db()
     _step(actor=actor, action="bulk.stop", job=job,
           refused="" if moved else _state_error(MSG_NOT_APPLYING, job))  # fmt: skip

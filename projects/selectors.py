@@ -15,6 +15,7 @@ from projects.neon import (
     DatabaseRole,
     Endpoint,
     NeonAuthError,
+    NeonError,
     NeonNotFound,
     NeonRejected,
     OperationPage,
@@ -81,6 +82,18 @@ def region_list() -> list[Region]:
 
 def organization_list() -> list[Organization]:
     return get_client().list_organizations()
+
+
+def organization_name(*, org_id: str | None) -> str:
+    """The organization's name as people know it (the ID if the key cannot see it); "" for the
+    personal account. Neon's project answer carries only the ID; the list is cached."""
+    if not org_id:
+        return ""
+    try:
+        names = {org.id: org.name for org in organization_list()}
+    except NeonError:
+        return org_id
+    return names.get(org_id, org_id)
 
 
 def compute_limits() -> ComputeLimits:

@@ -2,6 +2,8 @@ import json
 
 from django import template
 
+from audit.forms import action_label
+
 register = template.Library()
 
 
@@ -11,3 +13,9 @@ def as_json(value) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@register.filter(name="action_label")
+def action_label_filter(action: str) -> str:
+    """An audit action as people say it ("Change settings" for project.update)."""
+    return action_label(action)

@@ -602,7 +602,7 @@ class ProjectSettingsForm(ProjectSettingsFields):
     )
     version = forms.CharField(required=False, widget=forms.HiddenInput)
     preload_libraries = forms.MultipleChoiceField(
-        label="Preloaded libraries",
+        label="Libraries to preload",
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="Loaded into every compute at start; changing them restarts computes.",

@@ -83,6 +83,7 @@ def project_detail(request, project_id: str):
     context = {
         "project": project,
         "project_id": project.id,
+        "organization": project.org_name or selectors.organization_name(org_id=project.org_id),
         "owner": _owner(request, project),
         "maintenance_days": [WEEKDAYS[d - 1] for d in window.weekdays if 1 <= d <= 7]
         if window

@@ -5,11 +5,12 @@ from django.contrib import messages
 from django.core import signing
 from django.http import QueryDict
 from django.shortcuts import render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_http_methods
-from django_htmx.http import reswap, retarget
+from django_htmx.http import replace_url, reswap, retarget
 
 from audit.services import Actor
 from neonadmin.roles import Role, has_role, refuse, role_required
@@ -85,6 +86,9 @@ def project_create(request):
             context = {"created": created, **_created_operations(created)}
             if request.htmx:  # the result replaces the whole page body, not the form
                 response = render(request, f"{CREATED}#content", context)
+                # The address becomes the new project's: a reload or a shared link shows the
+                # project, never the create form again (the password is in this answer only).
+                replace_url(response, reverse("projects:detail", args=[created.project.id]))
                 return reswap(retarget(response, "#main"), "innerHTML")
             return render(request, CREATED, context, status=201)
     return _form_page(request, CREATE, context)
@@ -202,5 +206,10 @@ def _report_update(request, updated) -> None:
         messages.info(request, MSG_NOTHING_CHANGED)
         return
     running = [op for op in updated.operations if not op.done]
-    suffix = f" Neon is applying it to the computes ({len(running)} operations)." if running else ""
+    count = len(running)
+    suffix = (
+        f" Neon is applying it to the computes ({count} operation{pluralize(count)})."
+        if running
+        else ""
+    )
     messages.success(request, f"Settings of {updated.project.name} saved.{suffix}")

@@ -180,3 +180,9 @@ def test_details_show_what_was_asked_and_changed_as_json(viewer_client):
 
     assert "{&quot;settings&quot;: {&quot;allowed_ips&quot;:" in page
     assert "settings.allowed_ips" in page and "&quot;ips&quot;: [&quot;10.0.0.0/8&quot;]" in page
+
+
+def test_actions_read_as_people_say_them(viewer_client, events):
+    page = viewer_client.get("/audit/").content.decode()
+    assert '<option value="project.update">Change settings</option>' in page
+    assert "Change settings" in page.split("<tbody")[1]  # in the table too, the code beneath

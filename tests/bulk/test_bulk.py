@@ -317,3 +317,17 @@ def test_a_dry_run_whose_worker_died_goes_on_where_it_stopped(operator_client, f
     job.refresh_from_db()
     assert job.status == BulkJob.Status.PLANNED
     assert neon.stats()["GET /api/v2/projects/{project_id}"] == read - 1
+
+
+def test_stop_before_any_worker_took_the_job_shows_stopped_at_once(operator_client, fleet, neon):
+    job = new_job(operator_client, WINDOW)
+    planned = job.items.filter(verdict=BulkItem.Verdict.CHANGE).count()
+    operator_client.post(reverse("bulk:apply", args=[job.pk]))
+    panel = operator_client.post(reverse("bulk:stop", args=[job.pk]), headers=HX)
+    html = panel.content.decode()
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.STOPPED and job.finished_at  # no worker needed
+    assert 'data-status="stopped"' in html and "every 2s" not in html
+    assert job.items.filter(outcome=BulkItem.Outcome.NOT_RUN).count() == planned
+    run_worker()  # a worker coming later sends nothing
+    assert neon.stats().get(PATCH, 0) == 0

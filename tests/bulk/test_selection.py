@@ -48,3 +48,12 @@ def test_the_fleet_posts_its_selection(operator_client, many):
     page = operator_client.get(reverse("fleet:list")).content.decode()
     assert '<form id="bulk-select" method="post"' in page
     assert 'name="from_fleet"' in page
+
+
+def test_the_selection_names_its_filters_as_the_fleet_does(operator_client, neon):
+    InventoryProject.objects.create(
+        project_id="tenant-a-12345678", name="tenant-a", org_id="org-x", org_name="Borealis Labs",
+        region_id="aws-us-east-2", pg_version=17, created_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    html = operator_client.get(reverse("bulk:new"), {"org": "org-x"}).content.decode()
+    assert "Filters: Organization: <strong>Borealis Labs</strong>" in html

@@ -242,3 +242,11 @@ def test_owner_email_and_name_are_masked_for_viewers(request, project, client_fi
 def test_mask_email_keeps_the_first_letter_and_the_domain():
     assert mask_email("alice@example.com") == "a\N{BULLET}\N{BULLET}\N{BULLET}@example.com"
     assert mask_email("") == ""
+
+
+def test_an_organizations_project_names_its_organization(viewer_client, neon):
+    client = get_client()
+    org = client.list_organizations()[0]
+    project = client.list_projects(limit=1, org_id=org.id).projects[0]
+    html = viewer_client.get(f"/projects/{project.id}/").content.decode()
+    assert f"<dd>{org.name} <span" in html
