@@ -139,6 +139,9 @@ def test_htmx_create_replaces_the_page_with_the_result(neon, operator_client):
     body = html(response)
     assert "<html" not in body and "Project orders-db created" in body
     assert 'id="flash"' in body  # later error fragments still have somewhere to go
+    # The address is the new project's: a reload shows it, not the create form again.
+    created = response.context["created"].project
+    assert response["HX-Replace-Url"] == f"/projects/{created.id}/"
 
 
 def test_operations_are_followed_until_they_finish(neon, operator_client):
