@@ -22,6 +22,7 @@ ACTION_LABELS = {
     "bulk.stop": "Stop a bulk job",
     "bulk.discard": "Discard a bulk job",
     "bulk.resume": "Resume a bulk job",
+    "bulk.recheck": "Check a bulk job's unknown changes",
 }
 
 

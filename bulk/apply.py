@@ -18,7 +18,7 @@ from audit.services import Actor
 from bulk.changes import DELETE, desired_state
 from bulk.dry_run import MSG_MISSING, MSG_NO_CHANGE, MSG_PROTECTED
 from bulk.models import BulkItem, BulkJob
-from bulk.patience import patiently
+from bulk.patience import LandedUnknown, patiently
 from bulk.worker import MSG_STOPPED_WAITING, Stopped, beat, stop_asked
 from projects.extensions import Refused, check_guards
 from projects.neon import (
@@ -74,8 +74,9 @@ def apply(job: BulkJob) -> BulkJob:
         return job
     try:
         _settle(job)
-        # Those a dead worker left in flight first: they may already be in Neon.
-        for outcome in (Outcome.SENDING, Outcome.PENDING):
+        # Those a dead worker left in flight, and those whose landing is unknown, first: they
+        # may already be in Neon, so each is read before anything is sent.
+        for outcome in (Outcome.SENDING, Outcome.UNKNOWN, Outcome.PENDING):
             for item in job.items.filter(verdict=Verdict.CHANGE, outcome=outcome):
                 stopping = stop_asked(job)
                 if stopping and outcome == Outcome.PENDING:
@@ -118,7 +119,8 @@ def _settle(job: BulkJob) -> None:
 def _apply_item(job: BulkJob, item: BulkItem, *, stopping: bool = False) -> None:
     """Claim the item (a conditional UPDATE: of two workers only one wins), then change it.
     `stopping`: only find out what became of an item a dead worker left in flight."""
-    resumed = item.outcome == Outcome.SENDING  # a worker stopped while this one was in flight
+    # Sent before, by a worker that stopped in flight or with its answer lost: read it first.
+    resumed = item.outcome in (Outcome.SENDING, Outcome.UNKNOWN)
     claimed = BulkItem.objects.filter(
         pk=item.pk, outcome=item.outcome, attempts=item.attempts
     ).update(outcome=Outcome.SENDING, attempts=F("attempts") + 1)
@@ -219,6 +221,8 @@ def _send(
             )
     except Stopped:
         return Outcome.NOT_RUN, MSG_STOPPED_WAITING, request_id
+    except LandedUnknown as exc:
+        return Outcome.UNKNOWN, exc.message, request_id
     except (NeonRejected, NeonAuthError) as exc:
         return Outcome.REFUSED, exc.message, exc.request_id or request_id
     except NeonError as exc:

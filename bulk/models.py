@@ -95,6 +95,9 @@ class BulkItem(models.Model):
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
         NOT_RUN = "not_run", "Not done (stopped)"
+        # Sent, its answer lost, and Neon could not be read to tell whether it landed: never
+        # sent again blindly; "Check again" reads it and settles it (bulk.services.job_recheck).
+        UNKNOWN = "unknown", "Unknown: not sent again"
 
     job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="items")
     project_id = models.CharField(max_length=64)

@@ -32,6 +32,9 @@ MSG_NOT_STALLED = (
     "resume."
 )
 MSG_NOT_AWAITING = "Bulk job #%(pk)s is %(status)s, so there is nothing to approve."
+MSG_NOTHING_UNKNOWN = (
+    "Bulk job #%(pk)s is %(status)s with no project whose change is unknown: nothing to check."
+)
 
 
 class JobStateError(Exception):
@@ -251,5 +254,21 @@ def job_resume(*, actor: Actor, job: BulkJob) -> BulkJob:
         return job
     # A stopping job stays stopping: the new worker only settles what was in flight.
     BulkJob.objects.filter(pk=job.pk, status=S.RUNNING).update(status=S.QUEUED)
+    _enqueue_apply(job)
+    return job
+
+
+def job_recheck(*, actor: Actor, job: BulkJob) -> BulkJob:
+    """Read again each project whose change is unknown (its answer was lost and Neon could not
+    be read then): found applied, it is changed; found without it, and still as the dry run saw
+    it, the change is sent; changed otherwise, it is skipped. Never sent blindly."""
+    S, unknown = BulkJob.Status, BulkItem.Outcome.UNKNOWN
+    ended = BulkJob.objects.filter(pk=job.pk, status__in=[S.FINISHED, S.STOPPED])
+    moved = ended.filter(items__outcome=unknown).distinct().exists() and bool(
+        ended.update(status=S.QUEUED)
+    )
+    job.refresh_from_db()
+    _step(actor=actor, action="bulk.recheck", job=job,
+          refused="" if moved else _state_error(MSG_NOTHING_UNKNOWN, job))  # fmt: skip
     _enqueue_apply(job)
     return job

@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:job_id>/stop/", views.bulk_stop, name="stop"),
     path("<int:job_id>/discard/", views.bulk_discard, name="discard"),
     path("<int:job_id>/resume/", views.bulk_resume, name="resume"),
+    path("<int:job_id>/recheck/", views.bulk_recheck, name="recheck"),
 ]

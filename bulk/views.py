@@ -132,6 +132,12 @@ def bulk_resume(request, job_id: int):
     return _button(request, job_id, "resume", services.job_resume)
 
 
+@require_POST
+@role_required(Role.OPERATOR, audit_action="bulk.recheck")
+def bulk_recheck(request, job_id: int):
+    return _button(request, job_id, "recheck", services.job_recheck)
+
+
 def _button(request, job_id: int, step: str, service):
     job = _act(request, job_id, step)
     try:

@@ -6,8 +6,9 @@ injected faults refused (a fault that fires answers before the API, so it applie
 import pytest
 
 from audit.models import AuditEvent
+from bulk import apply as bulk_apply
 from bulk.models import BulkItem, BulkJob
-from projects.neon import get_client
+from projects.neon import NeonUnavailable, get_client
 from tests.bulk.jobs import PATCH, PROJECT, SUSPEND, new_job, run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -93,3 +94,37 @@ def test_a_locked_project_is_followed_until_its_operations_finish(
     assert stats.get("GET /api/v2/projects/{project_id}/operations", 0) >= 1
     assert stats[PATCH] == 2  # one refused with 423 (nothing applied), one applied
     assert client.get_project(row.project_id).endpoint_defaults.suspend_timeout_seconds == 1200
+
+
+def test_a_lost_answer_that_cannot_be_read_back_is_unknown_then_settled_by_a_later_read(
+    operator_client, fleet, neon, settings, monkeypatch
+):
+    """The answer to a PATCH is lost (502 after Neon applied it) and the project cannot be read
+    back then: the item is 'unknown', never sent again; 'Check again' reads it and finds it
+    changed. Counted as the PATCHes that reached the emulator."""
+    settings.BULK_RETRY_SECONDS = 0.01
+    row = fleet.filter(org_id="", shared=False).order_by("name").first()
+    job = new_job(operator_client, {**SUSPEND, "suspend_timeout_seconds": "1700"},
+                  {"project": [row.project_id]})  # fmt: skip
+    neon.set_faults(method="PATCH", path_prefix=PROJECT, status=502, after_apply=True, count=1)
+    neon.clear_stats()
+
+    def unreadable(_job, _project_id):
+        raise NeonUnavailable("Service unavailable", status=503)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(bulk_apply, "_landed", unreadable)
+        job = apply(operator_client, job)
+    item = job.items.get()
+    assert item.outcome == BulkItem.Outcome.UNKNOWN and "not sent again" in item.outcome_message
+    assert neon.stats()[PATCH] == 1
+    page = operator_client.get(f"/bulk/{job.pk}/").content.decode()
+    assert "Check again" in page and 'data-outcome-count="unknown">1<' in page
+
+    operator_client.post(f"/bulk/{job.pk}/recheck/")
+    run_worker()
+    item.refresh_from_db()
+    job.refresh_from_db()
+    assert item.outcome == BulkItem.Outcome.CHANGED and job.status == BulkJob.Status.FINISHED
+    assert neon.stats()[PATCH] == 1  # read, found applied, never sent twice
+    assert AuditEvent.objects.filter(action="bulk.recheck", bulk_job_id=job.pk).exists()
