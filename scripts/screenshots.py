@@ -79,11 +79,43 @@ def protect_first(page: Page, detail: str) -> None:
     """The detail page of a project an admin has just protected."""
     page.goto(detail)
     page.wait_for_load_state("networkidle")
+    page.get_by_text("Protect…").click()
     page.get_by_label("Why protect it?").fill("Production billing data")
     page.get_by_role("button", name="Protect", exact=True).click()
     page.locator("#protection.is-protected").wait_for()
     page.locator("#protection").screenshot(path=OUT / "protected.png")
     print("protected: the project page after Protect")
+
+
+def phone(page: Page, name: str, path: str) -> None:
+    """A page at a phone's width (390 px): the compact top bar, tables as cards."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    page.locator("tbody tr").first.scroll_into_view_if_needed()
+    page.screenshot(path=OUT / f"{name}.png", full_page=False)
+    page.set_viewport_size({"width": 1280, "height": 860})
+    print(f"{name}: {path} at 390 px")
+
+
+def recently_deleted(page: Page) -> None:
+    """Delete an organization's project, then find it under Recently deleted."""
+    page.goto("/projects/?org_id=org-acme-analytics-41502719")
+    page.wait_for_load_state("networkidle")
+    links = page.locator("#results tbody tr a").all()
+    for href in [link.get_attribute("href") for link in links]:
+        page.goto(f"{href}delete/")
+        page.wait_for_load_state("networkidle")
+        refused = page.locator("#protected-warning, #h-permission").count()
+        if not refused:  # Neon refuses a project with protected branches, or a key without rights
+            break
+    name = page.locator("[data-confirm-name]").get_attribute("data-confirm-name")
+    page.get_by_label(f"Type {name} to confirm").fill(name)
+    page.get_by_role("button", name="Delete this project").click()
+    page.locator("#flash a", has_text="Recently deleted").click()
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=OUT / "recently_deleted.png", full_page=False)
+    print("recently_deleted: an organization's deleted project, from the delete message's link")
 
 
 def main() -> None:
@@ -117,8 +149,11 @@ def main() -> None:
         shoot(page, "audit", "/audit/", full_page=False)
         refresh_fleet(page)
         shoot(page, "fleet", "/fleet/?sort=-storage", full_page=False)
+        phone(page, "fleet_phone", "/fleet/?sort=-storage")
+        phone(page, "list_phone", "/projects/")
         bulk_dry_run(page)
         protect_first(page, first)
+        recently_deleted(page)
         browser.close()
 
 
