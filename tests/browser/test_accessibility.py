@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from audit.models import AuditEvent
+from fleet import tasks as fleet_tasks
 from projects.neon import get_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -68,6 +69,9 @@ def paths(neon) -> dict[str, str]:
         project_name=deleted.name, outcome=AuditEvent.Outcome.FAILURE, status=403,
         neon_message="Deleting projects needs the admin role.",
     )  # fmt: skip
+    # The fleet with its table: an inventory read from the emulator, as the worker reads it.
+    run = fleet_tasks.start_refresh(trigger="manual")
+    fleet_tasks.refresh_inventory.call(run.pk)
     project = f"/projects/{shown.id}"
     return {
         "list": "/projects/",
@@ -78,7 +82,7 @@ def paths(neon) -> dict[str, str]:
         "connect": f"{project}/connect/",
         "recently_deleted": "/projects/deleted/",
         "audit": "/audit/",
-        "fleet": "/fleet/",
+        "fleet": "/fleet/?sort=-storage",
         "login": "/accounts/login/",
     }
 
