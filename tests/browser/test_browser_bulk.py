@@ -12,6 +12,13 @@ from playwright.sync_api import Page, expect
 from bulk.models import BulkItem, BulkJob
 from fleet import tasks as fleet_tasks
 from projects.neon import get_client
+from tests.browser.test_accessibility import (
+    PHONE,
+    STICKING_OUT,
+    describe,
+    load_axe,
+    serious_violations,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -144,3 +151,25 @@ def test_a_job_stopped_halfway_reports_what_it_did_and_did_not_do(signed_in_page
         assert (project.endpoint_defaults.suspend_timeout_seconds or 0) == before
     for item in changed:
         assert client.get_project(item.project_id).endpoint_defaults.suspend_timeout_seconds == 900
+
+
+def test_bulk_pages_pass_axe_and_fit_a_phone(signed_in_page: Page, big_fleet):
+    """The bulk pages (the list, choosing a change, a dry run) at 1,280 px through axe-core,
+    and at a phone's width with nothing scrolling sideways: the items are cards there."""
+    page = signed_in_page
+    job = start_dry_run(page, f"org={BOREALIS}", "maintenance_window", window_fields)
+    pages = {"list": "/bulk/", "new": f"/bulk/new/?org={BOREALIS}", "job": f"/bulk/{job.pk}/"}
+    axe = load_axe()
+    for name, path in pages.items():
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(path)
+        page.wait_for_load_state("load")
+        violations = serious_violations(page, axe)
+        assert violations == [], f"{name}: {describe(violations)}"
+        page.set_viewport_size(PHONE)
+        page.goto(path)
+        page.wait_for_load_state("load")
+        scroll_width, inner = page.evaluate(
+            "[document.documentElement.scrollWidth, window.innerWidth]"
+        )
+        assert scroll_width <= inner, f"{name}: {page.evaluate(STICKING_OUT)}"
