@@ -70,7 +70,7 @@ class Selection:
 
 def selection_get(query: QueryDict) -> Selection:
     form = FleetFilterForm(query, choices=fleet_selectors.filter_choices())
-    filters = {**form.filters(), "include_gone": False, "cursor": 0}
+    filters = {**form.filters(), "include_gone": False, "cursor": ""}
     ticked = [pid for pid in query.getlist("project") if pid]
     rows = fleet_selectors.inventory_rows(filters)
     if ticked:

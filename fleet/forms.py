@@ -58,7 +58,7 @@ class FleetFilterForm(forms.Form):
         choices=[(key, key) for key in SORTS] + [(f"-{key}", f"-{key}") for key in SORTS],
         widget=forms.HiddenInput,
     )
-    cursor = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    cursor = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
 
     def __init__(self, data=None, *, choices: dict, **kwargs):
         super().__init__(data, **kwargs)
@@ -95,5 +95,5 @@ class FleetFilterForm(forms.Form):
             "finding": data.get("finding") or "",
             "include_gone": bool(data.get("include_gone")),
             "sort": data.get("sort") or "name",
-            "cursor": data.get("cursor") or 0,
+            "cursor": data.get("cursor") or "",
         }

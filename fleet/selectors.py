@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from fleet import inventory
+from fleet import cursors, inventory
 from fleet.findings import BY_SLUG, FINDINGS, Finding
 from fleet.forms import PAGE_SIZE, SORTS
 from fleet.models import InventoryProject, InventoryRun
@@ -52,12 +52,17 @@ def _conditions(filters: dict, *, skip: str = "") -> Q:
     return q
 
 
+def _sort(filters: dict) -> tuple[str, bool]:
+    """The column the view sorts by, and whether largest first."""
+    key = filters["sort"]
+    return SORTS.get(key.lstrip("-"), "name"), key.startswith("-")
+
+
 def inventory_rows(filters: dict) -> QuerySet[InventoryProject]:
     """The filtered inventory in the asked order (empty values last), then by name and ID."""
-    key = filters["sort"]
-    field = SORTS.get(key.lstrip("-"), "name")
+    field, descending = _sort(filters)
     column = F(field)
-    order = column.desc(nulls_last=True) if key.startswith("-") else column.asc(nulls_last=True)
+    order = column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)
     rows = _base(filters["include_gone"]).filter(_conditions(filters))
     return rows.order_by(order, "name", "project_id")
 
@@ -66,19 +71,25 @@ def inventory_rows(filters: dict) -> QuerySet[InventoryProject]:
 class FleetPage:
     rows: list[InventoryProject]
     total: int
-    next_cursor: int | None
+    next_cursor: str | None  # where "Load more" goes on (fleet.cursors), None at the end
     facets: dict[str, list[tuple[str, str, int]]]  # facet → (value, label, count)
 
 
 def fleet_page(filters: dict) -> FleetPage:
-    start = filters["cursor"]
+    """A page of the view, and where the next one starts: keyset ("seek") paging, so a later
+    page costs what the first does instead of counting past every row before it."""
+    field, descending = _sort(filters)
     rows = inventory_rows(filters)
-    window = list(rows[start : start + PAGE_SIZE + 1])
+    after = cursors.read(filters["cursor"], field=field, descending=descending)
+    window = list(rows.filter(cursors.after(after, field=field, descending=descending))[
+        : PAGE_SIZE + 1
+    ]) if after else list(rows[: PAGE_SIZE + 1])  # fmt: skip
     more = len(window) > PAGE_SIZE
+    shown = window[:PAGE_SIZE]
     return FleetPage(
-        rows=window[:PAGE_SIZE],
+        rows=shown,
         total=rows.count(),
-        next_cursor=start + PAGE_SIZE if more else None,
+        next_cursor=cursors.make(shown[-1], field=field, descending=descending) if more else None,
         facets=facet_counts(filters),
     )
 

@@ -10,8 +10,10 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from fleet import inventory, tasks
+from fleet.forms import FleetFilterForm
 from fleet.models import InventoryProject, InventoryRun
 from fleet.presenters import suspend_text
+from fleet.selectors import filter_choices, inventory_rows
 from projects.neon import get_client
 from tests.formdata import form_data
 
@@ -164,15 +166,39 @@ def test_sorted_by_storage_largest_first(viewer_client, fleet):
     assert rows[0].project_id == largest.id
 
 
-def test_load_more_pages_through_everything(viewer_client, neon):
+@pytest.mark.parametrize("sort", ["name", "-name", "-storage", "storage", "-active", "cu"])
+def test_load_more_pages_through_everything_in_order(viewer_client, neon, sort):
+    """Keyset paging: following each page's cursor gives every row once, in the order of the
+    whole view, with empty values last and ties broken by name and ID."""
     neon.reset(seed=250)
     assert refreshed().status == "finished"
-    first = viewer_client.get(reverse("fleet:list"))
-    page = first.context["page"]
-    assert len(page.rows) == 100 and page.next_cursor == 100
-    more = viewer_client.get(reverse("fleet:list"), {"cursor": 100}, headers=HX)
-    assert more.content.decode().count("data-project=") == 100
-    assert more.context["page"].next_cursor == 200
+    everything = list(
+        inventory_rows(
+            {**FleetFilterForm({}, choices=filter_choices()).filters(), "sort": sort}
+        ).values_list("project_id", flat=True)
+    )
+    seen, cursor, pages = [], "", 0
+    while True:
+        query = {"sort": sort, **({"cursor": cursor} if cursor else {})}
+        response = viewer_client.get(reverse("fleet:list"), query, headers=HX if cursor else {})
+        page = response.context["page"]
+        if cursor:  # the fragment appends rows
+            assert response.content.decode().count("data-project=") == len(page.rows)
+        seen += [row.project_id for row in page.rows]
+        pages += 1
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert seen == everything and pages == 3
+
+
+def test_a_cursor_from_another_sort_or_altered_starts_from_the_top(viewer_client, fleet):
+    first = viewer_client.get(reverse("fleet:list"), {"sort": "name"}).context["page"]
+    cursor = first.next_cursor or ""
+    for query in ({"sort": "-storage", "cursor": cursor}, {"cursor": cursor[:-3] + "xyz"}):
+        again = viewer_client.get(reverse("fleet:list"), query).context["page"]
+        top = viewer_client.get(reverse("fleet:list"), {"sort": query.get("sort", "name")})
+        assert [r.pk for r in again.rows] == [r.pk for r in top.context["page"].rows]
 
 
 def test_exports_hold_every_matching_row(viewer_client, fleet):
