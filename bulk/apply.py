@@ -18,7 +18,7 @@ from audit.services import Actor
 from bulk.changes import DELETE, desired_state
 from bulk.dry_run import MSG_MISSING, MSG_NO_CHANGE, MSG_PROTECTED
 from bulk.models import BulkItem, BulkJob
-from bulk.patience import LandedUnknown, patiently
+from bulk.patience import MSG_LANDED_UNKNOWN, LandedUnknown, patiently
 from bulk.worker import MSG_STOPPED_WAITING, Stopped, beat, stop_asked
 from projects.extensions import Refused, check_guards
 from projects.neon import (
@@ -146,6 +146,8 @@ def _change(job: BulkJob, item: BulkItem, *, resumed: bool) -> tuple[str, str, s
     except Stopped:
         return Outcome.NOT_RUN, MSG_STOPPED, ""
     except NeonError as exc:
+        if resumed:  # sent before: unread, whether it landed is still unknown
+            return Outcome.UNKNOWN, MSG_LANDED_UNKNOWN % {"error": exc.message}, ""
         return Outcome.FAILED, exc.message, ""
     if job.kind == DELETE:
         attempt = delete_attempt(

@@ -15,4 +15,5 @@ class BulkConfig(AppConfig):
             execute=services.job_approved,
             close=services.job_not_approved,
             describe=services.job_described,
+            confirmation=services.job_confirmation,
         )

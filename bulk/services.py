@@ -112,37 +112,44 @@ def needs_approval(job: BulkJob) -> bool:
 def job_apply(*, actor: Actor, job: BulkJob) -> BulkJob:
     """Apply the reviewed dry run now, or ask a second admin first (governance decides)."""
     to_change = job.items.filter(verdict=BulkItem.Verdict.CHANGE).count()
+    moved = False
     with transaction.atomic():  # nobody sees it queued before it is known whether it waits
         moved = BulkJob.objects.filter(pk=job.pk, status=BulkJob.Status.PLANNED).update(
             status=BulkJob.Status.QUEUED, applied_by=actor.username
         )
         job.refresh_from_db()
-        if not moved:
-            _step(actor=actor, action="bulk.apply", job=job,
-                  refused=_state_error(MSG_NOT_PLANNED, job))  # fmt: skip
-        outcome = act(
-            Action(
-                kind=ApprovalRequest.Kind.BULK,
-                approval_kinds=_approval_kinds(job),
-                actor=actor,
-                summary=f"Bulk job #{job.pk}: {job.summary}, on {to_change} "
-                f"project{pluralize(to_change)}",
-                change={
-                    "bulk_job": job.pk,
-                    "kind": job.kind,
-                    "params": job.params,
-                    "projects": to_change,
-                },
-                run=lambda: _start(actor=actor, job=job, data={"projects": to_change}),
-                bulk_job_id=job.pk,
-            )
-        )
-        if isinstance(outcome, Requested):
-            BulkJob.objects.filter(pk=job.pk).update(
-                status=BulkJob.Status.AWAITING_APPROVAL, approval_id=outcome.request_id
-            )
+        if moved:
+            _decide_apply(actor=actor, job=job, to_change=to_change)
+    if not moved:  # recorded outside the transaction, so the refusal's record stays
+        _step(actor=actor, action="bulk.apply", job=job,
+              refused=_state_error(MSG_NOT_PLANNED, job))  # fmt: skip
     job.refresh_from_db()
     return job
+
+
+def _decide_apply(*, actor: Actor, job: BulkJob, to_change: int) -> None:
+    """Governance decides: the job starts now, or waits for a second admin."""
+    outcome = act(
+        Action(
+            kind=ApprovalRequest.Kind.BULK,
+            approval_kinds=_approval_kinds(job),
+            actor=actor,
+            summary=f"Bulk job #{job.pk}: {job.summary}, on {to_change} "
+            f"project{pluralize(to_change)}",
+            change={
+                "bulk_job": job.pk,
+                "kind": job.kind,
+                "params": job.params,
+                "projects": to_change,
+            },
+            run=lambda: _start(actor=actor, job=job, data={"projects": to_change}),
+            bulk_job_id=job.pk,
+        )
+    )
+    if isinstance(outcome, Requested):
+        BulkJob.objects.filter(pk=job.pk).update(
+            status=BulkJob.Status.AWAITING_APPROVAL, approval_id=outcome.request_id
+        )
 
 
 def _start(*, actor: Actor, job: BulkJob, data: dict[str, Any]) -> None:
@@ -181,6 +188,12 @@ def job_described(request: ApprovalRequest) -> list[ChangeRow]:
         )
         for item in items.select_related("job")
     ]
+
+
+def job_confirmation(request: ApprovalRequest) -> str:
+    """What approving a bulk delete asks the admin to type: how many projects it deletes."""
+    change = request.change or {}
+    return str(change.get("projects", "")) if change.get("kind") == DELETE else ""
 
 
 def job_not_approved(request: ApprovalRequest) -> None:

@@ -10,7 +10,7 @@ from bulk import selectors, services
 from bulk.changes import KINDS
 from bulk.forms import MSG_DELETE_ADMIN, ApplyForm, BulkChangeForm
 from bulk.models import BulkJob
-from governance.services import approval_expire_due
+from governance.expiry import approval_expire_due
 from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, has_role, refuse, role_required
 from projects.selectors import compute_limits

@@ -3,7 +3,7 @@ adds to the core's project pages (projects.extensions page extras)."""
 
 from dataclasses import dataclass
 
-from governance import selectors
+from governance import registry, selectors
 from governance.forms import ReasonForm
 from governance.models import ApprovalRequest
 from governance.services import approval_described, approval_needed
@@ -56,12 +56,10 @@ def confirmation(approval: ApprovalRequest) -> str:
     """What the approving admin types when approving cannot be undone here: the project's name
     for a delete or an irreversible change, the number of projects for a bulk delete; "" when
     nothing needs typing."""
-    change = approval.change or {}
     if approval.kind in (Kind.DELETE, Kind.IRREVERSIBLE):
         return approval.project_name or approval.project_id
-    if approval.kind == Kind.BULK and change.get("kind") == "delete":
-        return str(change.get("projects", ""))
-    return ""
+    executor = registry.executor_for(approval.kind)  # another app's kind says for itself
+    return executor.confirmation(approval) if executor and executor.confirmation else ""
 
 
 def protection_card(*, request, project_id: str, project_name: str, form=None) -> dict:

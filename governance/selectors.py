@@ -50,7 +50,7 @@ def approval_list(
     *, status: str = "", project_id: str = "", kind: str = "", bulk_job_id: int | None = None
 ) -> QuerySet[ApprovalRequest]:
     """Requests, newest first, filtered by any of the arguments given. Expiry is lazy: call
-    governance.services.approval_expire_due() first to have overdue ones marked."""
+    governance.expiry.approval_expire_due() first to have overdue ones marked."""
     rows = ApprovalRequest.objects.all()
     if status:
         rows = rows.filter(status=status)

@@ -22,8 +22,6 @@ from django.utils import timezone
 
 from audit.services import Actor, audited, for_approval
 from governance import registry, selectors
-from governance.expiry import approval_expire_due as approval_expire_due  # pages call it here
-from governance.expiry import approval_expire_if_due as approval_expire_if_due
 from governance.expiry import book_expiry, expire
 from governance.models import ApprovalRequest, Protection
 from governance.tasks import notify_later

@@ -7,9 +7,10 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
 
 from audit.services import Actor
-from governance import selectors, services
+from governance import expiry, selectors, services
 from governance.executors import unprotect_change
 from governance.forms import ApprovalFilterForm, DecisionForm, ReasonForm
 from governance.models import ApprovalRequest
@@ -22,6 +23,7 @@ from projects.selectors import project_get
 from projects.views import go
 
 PER_PAGE = 50
+PROTECTION_CHANGED = "protection-changed"
 MSG_PROTECTED = "“{name}” is now protected from deletion and irreversible changes."
 MSG_UNPROTECTED = "Protection of “{name}” removed."
 MSG_UNPROTECT_REQUESTED = "Removal of protection requested (#{id}): a second admin must approve it."
@@ -38,7 +40,10 @@ def _card_response(request, project, form, done: str):
             request=request, project_id=project.id, project_name=project.name, form=form
         )
         context["protection_next"] = _next(request, project.id)
-        return render(request, CARD, context)
+        response = render(request, CARD, context)
+        if done:  # what else on the page depends on it (the delete form) follows
+            trigger_client_event(response, PROTECTION_CHANGED)
+        return response
     for error in form.errors.get("reason", []) + form.non_field_errors():
         messages.error(request, error)
     if done:
@@ -115,7 +120,7 @@ def _unprotect(request, project, reason: str) -> str:
 @require_GET
 @role_required(Role.VIEWER)
 def approval_list(request):
-    services.approval_expire_due()
+    expiry.approval_expire_due()
     form = ApprovalFilterForm(request.GET)
     rows = selectors.approval_list(status=form.status_filter())
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
@@ -128,7 +133,7 @@ def approval_list(request):
 @require_GET
 @role_required(Role.VIEWER)
 def approval_detail(request, approval_id: int):
-    services.approval_expire_due()
+    expiry.approval_expire_due()
     approval = get_object_or_404(ApprovalRequest, pk=approval_id)
     return render(request, "governance/approval_detail.html", _detail(request, approval))
 
@@ -162,9 +167,9 @@ def _decide(request, approval_id: int, decide):
     approval = get_object_or_404(ApprovalRequest, pk=approval_id)
     # Approving what cannot be undone asks for the name typed; the requester is refused anyway.
     approving = decide is services.approval_approve
-    typed = approving and not approval.asked_by(Actor.from_request(request))
-    form = DecisionForm(request.POST, expected=confirmation(approval) if typed else "")
-    if not (form.is_valid() and form.confirmed()):
+    own = approval.asked_by(Actor.from_request(request))
+    form = DecisionForm(request.POST, expected="" if own else confirmation(approval))
+    if not (form.is_valid() and (not approving or form.confirmed())):
         return render(request, "governance/approval_detail.html", _detail(request, approval, form))
     try:
         approval = decide(

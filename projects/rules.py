@@ -25,7 +25,7 @@ SUSPEND_MIN_SECONDS = 60
 SUSPEND_MAX_SECONDS = 604_800  # 1 week
 INT64_MAX = 2**63 - 1
 # Turned on, these cannot be turned off: (the settings key, the form's field).
-IRREVERSIBLE = (
+IRREVERSIBLE_SETTINGS = (
     ("enable_logical_replication", "enable_logical_replication"),
     ("hipaa", "hipaa"),
 )
@@ -108,18 +108,12 @@ def permission(level: str | None, *, changed: bool) -> list[Violation]:
     return [Violation(None, reason)] if reason else []
 
 
-def turned_on(current: dict[str, Any], desired: dict[str, Any]) -> list[str]:
-    """The irreversible settings `desired` turns on (the form's field names): admins only."""
-    now, then = current["settings"], desired["settings"]
-    return [field for key, field in IRREVERSIBLE if then.get(key) and not now.get(key)]
-
-
 def irreversible_kept(current: dict[str, Any], desired: dict[str, Any]) -> list[Violation]:
     """What is on for good stays on."""
     now, then = current["settings"], desired["settings"]
     return [
         Violation(field, MSG_TURNED_OFF[key])
-        for key, field in IRREVERSIBLE
+        for key, field in IRREVERSIBLE_SETTINGS
         if now.get(key) and not then.get(key)
     ]
 

@@ -196,8 +196,10 @@ def project_recover(request, project_id: str):
     except NeonError as exc:
         rid = f" (request ID {exc.request_id})" if exc.request_id else ""
         messages.error(request, f"Project {project_id} was not recovered: {exc.message}{rid}")
-        org_id = request.POST.get("org_id")  # back to the organization the list showed
-        return go(request, _recoverable_url(org_id) if org_id else reverse("projects:recoverable"))
+        # Back to the account the list showed ("" is the personal account's).
+        if "org_id" in request.POST:
+            return go(request, _recoverable_url(request.POST["org_id"]))
+        return go(request, reverse("projects:recoverable"))
     messages.success(request, f"Project “{project.name}” was recovered.")
     return go(request, reverse("projects:detail", args=[project.id]))
 
@@ -210,7 +212,7 @@ def _copied(context: dict, copying: str) -> JsonResponse:
         error = context.get("neon_error")
         if error is None:
             return JsonResponse({"error": "Choose a branch, database and role first."}, status=400)
-        return JsonResponse({"error": error.message}, status=error.status or 502)
+        return JsonResponse({"error": error.message}, status=502)  # Neon's answer, not ours
     return JsonResponse({"text": getattr(strings, copying)})
 
 

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.views.decorators.http import require_GET
 
 from neonadmin.htmx import render_page_or_fragment
-from neonadmin.roles import Role, role_required
+from neonadmin.roles import Role, has_role, role_required
 from projects import selectors
 from projects.extensions import page_extras
 from projects.forms.listing import ProjectListFilterForm
@@ -57,7 +57,9 @@ def project_recoverable_list(request):
     """Recently deleted projects, of the personal account or of any organization (Neon scopes
     them like the live list), each with the moment it stops being recoverable."""
     form, filters, page = _listed(request, recoverable=True)
-    context = {"form": form, "filters": filters, "page": page}
+    # The table's width, for "Load more": the Recover column is for admins.
+    columns = 5 + has_role(request.user, Role.ADMIN)
+    context = {"form": form, "filters": filters, "page": page, "columns": columns}
     fragment = "rows" if filters["cursor"] else "results"
     return render_page_or_fragment(
         request, "projects/project_recover.html", context, fragment=fragment

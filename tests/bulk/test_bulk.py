@@ -331,3 +331,11 @@ def test_stop_before_any_worker_took_the_job_shows_stopped_at_once(operator_clie
     assert job.items.filter(outcome=BulkItem.Outcome.NOT_RUN).count() == planned
     run_worker()  # a worker coming later sends nothing
     assert neon.stats().get(PATCH, 0) == 0
+
+
+def test_an_apply_refused_for_its_state_is_audited(operator_client, fleet, neon):
+    job = new_job(operator_client, WINDOW)
+    operator_client.post(reverse("bulk:apply", args=[job.pk]))
+    operator_client.post(reverse("bulk:apply", args=[job.pk]))  # already queued: refused
+    refused = AuditEvent.objects.filter(action="bulk.apply", bulk_job_id=job.pk, outcome="failure")
+    assert refused.count() == 1 and "only a finished dry run" in refused.get().neon_message

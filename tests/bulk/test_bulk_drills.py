@@ -128,3 +128,30 @@ def test_a_lost_answer_that_cannot_be_read_back_is_unknown_then_settled_by_a_lat
     assert item.outcome == BulkItem.Outcome.CHANGED and job.status == BulkJob.Status.FINISHED
     assert neon.stats()[PATCH] == 1  # read, found applied, never sent twice
     assert AuditEvent.objects.filter(action="bulk.recheck", bulk_job_id=job.pk).exists()
+
+
+def test_check_again_that_still_cannot_read_keeps_it_unknown(
+    operator_client, fleet, neon, settings, monkeypatch
+):
+    settings.BULK_RETRY_SECONDS = 0.01
+    settings.BULK_ITEM_ATTEMPTS = 2
+    row = fleet.filter(org_id="", shared=False).order_by("name").first()
+    job = new_job(operator_client, {**SUSPEND, "suspend_timeout_seconds": "1800"},
+                  {"project": [row.project_id]})  # fmt: skip
+    neon.set_faults(method="PATCH", path_prefix=PROJECT, status=502, after_apply=True, count=1)
+
+    def unreadable(_job, _project_id):
+        raise NeonUnavailable("Service unavailable", status=503)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(bulk_apply, "_landed", unreadable)
+        job = apply(operator_client, job)
+    assert job.items.get().outcome == BulkItem.Outcome.UNKNOWN
+    neon.set_faults(method="GET", path_prefix=f"{PROJECT.rstrip('/')}/{row.project_id}",
+                    status=503, count=20)  # fmt: skip
+    neon.clear_stats()
+    operator_client.post(f"/bulk/{job.pk}/recheck/")
+    run_worker()
+    item = job.items.get()
+    assert item.outcome == BulkItem.Outcome.UNKNOWN  # still unread: not "failed", not resent
+    assert neon.stats().get(PATCH, 0) == 0

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from audit.models import AuditEvent
-from governance import registry, services
+from governance import expiry, registry, services
 from governance.models import ApprovalRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -99,7 +99,7 @@ def test_a_booked_expiry_leaves_a_decided_request_alone(ada, bea, executors):
     approval = services.approval_request_create(actor=ada, kind="bulk", change={}, summary="B")
     services.approval_approve(actor=bea, approval_id=approval.pk)
     ApprovalRequest.objects.filter(pk=approval.pk).update(expires_at=timezone.now())
-    assert services.approval_expire_if_due(approval_id=approval.pk) is False
+    assert expiry.approval_expire_if_due(approval_id=approval.pk) is False
     approval.refresh_from_db()
     assert approval.status == "approved"
 
@@ -131,7 +131,7 @@ def test_approval_and_expiry_are_sent(ada, bea, notices, mailoutbox, executors):
     services.approval_approve(actor=bea, approval_id=done.pk)
     expiring = ask(ada)
     ApprovalRequest.objects.filter(pk=expiring.pk).update(expires_at=expiring.requested_at)
-    assert services.approval_expire_due() == 1
+    assert expiry.approval_expire_due() == 1
     run_worker()
     texts = [r["body"]["text"] for r in received]
     assert any(

@@ -307,4 +307,4 @@ def test_copy_of_a_string_neon_refuses_says_why(operator_client, setup, neon):
     neon.set_faults({"status": 500, "path_prefix": f"/api/v2/projects/{project.id}/connection_uri"})
     post = {**data, "shown_branch": data["branch"], "copy": "uri"}
     response = operator_client.post(url(project.id), post)
-    assert response.status_code == 500 and response.json()["error"]
+    assert response.status_code == 502 and response.json()["error"]

@@ -51,12 +51,10 @@ def test_a_window_cannot_be_removed_half_given_or_empty():
     ]
 
 
-def test_what_is_on_for_good_stays_on_and_turning_it_on_is_named():
+def test_what_is_on_for_good_stays_on():
     on, off = state(hipaa=True), state()
     assert rules.irreversible_kept(on, off) == [rules.Violation("hipaa", rules.MSG_HIPAA_OFF)]
     assert rules.irreversible_kept(off, on) == []
-    assert rules.turned_on(off, on) == ["hipaa"]
-    assert rules.turned_on(on, on) == []
 
 
 def test_ranges_on_a_state_no_field_produced():
