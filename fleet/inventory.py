@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 400  # Neon's maximum for GET /projects
 SHARED = "shared"  # the scope of GET /projects/shared
+PERSONAL = "personal"  # the scope of GET /projects without org_id
+# An interrupted refresh younger than this resumes; an older one starts again from the top.
+RESUME_WITHIN = timedelta(hours=6)
 # A run whose worker has said nothing for this long died with it.
 HEARTBEAT_TIMEOUT = timedelta(minutes=2)
 # The fleet page's filter choices, organization names and finding counts, kept briefly
@@ -116,16 +119,33 @@ def _upsert(rows: list[InventoryProject], *, full: bool) -> None:
 
 
 def run_start(*, trigger: str, requested_by: str = "") -> InventoryRun:
-    """A new run, or the one already queued or running (one refresh at a time)."""
+    """The one already queued or running (one refresh at a time); else an interrupted one,
+    resumed after the accounts it finished; else a new run."""
     with transaction.atomic():
         active = run_active()
         if active is not None:
             return active
+        interrupted = _resumable()
+        if interrupted is not None:
+            InventoryRun.objects.filter(pk=interrupted.pk).update(
+                status="queued", error="", task_id="", finished_at=None, scheduled_for=None
+            )
+            interrupted.refresh_from_db()
+            return interrupted
         return InventoryRun.objects.create(
             trigger=trigger,
             requested_by=requested_by,
             expected=InventoryProject.objects.filter(gone_at__isnull=True).count(),
         )
+
+
+def _resumable() -> InventoryRun | None:
+    """The last run, if it failed part-way (its worker died, or Neon failed) within
+    RESUME_WITHIN, after finishing at least one account, and nothing finished since."""
+    last = InventoryRun.objects.exclude(status="queued").order_by("-created_at").first()
+    if last is None or last.status != "failed" or not last.scopes_finished:
+        return None
+    return last if last.created_at > timezone.now() - RESUME_WITHIN else None
 
 
 def run_active() -> InventoryRun | None:
@@ -162,14 +182,20 @@ def refresh(run: InventoryRun) -> InventoryRun:
         run.scopes_total = len(scopes)
         run.save(update_fields=["scopes_total"])
         for org_id in scopes:
+            key = org_id or PERSONAL
+            if key in run.scopes_finished:
+                continue  # read to the end before the interruption: its rows carry this run
             _refresh_scope(run, client, org_id, org_names)
-            run.scopes_done += 1
-            run.save(update_fields=["scopes_done"])
+            run.scopes_finished = [*run.scopes_finished, key]
+            run.scopes_done = len(run.scopes_finished)
+            run.save(update_fields=["scopes_finished", "scopes_done"])
         run.gone = (
             InventoryProject.objects.filter(gone_at__isnull=True)
             .exclude(seen_run=run.pk)
             .update(gone_at=timezone.now())
         )
+        # Counted from the rows, so an account read again after an interruption counts once.
+        run.projects_seen = InventoryProject.objects.filter(seen_run=run.pk).count()
         cache.delete_many(CACHED_KEYS)
         run.status = "finished"
     except (NeonError, OSError) as exc:

@@ -78,6 +78,9 @@ class InventoryRun(models.Model):
     heartbeat_at = models.DateTimeField(null=True)
     scopes_total = models.PositiveIntegerField(default=0)  # the personal account + organizations
     scopes_done = models.PositiveIntegerField(default=0)
+    # The accounts read to the end ("personal", an organization's ID, "shared"): a refresh that
+    # was interrupted resumes after them instead of reading them again.
+    scopes_finished = models.JSONField(default=list, blank=True)
     pages_read = models.PositiveIntegerField(default=0)
     projects_seen = models.PositiveIntegerField(default=0)
     expected = models.PositiveIntegerField(default=0)  # rows before it started, for progress

@@ -14,7 +14,7 @@ from fleet.forms import FleetFilterForm
 from fleet.models import InventoryProject, InventoryRun
 from fleet.presenters import suspend_text
 from fleet.selectors import filter_choices, inventory_rows
-from projects.neon import get_client
+from projects.neon import NeonUnavailable, get_client
 from tests.formdata import form_data
 
 HX = {"HX-Request": "true"}
@@ -311,3 +311,41 @@ def test_a_first_refresh_estimates_its_progress_by_accounts(db):
     assert run.percent == 25
     run = InventoryRun(status="running", expected=200, projects_seen=50, scopes_total=4)
     assert run.percent == 25
+
+
+def test_an_interrupted_refresh_resumes_after_the_accounts_it_finished(neon, monkeypatch):
+    """Checkpointed per account: a refresh that failed part-way, started again, reads only the
+    accounts it had not finished, and ends with the same inventory as one that never stopped."""
+    organizations = [org.id for org in get_client().list_organizations()]
+    read: list[str | None] = []
+    real = inventory._refresh_scope
+
+    def second_org_fails(run, client, org_id, org_names):
+        read.append(org_id)
+        if org_id == organizations[1]:
+            raise NeonUnavailable("Neon is down", status=503)
+        return real(run, client, org_id, org_names)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(inventory, "_refresh_scope", second_org_fails)
+        first = refreshed()
+    assert first.status == "failed"
+    assert first.scopes_finished == ["personal", organizations[0]]
+
+    read.clear()
+    monkeypatch.setattr(inventory, "_refresh_scope", lambda *a: read.append(a[2]) or real(*a))
+    resumed = tasks.start_refresh(trigger="manual")
+    assert resumed.pk == first.pk  # the same run goes on
+    tasks.refresh_inventory.call(resumed.pk)
+    resumed.refresh_from_db()
+    assert resumed.status == "finished"
+    assert read == [*organizations[1:], inventory.SHARED]  # finished accounts not read again
+    live = InventoryProject.objects.filter(gone_at__isnull=True)
+    assert live.count() == resumed.projects_seen and not resumed.gone
+    assert set(live.values_list("seen_run", flat=True)) == {resumed.pk}
+
+
+def test_a_refresh_after_a_finished_one_starts_from_the_top(neon):
+    first = refreshed()
+    second = tasks.start_refresh(trigger="manual")
+    assert second.pk != first.pk and second.scopes_finished == []
