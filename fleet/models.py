@@ -98,6 +98,23 @@ class InventoryRun(models.Model):
         return self.status in (self.Status.QUEUED, self.Status.RUNNING)
 
     @property
+    def rate(self) -> float:
+        """Projects read a second since it started (0 before it has read any)."""
+        if not self.started_at or not self.projects_seen:
+            return 0.0
+        elapsed = (timezone.now() - self.started_at).total_seconds()
+        return self.projects_seen / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def eta_seconds(self) -> int | None:
+        """How long the rest should take at the rate so far, against the last inventory's size
+        (None when there is nothing to estimate from)."""
+        left = self.expected - self.projects_seen
+        if not self.expected or left <= 0 or not self.rate:
+            return None
+        return round(left / self.rate)
+
+    @property
     def percent(self) -> int:
         """How far it is. Neon's list has no total: against the last inventory's size, or, on
         a first refresh, by the accounts done (so always an estimate)."""

@@ -4,10 +4,12 @@ import csv
 import io
 import json
 import math
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from fleet import inventory, tasks
 from fleet.forms import FleetFilterForm
@@ -349,3 +351,10 @@ def test_a_refresh_after_a_finished_one_starts_from_the_top(neon):
     first = refreshed()
     second = tasks.start_refresh(trigger="manual")
     assert second.pk != first.pk and second.scopes_finished == []
+
+
+def test_a_refresh_says_its_rate_and_what_is_left(db):
+    started = timezone.now() - timedelta(seconds=10)
+    run = InventoryRun(status="running", started_at=started, projects_seen=400, expected=1200)
+    assert 39 <= run.rate <= 41 and 19 <= run.eta_seconds <= 21
+    assert InventoryRun(status="running", started_at=started, expected=0).eta_seconds is None
