@@ -9,6 +9,7 @@ see are marked gone; a refresh that fails or is interrupted marks nothing and ke
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 
 from django.core.cache import cache
@@ -39,6 +40,9 @@ HEARTBEAT_TIMEOUT = timedelta(minutes=2)
 # The fleet page's filter choices, organization names and finding counts, kept briefly
 # (fleet.selectors) and forgotten when the inventory changes.
 CACHED_KEYS = ("fleet:choices", "fleet:org-names", "fleet:findings")
+# Names the inventory's current contents: every change gives it a new value, which retires
+# every view's kept counts at once (fleet.selectors.view_counts).
+GENERATION_KEY = "fleet:generation"
 MSG_INTERRUPTED = "The refresh stopped before it finished (its worker went away)."
 UPDATED_FIELDS = [
     "name",
@@ -115,7 +119,7 @@ def _upsert(rows: list[InventoryProject], *, full: bool) -> None:
     InventoryProject.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["project_id"], update_fields=fields
     )
-    cache.delete_many(CACHED_KEYS)
+    changed()
 
 
 def run_start(*, trigger: str, requested_by: str = "") -> InventoryRun:
@@ -196,7 +200,7 @@ def refresh(run: InventoryRun) -> InventoryRun:
         )
         # Counted from the rows, so an account read again after an interruption counts once.
         run.projects_seen = InventoryProject.objects.filter(seen_run=run.pk).count()
-        cache.delete_many(CACHED_KEYS)
+        changed()
         run.status = "finished"
     except (NeonError, OSError) as exc:
         logger.warning("fleet refresh %s failed: %s", run.pk, exc)
@@ -256,7 +260,7 @@ def record_gone(project_id: str) -> None:
     InventoryProject.objects.filter(project_id=project_id, gone_at__isnull=True).update(
         gone_at=timezone.now()
     )
-    cache.delete_many(CACHED_KEYS)
+    changed()
 
 
 def on_project_written(*, project_id: str, project: Project | None, deleted: bool, **_) -> None:
@@ -265,3 +269,19 @@ def on_project_written(*, project_id: str, project: Project | None, deleted: boo
         record_gone(project_id)
     elif project is not None:
         record_project(project)
+
+
+def changed() -> None:
+    """The inventory changed: forget what was counted from it."""
+    cache.delete_many(CACHED_KEYS)
+    cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
+
+
+def generation() -> str:
+    """The inventory's current contents, as a name (see GENERATION_KEY)."""
+    current = cache.get(GENERATION_KEY)
+    if current is None:
+        current = uuid.uuid4().hex
+        cache.add(GENERATION_KEY, current, None)
+        current = cache.get(GENERATION_KEY) or current
+    return current

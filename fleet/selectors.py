@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -70,14 +71,15 @@ def inventory_rows(filters: dict) -> QuerySet[InventoryProject]:
 @dataclass(frozen=True)
 class FleetPage:
     rows: list[InventoryProject]
-    total: int
+    total: int | None  # None: not counted (a "Load more", which shows no counts)
     next_cursor: str | None  # where "Load more" goes on (fleet.cursors), None at the end
     facets: dict[str, list[tuple[str, str, int]]]  # facet → (value, label, count)
 
 
-def fleet_page(filters: dict) -> FleetPage:
+def fleet_page(filters: dict, *, counted: bool = True) -> FleetPage:
     """A page of the view, and where the next one starts: keyset ("seek") paging, so a later
-    page costs what the first does instead of counting past every row before it."""
+    page costs what the first does instead of counting past every row before it. The counts
+    (`counted`) are the view's total and facets, kept per view until the inventory changes."""
     field, descending = _sort(filters)
     rows = inventory_rows(filters)
     after = cursors.read(filters["cursor"], field=field, descending=descending)
@@ -86,12 +88,27 @@ def fleet_page(filters: dict) -> FleetPage:
     ]) if after else list(rows[: PAGE_SIZE + 1])  # fmt: skip
     more = len(window) > PAGE_SIZE
     shown = window[:PAGE_SIZE]
+    total, facets = view_counts(filters) if counted else (None, {})
     return FleetPage(
         rows=shown,
-        total=rows.count(),
+        total=total,
         next_cursor=cursors.make(shown[-1], field=field, descending=descending) if more else None,
-        facets=facet_counts(filters),
+        facets=facets,
     )
+
+
+def view_counts(filters: dict) -> tuple[int, dict[str, list[tuple[str, str, int]]]]:
+    """The view's total and facet counts. Each is a scan of the filtered inventory, so they are
+    kept for this view (the sort and the page do not change them) until the inventory changes
+    (inventory.changed) or for CHOICES_SECONDS, whichever comes first."""
+    view = sorted((k, str(v)) for k, v in filters.items() if k not in ("sort", "cursor"))
+    digest = hashlib.sha256(repr(view).encode()).hexdigest()[:32]
+    key = f"fleet:counts:{inventory.generation()}:{digest}"
+    counts = cache.get(key)
+    if counts is None:
+        counts = (inventory_rows(filters).count(), facet_counts(filters))
+        cache.set(key, counts, CHOICES_SECONDS)
+    return counts
 
 
 GROUPED = {"org": "org_id", "region": "region_id", "pg": "pg_version"}

@@ -35,8 +35,11 @@ def _filters(request):
 @role_required(Role.VIEWER)
 def fleet_list(request):
     form, filters = _filters(request)
-    page = selectors.fleet_page(filters)
-    form.show_counts(page.facets)  # each filter's choices say how many rows they give
+    # "Load more" appends rows and shows no counts: it does not count them again.
+    loading_more = bool(filters["cursor"])
+    page = selectors.fleet_page(filters, counted=not loading_more)
+    if not loading_more:
+        form.show_counts(page.facets)  # each filter's choices say how many rows they give
     finding = BY_SLUG.get(filters["finding"])
     context = {
         "form": form,
@@ -55,7 +58,7 @@ def fleet_list(request):
         "status": selectors.inventory_status(),
     }
     # "Load more" appends rows; a changed filter or sort replaces the results.
-    fragment = "rows" if filters["cursor"] else "results"
+    fragment = "rows" if loading_more else "results"
     return render_page_or_fragment(request, TEMPLATE, context, fragment=fragment)
 
 

@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -358,3 +360,29 @@ def test_a_refresh_says_its_rate_and_what_is_left(db):
     run = InventoryRun(status="running", started_at=started, projects_seen=400, expected=1200)
     assert 39 <= run.rate <= 41 and 19 <= run.eta_seconds <= 21
     assert InventoryRun(status="running", started_at=started, expected=0).eta_seconds is None
+
+
+def count_queries(captured) -> int:
+    return sum(
+        1 for q in captured if "COUNT(" in q["sql"].upper() and "fleet_inventoryproject" in q["sql"]
+    )
+
+
+def test_counts_are_kept_per_view_until_the_inventory_changes(viewer_client, fleet):
+    orgs = [p.org_id for p in fleet.values() if p.org_id]
+    org = max(set(orgs), key=orgs.count)  # one that still has projects after one is gone
+    with CaptureQueriesContext(connection) as first:
+        total = viewer_client.get(reverse("fleet:list"), {"org": org}).context["page"].total
+    assert count_queries(first.captured_queries) >= 2  # the total and the facets
+    with CaptureQueriesContext(connection) as again:  # another sort: the same counts
+        page = viewer_client.get(reverse("fleet:list"), {"org": org, "sort": "-storage"})
+    assert count_queries(again.captured_queries) == 0 and page.context["page"].total == total
+    with CaptureQueriesContext(connection) as more:  # Load more shows no counts at all
+        cursor = page.context["page"].next_cursor or "x"
+        viewer_client.get(reverse("fleet:list"), {"org": org, "cursor": cursor}, headers=HX)
+    assert count_queries(more.captured_queries) == 0
+
+    project = next(p for p in fleet.values() if p.org_id == org)
+    inventory.record_gone(project.id)  # the inventory changed: counted again, right
+    after = viewer_client.get(reverse("fleet:list"), {"org": org}).context["page"].total
+    assert after == total - 1
