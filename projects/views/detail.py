@@ -161,7 +161,9 @@ def _delete(request, project, reason: str) -> tuple[str, str]:
             RECOVERY_DAYS,
             _recoverable_url(project.org_id or ""),
         ),
-        reverse("projects:list"),
+        # Back to the list the project was in: its organization's, not the personal account's.
+        reverse("projects:list")
+        + (f"?{urlencode({'org_id': project.org_id})}" if project.org_id else ""),
     )
 
 

@@ -137,6 +137,7 @@ def test_the_delete_message_links_to_the_organizations_recently_deleted(admin_cl
         reverse("projects:delete", args=[project.id]), {"name": project.name}, follow=True
     )
     html = response.content.decode()
+    assert response.redirect_chain[-1][0] == f"/projects/?org_id={org.id}"  # its own list
     assert f'href="{LIST}?org_id={org.id}">Recently deleted</a>' in html
     assert project.id in admin_client_.get(f"{LIST}?org_id={org.id}").content.decode()
 
