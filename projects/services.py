@@ -229,7 +229,10 @@ def delete_action(*, actor: Actor, project: Project, reason: str = "") -> Action
         actor=actor,
         summary=f"Delete project “{project.name}”" + (f" ({reason})" if reason else ""),
         change={"project_id": project.id, "project_name": project.name},
-        run=lambda: project_delete(actor=actor, project_id=project.id, project_name=project.name),
+        # The decider asks the guards (attempt) before it runs this: not asked twice.
+        run=lambda: project_delete_sent(
+            actor=actor, project_id=project.id, project_name=project.name
+        ),
         project_id=project.id,
         project_name=project.name,
         before=project_state(project),
@@ -249,7 +252,12 @@ def update_action(*, actor: Actor, project: Project, desired: dict[str, Any]) ->
         actor=actor,
         summary=f"Change {labels} of “{project.name}”",
         change={"body": body, "desired": desired},
-        run=lambda: project_update(actor=actor, project=project, changes=desired),
+        # The decider asks the guards first; the body and changes are the ones computed here.
+        run=lambda: (
+            project_update_sent(actor=actor, project=project, body=body, changes=changes)
+            if body
+            else None
+        ),
         project_id=project.id,
         project_name=project.name,
         before=project_state(project),
