@@ -4,10 +4,12 @@ count, a short "why it matters" and the setting that fixes it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import LessThan
 from django.utils import timezone
 
 # PostgreSQL's end-of-life dates (five years per major version; FACTS.md, last section).
@@ -30,17 +32,26 @@ class Finding:
     def query(self) -> Q:
         return QUERIES[self.slug]()
 
+    def matches(self, row, *, now: datetime | None = None) -> bool:
+        """Whether one inventory row has it: `query` read in Python (fleet.tally moves a row
+        between groups with it; tests/fleet/test_tally.py holds the two to the same answer)."""
+        return MATCHES[self.slug](row, now or timezone.now())
+
 
 def _end_of_life() -> Q:
     today = timezone.now().date()
     return Q(pg_version__in=[v for v, end in PG_END_OF_LIFE.items() if end <= today])
 
 
+def quiet_before(since: datetime) -> Q:
+    """Not active since `since` (or, never active, created before it): one comparison of one
+    expression, which the fleet's sort indexes carry (fleet migration 0005)."""
+    return Q(LessThan(Coalesce("last_active_at", "created_at"), since))
+
+
 def _idle() -> Q:
     since = timezone.now() - timedelta(days=settings.FLEET_IDLE_DAYS)
-    return (Q(last_active_at__lt=since) | Q(last_active_at__isnull=True, created_at__lt=since)) & Q(
-        storage_bytes__gt=0
-    )
+    return quiet_before(since) & Q(storage_bytes__gt=0)
 
 
 QUERIES = {
@@ -52,6 +63,33 @@ QUERIES = {
         Q(cu_max__gt=settings.FLEET_LARGE_CU) & Q(compute_time_quota_seconds__isnull=True)
     ),
     "no-history": lambda: Q(history_retention_seconds=0),
+}
+
+
+def _idle_row(row, now: datetime) -> bool:
+    since = now - timedelta(days=settings.FLEET_IDLE_DAYS)
+    last = row.last_active_at
+    quiet = (
+        last < since
+        if last is not None
+        else (row.created_at is not None and row.created_at < since)
+    )
+    return quiet and (row.storage_bytes or 0) > 0
+
+
+MATCHES = {
+    "eol-postgres": lambda row, now: PG_END_OF_LIFE.get(row.pg_version, date.max) <= now.date(),
+    "idle-with-storage": _idle_row,
+    "open-to-the-internet": lambda row, now: (
+        row.allowed_ips_count == 0 and not row.block_public_connections
+    ),
+    "no-maintenance-window": lambda row, now: not row.has_maintenance_window,
+    "large-autoscaling-without-quota": lambda row, now: (
+        row.cu_max is not None
+        and row.cu_max > settings.FLEET_LARGE_CU
+        and row.compute_time_quota_seconds is None
+    ),
+    "no-history": lambda row, now: row.history_retention_seconds == 0,
 }
 
 FINDINGS = [

@@ -69,13 +69,20 @@ class FleetFilterForm(forms.Form):
     # The filters whose choices show how many rows each would give (the page's facet counts).
     COUNTED = ("org", "region", "pg", "exposure", "hipaa", "logical_replication")
 
-    def show_counts(self, facets: dict[str, list[tuple[str, str, int]]]) -> None:
-        """Each choice's label with how many rows it gives, the other filters applied."""
+    def show_counts(
+        self, facets: dict[str, list[tuple[str, str, int]]], *, approximate: bool = False
+    ) -> None:
+        """Each choice's label with how many rows it gives, the other filters applied
+        (`approximate`: estimates, said with "about")."""
+        about = "about " if approximate else ""
         for name in self.COUNTED:
             counts = {value: n for value, _label, n in facets.get(name, ())}
             field = self.fields[name]
             field.choices = [
-                (value, label if value == "" else f"{label} ({counts.get(str(value), 0):,})")
+                (
+                    value,
+                    label if value == "" else f"{label} ({about}{counts.get(str(value), 0):,})",
+                )
                 for value, label in field.choices
             ]
 

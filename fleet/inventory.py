@@ -9,14 +9,13 @@ see are marked gone; a refresh that fails or is interrupted marks nothing and ke
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import timedelta
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from fleet import tally
 from fleet.models import InventoryProject, InventoryRun
 from projects.neon import (
     NeonError,
@@ -37,12 +36,6 @@ PERSONAL = "personal"  # the scope of GET /projects without org_id
 RESUME_WITHIN = timedelta(hours=6)
 # A run whose worker has said nothing for this long died with it.
 HEARTBEAT_TIMEOUT = timedelta(minutes=2)
-# The fleet page's filter choices, organization names and finding counts, kept briefly
-# (fleet.selectors) and forgotten when the inventory changes.
-CACHED_KEYS = ("fleet:choices", "fleet:org-names", "fleet:findings")
-# Names the inventory's current contents: every change gives it a new value, which retires
-# every view's kept counts at once (fleet.selectors.view_counts).
-GENERATION_KEY = "fleet:generation"
 MSG_INTERRUPTED = "The refresh stopped before it finished (its worker went away)."
 UPDATED_FIELDS = [
     "name",
@@ -119,7 +112,6 @@ def _upsert(rows: list[InventoryProject], *, full: bool) -> None:
     InventoryProject.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["project_id"], update_fields=fields
     )
-    changed()
 
 
 def run_start(*, trigger: str, requested_by: str = "") -> InventoryRun:
@@ -200,7 +192,7 @@ def refresh(run: InventoryRun) -> InventoryRun:
         )
         # Counted from the rows, so an account read again after an interruption counts once.
         run.projects_seen = InventoryProject.objects.filter(seen_run=run.pk).count()
-        changed()
+        tally.rebuild()  # the page's counts, once per refresh
         run.status = "finished"
     except (NeonError, OSError) as exc:
         logger.warning("fleet refresh %s failed: %s", run.pk, exc)
@@ -254,13 +246,17 @@ def record_project(project: Project) -> None:
         shared=existing.shared if existing else False,
     )
     _upsert([row], full=True)
+    tally.move(tally.group_of(existing) if existing else None, tally.group_of(row))
 
 
 def record_gone(project_id: str) -> None:
-    InventoryProject.objects.filter(project_id=project_id, gone_at__isnull=True).update(
-        gone_at=timezone.now()
-    )
-    changed()
+    row = InventoryProject.objects.filter(project_id=project_id, gone_at__isnull=True).first()
+    if row is None:
+        return
+    before = tally.group_of(row)
+    row.gone_at = timezone.now()
+    row.save(update_fields=["gone_at"])
+    tally.move(before, tally.group_of(row))
 
 
 def on_project_written(*, project_id: str, project: Project | None, deleted: bool, **_) -> None:
@@ -269,19 +265,3 @@ def on_project_written(*, project_id: str, project: Project | None, deleted: boo
         record_gone(project_id)
     elif project is not None:
         record_project(project)
-
-
-def changed() -> None:
-    """The inventory changed: forget what was counted from it."""
-    cache.delete_many(CACHED_KEYS)
-    cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
-
-
-def generation() -> str:
-    """The inventory's current contents, as a name (see GENERATION_KEY)."""
-    current = cache.get(GENERATION_KEY)
-    if current is None:
-        current = uuid.uuid4().hex
-        cache.add(GENERATION_KEY, current, None)
-        current = cache.get(GENERATION_KEY) or current
-    return current

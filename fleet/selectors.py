@@ -1,27 +1,40 @@
-"""Reads of the inventory: one indexed query for the rows, one GROUP BY per facet."""
+"""Reads of the inventory: one indexed query for a page of rows; the counts from the tally."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Count, F, Q, QuerySet
+from django.db import connection
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from fleet import cursors, inventory
-from fleet.findings import BY_SLUG, FINDINGS, Finding
+from fleet import cursors, inventory, tally
+from fleet.findings import BY_SLUG, FINDINGS, Finding, quiet_before
 from fleet.forms import PAGE_SIZE, SORTS
 from fleet.models import InventoryProject, InventoryRun
 
-PERSONAL = "Personal account"
-SHARED = "Shared with you"
+PERSONAL, SHARED = tally.PERSONAL, tally.SHARED
 # The organization filter's two choices that are not organizations.
 ORG_SCOPES = {"personal": Q(org_id="", shared=False), "shared": Q(shared=True)}
-FACETS = ("org", "region", "pg", "exposure", "hipaa", "logical_replication")
-CHOICES_KEY, NAMES_KEY, FINDINGS_KEY = inventory.CACHED_KEYS
-CHOICES_SECONDS = 60
+# A view's counts are kept until the tally changes, and at most this long.
+COUNTS_SECONDS = 300
+# A search or an idle filter matching more rows than this is counted from a sample of about
+# SAMPLE_ROWS rows of the table, and the page says "about".
+EXACT_UP_TO = 20_000
+SAMPLE_ROWS = 60_000
+EXPOSURES = {
+    "public": Q(block_public_connections=False, allowed_ips_count=0),
+    "allowlist": Q(block_public_connections=False, allowed_ips_count__gt=0),
+    "private": Q(block_public_connections=True),
+}
+# A view with no filter set (the finding counts are the whole live inventory's).
+NO_FILTERS = {
+    "q": "", "org": "", "region": "", "pg": None, "idle_days": None, "exposure": "",
+    "hipaa": "", "logical_replication": "", "finding": "", "include_gone": False,
+}  # fmt: skip
 
 
 def _base(include_gone: bool = False) -> QuerySet[InventoryProject]:
@@ -29,25 +42,30 @@ def _base(include_gone: bool = False) -> QuerySet[InventoryProject]:
     return rows if include_gone else rows.filter(gone_at__isnull=True)
 
 
-def _conditions(filters: dict, *, skip: str = "") -> Q:
-    """Every filter as one Q, leaving out `skip` (a facet counts over the others)."""
+def _row_conditions(filters: dict) -> Q:
+    """The filters only the rows can answer (the tally holds neither names nor days)."""
     q = Q()
     if filters["q"]:
         q &= Q(name__icontains=filters["q"]) | Q(project_id__icontains=filters["q"])
-    if filters["org"] and skip != "org":
-        q &= ORG_SCOPES.get(filters["org"]) or Q(org_id=filters["org"], shared=False)
-    if filters["region"] and skip != "region":
-        q &= Q(region_id=filters["region"])
-    if filters["pg"] and skip != "pg":
-        q &= Q(pg_version=filters["pg"])
     if filters["idle_days"]:
-        since = timezone.now() - timedelta(days=filters["idle_days"])
-        q &= Q(last_active_at__lt=since) | Q(last_active_at__isnull=True, created_at__lt=since)
-    if filters["exposure"] and skip != "exposure":
-        q &= COUNTED["exposure"][filters["exposure"]]
-    for name, field in (("hipaa", "hipaa"), ("logical_replication", "logical_replication")):
-        if filters[name] and skip != name:
-            q &= Q(**{field: filters[name] == "yes"})
+        q &= quiet_before(timezone.now() - timedelta(days=filters["idle_days"]))
+    return q
+
+
+def _conditions(filters: dict) -> Q:
+    """Every filter as one Q."""
+    q = _row_conditions(filters)
+    if filters["org"]:
+        q &= ORG_SCOPES.get(filters["org"]) or Q(org_id=filters["org"], shared=False)
+    if filters["region"]:
+        q &= Q(region_id=filters["region"])
+    if filters["pg"]:
+        q &= Q(pg_version=filters["pg"])
+    if filters["exposure"]:
+        q &= EXPOSURES[filters["exposure"]]
+    for name in ("hipaa", "logical_replication"):
+        if filters[name]:
+            q &= Q(**{name: filters[name] == "yes"})
     if filters["finding"] in BY_SLUG:
         q &= BY_SLUG[filters["finding"]].query()
     return q
@@ -74,12 +92,14 @@ class FleetPage:
     total: int | None  # None: not counted (a "Load more", which shows no counts)
     next_cursor: str | None  # where "Load more" goes on (fleet.cursors), None at the end
     facets: dict[str, list[tuple[str, str, int]]]  # facet → (value, label, count)
+    counted_at: datetime | None = None  # when the counts were tallied (None: counted now)
+    approximate: bool = False  # the counts are estimates ("about")
 
 
 def fleet_page(filters: dict, *, counted: bool = True) -> FleetPage:
     """A page of the view, and where the next one starts: keyset ("seek") paging, so a later
     page costs what the first does instead of counting past every row before it. The counts
-    (`counted`) are the view's total and facets, kept per view until the inventory changes."""
+    (`counted`) are the view's total and facets, from the tally (fleet.tally)."""
     field, descending = _sort(filters)
     rows = inventory_rows(filters)
     after = cursors.read(filters["cursor"], field=field, descending=descending)
@@ -88,134 +108,73 @@ def fleet_page(filters: dict, *, counted: bool = True) -> FleetPage:
     ]) if after else list(rows[: PAGE_SIZE + 1])  # fmt: skip
     more = len(window) > PAGE_SIZE
     shown = window[:PAGE_SIZE]
-    total, facets = view_counts(filters) if counted else (None, {})
+    counts = view_counts(filters) if counted else None
     return FleetPage(
         rows=shown,
-        total=total,
+        total=counts.total if counts else None,
         next_cursor=cursors.make(shown[-1], field=field, descending=descending) if more else None,
-        facets=facets,
+        facets=counts.facets if counts else {},
+        counted_at=counts.counted_at if counts else None,
+        approximate=counts.approximate if counts else False,
     )
 
 
-def view_counts(filters: dict) -> tuple[int, dict[str, list[tuple[str, str, int]]]]:
-    """The view's total and facet counts. Each is a scan of the filtered inventory, so they are
-    kept for this view (the sort and the page do not change them) until the inventory changes
-    (inventory.changed) or for CHOICES_SECONDS, whichever comes first."""
+def view_counts(filters: dict) -> tally.ViewCounts:
+    """The view's total and facet counts: sums over the tally's groups, or, for a search or
+    an idle-days filter, over the groups of the rows those match. Kept for this view (the sort
+    and the page do not change them) until the tally changes."""
     view = sorted((k, str(v)) for k, v in filters.items() if k not in ("sort", "cursor"))
     digest = hashlib.sha256(repr(view).encode()).hexdigest()[:32]
-    key = f"fleet:counts:{inventory.generation()}:{digest}"
+    key = f"fleet:counts:{tally.generation()}:{digest}"
     counts = cache.get(key)
     if counts is None:
-        counts = (inventory_rows(filters).count(), facet_counts(filters))
-        cache.set(key, counts, CHOICES_SECONDS)
+        counts = _view_counts(filters)
+        cache.set(key, counts, COUNTS_SECONDS)
     return counts
 
 
-GROUPED = {"org": "org_id", "region": "region_id", "pg": "pg_version"}
-# Facets of few values, counted with one conditional aggregate rather than a GROUP BY each.
-COUNTED = {
-    "exposure": {
-        "public": Q(block_public_connections=False, allowed_ips_count=0),
-        "allowlist": Q(block_public_connections=False, allowed_ips_count__gt=0),
-        "private": Q(block_public_connections=True),
-    },
-    "hipaa": {"yes": Q(hipaa=True), "no": Q(hipaa=False)},
-    "logical_replication": {"yes": Q(logical_replication=True), "no": Q(logical_replication=False)},
-}
-LABELS = {
-    "exposure": {
-        "public": "Open to the internet",
-        "allowlist": "IP allowlist",
-        "private": "Public connections blocked",
-    },
-    "hipaa": {"yes": "Yes", "no": "No"},
-    "logical_replication": {"yes": "Yes", "no": "No"},
-}
-
-
-def facet_counts(filters: dict) -> dict[str, list[tuple[str, str, int]]]:
-    """For each facet, how many rows each value would give with the other filters applied:
-    a GROUP BY per many-valued facet, and one aggregate for every few-valued facet whose own
-    filter is not set (with it set, that facet gets an aggregate of its own)."""
-    facets: dict[str, list[tuple[str, str, int]]] = {}
-    names = organization_names()
-    base = _base(filters["include_gone"])
-    for facet, field in GROUPED.items():
-        fields = [field, "shared"] if facet == "org" else [field]
-        counts = (
-            base.filter(_conditions(filters, skip=facet))
-            .values(*fields)
-            .annotate(n=Count("pk"))
-            .order_by(*fields)
-        )
-        facets[facet] = [
-            ("shared", SHARED, c["n"])
-            if c.get("shared")
-            else (*_facet_value(facet, c[field], names), c["n"])
-            for c in counts
-        ]
-    shared = [facet for facet in COUNTED if not filters[facet]]
-    groups = [shared] + [[facet] for facet in COUNTED if filters[facet]]
-    for group in filter(None, groups):
-        skip = group[0] if len(group) == 1 and filters[group[0]] else ""
-        totals = base.filter(_conditions(filters, skip=skip)).aggregate(
-            **{
-                f"{facet}__{value}": Count("pk", filter=q)
-                for facet in group
-                for value, q in COUNTED[facet].items()
-            }
-        )
-        for facet in group:
-            facets[facet] = [
-                (value, LABELS[facet][value], totals[f"{facet}__{value}"])
-                for value in COUNTED[facet]
-                if totals[f"{facet}__{value}"]
-            ]
-    return {facet: facets[facet] for facet in FACETS}
-
-
-def organization_names() -> dict[str, str]:
-    names = cache.get(NAMES_KEY)
-    if names is None:
-        names = dict(
-            InventoryProject.objects.exclude(org_id="").values_list("org_id", "org_name").distinct()
-        )
-        cache.set(NAMES_KEY, names, CHOICES_SECONDS)
-    return names
-
-
-def _facet_value(facet: str, value, names: dict) -> tuple[str, str]:
-    if facet == "org":
-        return ("personal", PERSONAL) if value == "" else (value, names.get(value) or value)
-    return str(value), str(value)
+def _view_counts(filters: dict) -> tally.ViewCounts:
+    kept = tally.current()
+    names = tally.organization_names(kept.groups)
+    if not (filters["q"] or filters["idle_days"]):
+        total, per_facet = tally.count(kept.groups, filters)
+        return tally.ViewCounts(total, tally.labelled(per_facet, names), kept.counted_at)
+    # Not among the tallied values: group the rows they match, as they are now; when they
+    # are many, from a sample of the table (PostgreSQL), said to be an estimate.
+    matched = _base(filters["include_gone"]).filter(_row_conditions(filters))
+    sample = None
+    many = kept.rows > SAMPLE_ROWS and connection.vendor == "postgresql"
+    if many and matched.order_by()[EXACT_UP_TO : EXACT_UP_TO + 1].exists():
+        sample = 100 * SAMPLE_ROWS / kept.rows
+    groups = tally.grouped(matched, sample_percent=sample)
+    total, per_facet = tally.count(groups, filters)
+    if sample is not None:
+        total, per_facet = tally.rounded(total, per_facet)
+    return tally.ViewCounts(
+        total, tally.labelled(per_facet, names), None, approximate=sample is not None
+    )
 
 
 def filter_choices() -> dict:
-    """The choices the filters offer: what the inventory holds (kept briefly; a refresh or a
-    write through the dashboard forgets them)."""
-    choices = cache.get(CHOICES_KEY)
+    """The choices the filters offer: what the inventory holds, from the tally."""
+    key = f"fleet:choices:{tally.generation()}"
+    choices = cache.get(key)
     if choices is None:
-        choices = _filter_choices()
-        cache.set(CHOICES_KEY, choices, CHOICES_SECONDS)
+        choices = _filter_choices([g for g, n in tally.current().groups if n and not g.gone])
+        cache.set(key, choices, COUNTS_SECONDS)
     return choices
 
 
-def _filter_choices() -> dict:
-    live = InventoryProject.objects.filter(gone_at__isnull=True)
-    orgs = (
-        live.filter(shared=False).values_list("org_id", "org_name").distinct().order_by("org_name")
-    )
+def _filter_choices(live: list[tally.Group]) -> dict:
+    orgs = sorted({(g.org_name or g.org_id, g.org_id) for g in live if g.org_id and not g.shared})
     return {
-        "org": [("personal" if o == "" else o, n or (PERSONAL if o == "" else o)) for o, n in orgs]
-        + ([("shared", SHARED)] if live.filter(shared=True).exists() else []),
-        "region": [
-            (r, r)
-            for r in live.values_list("region_id", flat=True).distinct().order_by("region_id")
-        ],
-        "pg": [
-            (v, str(v))
-            for v in live.values_list("pg_version", flat=True).distinct().order_by("pg_version")
-        ],
+        "org": (
+            [("personal", PERSONAL)] if any(not g.org_id and not g.shared for g in live) else []
+        )
+        + [(org_id, name) for name, org_id in orgs]
+        + ([("shared", SHARED)] if any(g.shared for g in live) else []),
+        "region": [(r, r) for r in sorted({g.region_id for g in live})],
+        "pg": [(v, str(v)) for v in sorted({g.pg_version for g in live})],
     }
 
 
@@ -226,12 +185,14 @@ class FindingCount:
 
 
 def finding_counts() -> list[FindingCount]:
-    """Every finding's count in one query, kept as briefly as the filter choices."""
-    totals = cache.get(FINDINGS_KEY)
-    if totals is None:
-        totals = _base().aggregate(**{f.slug: Count("pk", filter=f.query()) for f in FINDINGS})
-        cache.set(FINDINGS_KEY, totals, CHOICES_SECONDS)
-    return [FindingCount(f, totals[f.slug]) for f in FINDINGS]
+    """Every finding's count over the live inventory, from the tally."""
+    key = f"fleet:findings:{tally.generation()}"
+    counts = cache.get(key)
+    if counts is None:
+        live = [(g, n) for g, n in tally.current().groups if not g.gone]
+        counts = {f.slug: tally.count(live, {**NO_FILTERS, "finding": f.slug})[0] for f in FINDINGS}
+        cache.set(key, counts, COUNTS_SECONDS)
+    return [FindingCount(f, counts[f.slug]) for f in FINDINGS]
 
 
 @dataclass(frozen=True)

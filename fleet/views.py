@@ -39,7 +39,9 @@ def fleet_list(request):
     loading_more = bool(filters["cursor"])
     page = selectors.fleet_page(filters, counted=not loading_more)
     if not loading_more:
-        form.show_counts(page.facets)  # each filter's choices say how many rows they give
+        form.show_counts(
+            page.facets, approximate=page.approximate
+        )  # each filter's choices say how many rows they give
     finding = BY_SLUG.get(filters["finding"])
     context = {
         "form": form,
