@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from fleet import tally
@@ -163,45 +163,115 @@ def run_last_finished() -> InventoryRun | None:
     return InventoryRun.objects.filter(status="finished").order_by("-finished_at").first()
 
 
-def refresh(run: InventoryRun) -> InventoryRun:
+def refresh(run: InventoryRun, *, share=None) -> InventoryRun:
     """Read everything from Neon into the inventory. Background priority: operators' pages go
-    first within the account budget, and this waits for room instead of failing."""
+    first within the account budget, and this waits for room instead of failing.
+
+    The work is one piece per account, each claimed before it is read (`claim`), so a second
+    worker can take some: `share`, given the accounts, offers them to other workers (the
+    worker's task queues one task per account, fleet.tasks.refresh_account). This process then
+    reads every account nobody else has claimed; whoever finishes the last one closes the run.
+    """
     stats_token = begin_request(priority="background", allow_stale=False)[1]
-    now = timezone.now()
-    run.status, run.started_at, run.heartbeat_at = "running", now, now
-    run.save(update_fields=["status", "started_at", "heartbeat_at"])
-    client = get_client()
     try:
-        organizations = client.list_organizations()
-        org_names = {org.id: org.name for org in organizations}
-        scopes = [None, *org_names, SHARED]
-        run.scopes_total = len(scopes)
-        run.save(update_fields=["scopes_total"])
-        for org_id in scopes:
-            key = org_id or PERSONAL
-            if key in run.scopes_finished:
-                continue  # read to the end before the interruption: its rows carry this run
-            _refresh_scope(run, client, org_id, org_names)
-            run.scopes_finished = [*run.scopes_finished, key]
-            run.scopes_done = len(run.scopes_finished)
-            run.save(update_fields=["scopes_finished", "scopes_done"])
-        run.gone = (
-            InventoryProject.objects.filter(gone_at__isnull=True)
-            .exclude(seen_run=run.pk)
-            .update(gone_at=timezone.now())
-        )
-        # Counted from the rows, so an account read again after an interruption counts once.
-        run.projects_seen = InventoryProject.objects.filter(seen_run=run.pk).count()
-        tally.rebuild()  # the page's counts, once per refresh
-        run.status = "finished"
+        accounts = _begin(run)
+        if share is not None:
+            share([key for key in accounts if key not in run.scopes_finished])
+        for key in accounts:
+            if claim(run, key):
+                _read_account(run, key)
     except (NeonError, OSError) as exc:
-        logger.warning("fleet refresh %s failed: %s", run.pk, exc)
-        run.status, run.error = "failed", str(exc)
+        _fail(run, exc)
     finally:
         end_request(stats_token)
-        run.finished_at = timezone.now()
-        run.save()
+    run.refresh_from_db()
     return run
+
+
+def refresh_account(run: InventoryRun, key: str) -> bool:
+    """Another worker's share of a refresh: one account, unless it is claimed already or the
+    run is over. True if this call read it."""
+    run.refresh_from_db()
+    if run.status != "running" or not claim(run, key):
+        return False
+    stats_token = begin_request(priority="background", allow_stale=False)[1]
+    try:
+        _read_account(run, key)
+    except (NeonError, OSError) as exc:
+        _fail(run, exc)
+    finally:
+        end_request(stats_token)
+    return True
+
+
+def _begin(run: InventoryRun) -> dict[str, str]:
+    """List the organizations (one call) and record the run's accounts: key → name."""
+    now = timezone.now()
+    organizations = get_client().list_organizations()
+    accounts = {PERSONAL: "", **{org.id: org.name for org in organizations}, SHARED: ""}
+    with transaction.atomic():
+        locked = InventoryRun.objects.select_for_update().get(pk=run.pk)
+        # A resumed run: what was claimed but never finished is free again.
+        locked.scopes_claimed = list(locked.scopes_finished)
+        locked.accounts, locked.scopes_total = accounts, len(accounts)
+        locked.status, locked.started_at, locked.heartbeat_at = "running", now, now
+        locked.save(
+            update_fields=[
+                "scopes_claimed", "accounts", "scopes_total", "status", "started_at",
+                "heartbeat_at",
+            ]
+        )  # fmt: skip
+    run.refresh_from_db()
+    return accounts
+
+
+def claim(run: InventoryRun, key: str) -> bool:
+    """Take one account of the run for this worker: of two asking, only one gets it (the
+    run's row is locked while its claims are read and written)."""
+    with transaction.atomic():
+        locked = InventoryRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status != "running" or key in locked.scopes_claimed:
+            return False
+        locked.scopes_claimed = [*locked.scopes_claimed, key]
+        locked.save(update_fields=["scopes_claimed"])
+    return True
+
+
+def _read_account(run: InventoryRun, key: str) -> None:
+    org_id = None if key == PERSONAL else key
+    org_names = {k: name for k, name in run.accounts.items() if k not in (PERSONAL, SHARED)}
+    _refresh_scope(run, get_client(), org_id, org_names)
+    with transaction.atomic():
+        locked = InventoryRun.objects.select_for_update().get(pk=run.pk)
+        if key not in locked.scopes_finished:
+            locked.scopes_finished = [*locked.scopes_finished, key]
+        locked.scopes_done = len(locked.scopes_finished)
+        locked.save(update_fields=["scopes_finished", "scopes_done"])
+        last = locked.status == "running" and set(locked.accounts) <= set(locked.scopes_finished)
+        if last:
+            _finish(locked)  # under the lock: the run is closed once
+
+
+def _finish(run: InventoryRun) -> None:
+    """Every account read: what this run did not see is gone, and the page's counts are
+    tallied again (once per refresh)."""
+    run.gone = (
+        InventoryProject.objects.filter(gone_at__isnull=True)
+        .exclude(seen_run=run.pk)
+        .update(gone_at=timezone.now())
+    )
+    # Counted from the rows, so an account read again after an interruption counts once.
+    run.projects_seen = InventoryProject.objects.filter(seen_run=run.pk).count()
+    tally.rebuild()
+    run.status, run.finished_at = "finished", timezone.now()
+    run.save(update_fields=["gone", "projects_seen", "status", "finished_at"])
+
+
+def _fail(run: InventoryRun, exc: Exception) -> None:
+    logger.warning("fleet refresh %s failed: %s", run.pk, exc)
+    InventoryRun.objects.filter(pk=run.pk, status__in=["queued", "running"]).update(
+        status="failed", error=str(exc), finished_at=timezone.now()
+    )
 
 
 def _refresh_scope(run, client, org_id: str | None, org_names: dict[str, str]) -> None:
@@ -225,10 +295,12 @@ def _refresh_scope(run, client, org_id: str | None, org_names: dict[str, str]) -
             ],
             full=False,
         )
-        run.pages_read += 1
-        run.projects_seen += len(page.projects)
-        run.heartbeat_at = timezone.now()
-        run.save(update_fields=["pages_read", "projects_seen", "heartbeat_at"])
+        # Counters, not values: two workers may be adding to them at once.
+        InventoryRun.objects.filter(pk=run.pk).update(
+            pages_read=F("pages_read") + 1,
+            projects_seen=F("projects_seen") + len(page.projects),
+            heartbeat_at=timezone.now(),
+        )
         if not page.next_cursor:
             return
         cursor = page.next_cursor

@@ -83,6 +83,10 @@ class InventoryRun(models.Model):
     # The accounts read to the end ("personal", an organization's ID, "shared"): a refresh that
     # was interrupted resumes after them instead of reading them again.
     scopes_finished = models.JSONField(default=list, blank=True)
+    # Taken by a worker (fleet.inventory.claim): each account is read by one worker only.
+    scopes_claimed = models.JSONField(default=list, blank=True)
+    # The accounts this run reads: key ("personal", an organization's ID, "shared") → name.
+    accounts = models.JSONField(default=dict, blank=True)
     pages_read = models.PositiveIntegerField(default=0)
     projects_seen = models.PositiveIntegerField(default=0)
     expected = models.PositiveIntegerField(default=0)  # rows before it started, for progress

@@ -16,14 +16,28 @@ QUEUE = "default"
 
 @task(queue_name=QUEUE)
 def refresh_inventory(run_id: int) -> dict:
-    """One refresh; a scheduled one books the next before it returns."""
+    """One refresh; a scheduled one books the next before it returns. Each account is also
+    offered as a task of its own, so a second worker shares the reading (the task backend
+    gives each task to one worker; fleet.inventory.claim gives each account to one reader)."""
     run = InventoryRun.objects.get(pk=run_id)
     try:
-        run = inventory.refresh(run)
+        run = inventory.refresh(run, share=lambda keys: _offer(run_id, keys))
     finally:
         if run.trigger == "schedule":
             schedule_next()
     return {"status": run.status, "projects": run.projects_seen, "pages": run.pages_read}
+
+
+@task(queue_name=QUEUE)
+def refresh_account(run_id: int, key: str) -> dict:
+    """One account of a refresh, if no worker has taken it yet."""
+    run = InventoryRun.objects.get(pk=run_id)
+    return {"account": key, "read": inventory.refresh_account(run, key)}
+
+
+def _offer(run_id: int, keys: list[str]) -> None:
+    for key in keys:
+        refresh_account.enqueue(run_id, key)
 
 
 def start_refresh(*, trigger: str, requested_by: str = "") -> InventoryRun:

@@ -349,6 +349,55 @@ def test_an_interrupted_refresh_resumes_after_the_accounts_it_finished(neon, mon
     assert set(live.values_list("seen_run", flat=True)) == {resumed.pk}
 
 
+def test_two_workers_share_a_refresh_without_reading_an_account_twice(neon, monkeypatch):
+    """While this worker reads the first account, a second takes the others through their own
+    tasks: every account is read once, by one of them, and the run is closed once."""
+    single = refreshed()
+    neon.clear_stats()
+    readers: dict[str, list[str]] = {}
+    real = inventory._refresh_scope
+
+    def read(run, client, org_id, org_names):
+        key = org_id or inventory.PERSONAL
+        readers.setdefault(key, []).append(worker)
+        if key == inventory.PERSONAL and worker == "first":
+            second_worker(run)
+        return real(run, client, org_id, org_names)
+
+    def second_worker(run):
+        nonlocal worker
+        worker = "second"
+        for key in run.accounts:  # its queue: one task per account, in the same order
+            inventory.refresh_account(InventoryRun.objects.get(pk=run.pk), key)
+        worker = "first"
+
+    worker = "first"
+    monkeypatch.setattr(inventory, "_refresh_scope", read)
+    shared = refreshed()
+    assert shared.status == "finished" and shared.projects_seen == single.projects_seen
+    assert all(len(by) == 1 for by in readers.values()) and set(readers) == set(shared.accounts)
+    assert readers[inventory.PERSONAL] == ["first"]
+    assert {by[0] for key, by in readers.items() if key != inventory.PERSONAL} == {"second"}
+    stats = neon.stats()  # the same calls one worker makes: each account's pages once
+    assert stats[LIST] + stats[SHARED] == shared.pages_read == single.pages_read
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_runs_a_refresh_and_its_account_tasks_once_each(neon):
+    from django_tasks_db.models import DBTaskResult
+
+    neon.clear_stats()
+    run = tasks.start_refresh(trigger="manual")
+    call_command("db_worker", batch=True, reload=False, startup_delay=False, verbosity=0)
+    run.refresh_from_db()
+    assert run.status == "finished", run.error
+    results = DBTaskResult.objects.all()
+    accounts = [r for r in results if r.task_path.endswith("refresh_account")]
+    assert len(accounts) == len(run.accounts) and all(r.status == "SUCCESSFUL" for r in results)
+    stats = neon.stats()
+    assert stats[LIST] + stats[SHARED] == run.pages_read
+
+
 def test_a_refresh_after_a_finished_one_starts_from_the_top(neon):
     first = refreshed()
     second = tasks.start_refresh(trigger="manual")
