@@ -1,22 +1,46 @@
-"""The fleet at scale: `.venv/bin/python -m benchmarks.fleet_bench [--seed 10000] [--repeat 40]`.
+"""The fleet at scale, in the production shape: `.venv/bin/python -m benchmarks.fleet_bench
+--seed 1000000 --database-url postgres://postgres@127.0.0.1:5432/neonadmin [--repeat 40]`.
 
-Starts the emulator with N projects (spread over the personal account and three
-organizations), configures Django as production runs it (DEBUG off, via
-benchmarks/render_bench.py), refreshes the inventory once as the worker does, and prints the
-refresh's time and Neon calls, then the fleet page's server time (p50, p95) over the whole
-inventory for a few sorts and filters, each an indexed query plus one GROUP BY per facet.
-Numbers, not assertions.
+Every part is its own process, as in production: the emulator standing for Neon (answering
+after `--latency-ms`), one gunicorn instance (gthread, gunicorn.conf.py) and the worker
+(`manage.py fleet_worker --batch`), on PostgreSQL (a `<name>_fleetbench` database made beside
+the one named, dropped afterwards unless `--keep`) and Redis. It measures:
+
+- the emulator: seconds to seed, resident memory;
+- the refresh, as the worker runs it: seconds, Neon calls, projects a second, the worker's
+  peak memory;
+- the fleet page over HTTP for the issue's views: p50 and p95 after warm-up, and the server's
+  own time (Server-Timing);
+- the default view while a second refresh runs in the worker: p95 beside the p95 without;
+- the CSV and JSON exports of every row: seconds, rows, and the web worker's memory growth
+  (sampled every 20 ms while the file streams);
+- with `--bulk N`, a bulk dry run of N projects (benchmarks.bulk_bench).
+
+Numbers, not assertions: these machines are shared and noisy.
 """
 
+from __future__ import annotations
+
 import argparse
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from benchmarks.render_bench import PROXY_HEADERS, ROOT, configure_django, timed
+import psycopg
+import requests
 
+from benchmarks.operators import ServerTiming
+from benchmarks.processes import dashboards, emulator, flush_redis
+from scripts.prodserver import ROOT
+
+HEADERS = {"X-Forwarded-Email": "pat@example.test", "X-Forwarded-Groups": "platform-admins"}
 CASES = {
     "default (by name)": {},
     "sorted by storage, largest first": {"sort": "-storage"},
@@ -31,73 +55,252 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seed", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--latency-ms", type=int, default=20, help="the emulator's, per call")
     parser.add_argument(
         "--database-url",
-        default="",
-        help="PostgreSQL to measure on, e.g. postgres://postgres@127.0.0.1:5432/neonadmin (a "
-        "test_ database is made beside it and dropped); default in-memory SQLite",
+        default="postgres://postgres@127.0.0.1:5432/neonadmin",
+        help="PostgreSQL beside which the benchmark's database is made",
     )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/14")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark's database")
+    parser.add_argument("--bulk", type=int, default=0, help="also dry-run a bulk job of N")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    from neon_emulator.testing import run_emulator
 
-    with tempfile.TemporaryDirectory() as tmp:
+    database_url = _bench_database(args.database_url)
+    flush_redis(args.redis_url)
+    with tempfile.TemporaryDirectory() as tmp, _database(database_url, keep=args.keep):
+        workdir = Path(tmp)
         started = time.perf_counter()
-        with run_emulator(seed=args.seed, api_keys=["bench-neon-key-not-real"]) as emu:
+        with emulator(
+            seed=args.seed, latency_ms=args.latency_ms, log_path=workdir / "emulator.log"
+        ) as neon:
             seeded = time.perf_counter() - started
-            named = configure_django(
-                neon_url=emu.base_url,
-                static_root=Path(tmp) / "static",
-                database_url=args.database_url,
+            # It stands for Neon, which production never shares a CPU with: its threads yield
+            # to the dashboard's (they inherit this from the main thread as they start).
+            os.setpriority(os.PRIO_PROCESS, neon.process.pid, 10)
+            print(
+                f"emulator: {args.seed:,} projects seeded in {seeded:.1f} s, "
+                f"{_rss_mib(neon.process.pid):,.0f} MiB resident; latency {args.latency_ms} ms"
             )
-            from django.db import connection
+            env = {"DATABASE_URL": database_url, "REDIS_URL": args.redis_url}
+            with dashboards(
+                count=1, workdir=workdir, neon_url=neon.api_url, extra_env=env
+            ) as instances:
+                web = instances[0]
+                worker_env = _worker_env(workdir, neon.api_url, env)
+                neon.clear_stats()
+                refresh = _refresh(worker_env)
+                calls = sum(n for route, n in neon.stats().items() if not route.startswith("429"))
+                rows = _rows(database_url)
+                print(
+                    f"refresh: {rows:,} projects in {refresh.seconds:.1f} s, {calls:,} Neon calls "
+                    f"({rows / refresh.seconds:,.0f} projects/s), worker peak "
+                    f"{refresh.peak_mib:,.0f} MiB"
+                )
+                session = requests.Session()
+                session.headers.update(HEADERS)
+                first_org = _first_org(database_url)
+                without = pages(session, web.url, first_org, args.repeat)
+                during(session, web.url, worker_env, without)
+                for kind in ("csv", "json"):
+                    export(session, web.url, web.pid, kind)
+                if args.bulk:
+                    from benchmarks.bulk_bench import dry_run_over_http
 
-            print(f"database: {connection.vendor}")
-            try:
-                refresh(emu, args.seed, seeded)
-                pages(args.repeat)
-            finally:
-                connection.creation.destroy_test_db(named, verbosity=0)
+                    dry_run_over_http(session, web.url, worker_env, neon, args.bulk)
 
 
-def refresh(emu, seed: int, seeded: float) -> None:
-    from fleet import inventory
-    from fleet.models import InventoryProject
+# -- The parts ---------------------------------------------------------------------------------
 
-    emu.clear_stats()
-    run = inventory.run_start(trigger="manual")
-    t0 = time.perf_counter()
-    run = inventory.refresh(run)
-    elapsed = time.perf_counter() - t0
-    calls = sum(n for route, n in emu.stats().items() if not route.startswith("429 "))
-    print(f"emulator with {seed} projects started in {seeded:.1f} s")
-    print(
-        f"refresh: {run.status}, {run.projects_seen} projects in {run.scopes_total} accounts "
-        f"(personal + organizations), {run.pages_read} pages, {calls} Neon calls, "
-        f"{elapsed:.1f} s; inventory rows {InventoryProject.objects.count()}"
+
+def _bench_database(url: str) -> str:
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") or "neonadmin"
+    return urlunsplit(parts._replace(path=f"/{name}_fleetbench"))
+
+
+@contextmanager
+def _database(url: str, *, keep: bool):
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield
+    finally:
+        if not keep:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _worker_env(workdir: Path, neon_url: str, env: dict[str, str]) -> dict[str, str]:
+    from benchmarks.processes import dashboard_env
+
+    return dashboard_env(workdir=workdir, neon_url=neon_url, extra=env)
+
+
+class Ran:
+    def __init__(self, seconds: float, peak_mib: float) -> None:
+        self.seconds, self.peak_mib = seconds, peak_mib
+
+
+def _manage(env: dict[str, str], *args: str) -> Ran:
+    """`manage.py …` as its own process; its time and peak resident memory (wait4)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    elapsed = time.perf_counter() - started
+    if process.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{process.stderr.read().decode()}")
+    return Ran(elapsed, usage.ru_maxrss / 1024)
 
 
-def pages(repeat: int) -> None:
-    from django.test import Client
+START = "from fleet.tasks import start_refresh; start_refresh(trigger='manual')"
 
-    from fleet.models import InventoryProject
 
-    client = Client(headers=PROXY_HEADERS)
-    first_org = InventoryProject.objects.exclude(org_id="").values_list("org_id", flat=True)[0]
-    print(f"\n| fleet page over {InventoryProject.objects.count()} rows | p50 ms | p95 ms |")
-    print("|---|---|---|")
+def _refresh(env: dict[str, str]) -> Ran:
+    """What an operator's Refresh and the worker do: queue a refresh, run the worker."""
+    _manage(env, "shell", "-c", START)
+    return _manage(env, "fleet_worker", "--batch", "--verbosity", "0")
+
+
+def _rows(database_url: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM fleet_inventoryproject WHERE gone_at IS NULL"
+        ).fetchone()[0]
+
+
+def _first_org(database_url: str) -> str:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute(
+            "SELECT org_id FROM fleet_inventoryproject WHERE org_id <> '' ORDER BY org_id LIMIT 1"
+        ).fetchone()
+    return row[0] if row else ""
+
+
+def _get(session: requests.Session, url: str, params: dict) -> tuple[float, float]:
+    """One page: the client's milliseconds and the server's own (Server-Timing total)."""
+    t0 = time.perf_counter()
+    response = session.get(url, params=params, timeout=60)
+    elapsed = (time.perf_counter() - t0) * 1000
+    response.raise_for_status()
+    return elapsed, ServerTiming.parse(response.headers.get("Server-Timing", "")).total_ms
+
+
+def _p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1] if len(samples) > 1 else samples[0]
+
+
+def pages(session, base: str, first_org: str, repeat: int) -> dict[str, list[float]]:
+    print("\n| fleet page over HTTP | p50 ms | p95 ms | server p50 ms |")
+    print("|---|---:|---:|---:|")
+    measured = {}
     for name, query in CASES.items():
         query = {k: first_org if v == "__first_org__" else v for k, v in query.items()}
+        for _ in range(3):  # warm-up: this view's counts are kept from the first
+            _get(session, f"{base}/fleet/", query)
+        samples = [_get(session, f"{base}/fleet/", query) for _ in range(repeat)]
+        client = [c for c, _ in samples]
+        measured[name] = client
+        print(
+            f"| {name} | {statistics.median(client):.1f} | {_p95(client):.1f} | "
+            f"{statistics.median(s for _, s in samples):.1f} |"
+        )
+    return measured
 
-        def get(query=query):
-            response = client.get("/fleet/", query)
-            assert response.status_code == 200, response.status_code
 
-        samples = timed(get, repeat)
-        p95 = statistics.quantiles(samples, n=20)[-1]
-        print(f"| {name} | {statistics.median(samples):.1f} | {p95:.1f} |")
+def during(session, base: str, env: dict[str, str], without: dict[str, list[float]]) -> None:
+    """The default view, asked again and again while the worker refreshes everything."""
+    done = threading.Event()
+    result: list[Ran] = []
+
+    def work():
+        try:
+            result.append(_refresh(env))
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    samples = []
+    while not done.is_set():
+        samples.append(_get(session, f"{base}/fleet/", {})[0])
+        time.sleep(0.05)
+    thread.join()
+    before = without["default (by name)"]
+    ratio = _p95(samples) / _p95(before) if len(samples) > 1 else float("nan")
+    print(
+        f"\nduring a refresh ({result[0].seconds:.1f} s, {len(samples)} views): default view p50 "
+        f"{statistics.median(samples):.1f} ms, p95 {_p95(samples):.1f} ms; without: p95 "
+        f"{_p95(before):.1f} ms; ratio {ratio:.2f}"
+    )
+
+
+def export(session, base: str, master_pid: int, kind: str) -> None:
+    """The whole inventory as one file, streamed; the web worker's memory while it streams."""
+    workers = _children(master_pid)
+    before = {pid: _rss_mib(pid) for pid in workers}
+    peak = dict(before)
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            for pid in workers:
+                peak[pid] = max(peak[pid], _rss_mib(pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    t0 = time.perf_counter()
+    size = lines = 0
+    with session.get(f"{base}/fleet/export.{kind}", stream=True, timeout=600) as response:
+        response.raise_for_status()
+        for chunk in response.iter_content(chunk_size=1 << 16):
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+    elapsed = time.perf_counter() - t0
+    stop.set()
+    sampler.join()
+    growth = max(peak[pid] - before[pid] for pid in workers)
+    print(
+        f"export {kind}: {size / 2**20:,.0f} MiB, {lines:,} lines in {elapsed:.1f} s; "
+        f"web worker memory growth {growth:,.1f} MiB (from {max(before.values()):,.0f} MiB)"
+    )
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found or [pid]
+
+
+def _rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
     main()

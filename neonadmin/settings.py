@@ -54,6 +54,9 @@ NEON_FANOUT_THREADS = env.int("NEON_FANOUT_THREADS", default=16)
 # runs it). The fleet inventory is refreshed every FLEET_REFRESH_MINUTES.
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")
 TASKS = {"default": {"BACKEND": TASKS_BACKEND}}
+# The worker's CPU priority (nice(2) increment): its work is background work, so on a machine
+# it shares with web servers the pages get the CPU first. 0 leaves it as started.
+WORKER_NICE = env.int("WORKER_NICE", default=10)
 FLEET_REFRESH_MINUTES = env.int("FLEET_REFRESH_MINUTES", default=15)
 # Findings' thresholds: idle longer than this with storage still billed; autoscaling above this
 # many CU without a compute-time quota.

@@ -35,3 +35,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": str(Path(tempfile.gettempdir()) / f"neonadmin-test-{os.getpid()}.sqlite3")
     }
+WORKER_NICE = 0  # the worker command runs inside the test process
