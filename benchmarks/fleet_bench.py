@@ -108,6 +108,8 @@ def main() -> None:
                     from benchmarks.bulk_bench import dry_run_over_http
 
                     dry_run_over_http(session, web.url, worker_env, neon, args.bulk)
+                peak = max(_status_mib(pid, "VmHWM") for pid in _children(web.pid))
+                print(f"web worker peak memory over the whole run: {peak:,.0f} MiB")
 
 
 # -- The parts ---------------------------------------------------------------------------------
@@ -292,9 +294,14 @@ def _children(pid: int) -> list[int]:
 
 
 def _rss_mib(pid: int) -> float:
+    return _status_mib(pid, "VmRSS")
+
+
+def _status_mib(pid: int, field: str) -> float:
+    """A memory figure of /proc/PID/status (VmRSS now, VmHWM its peak), in MiB."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
