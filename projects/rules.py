@@ -142,10 +142,29 @@ def ranges(desired: dict[str, Any]) -> list[Violation]:
 def judge(*, project: Project, desired: dict[str, Any], limits: ComputeLimits) -> list[Violation]:
     """Every rule going from `project` to `desired` (a project state) breaks; none when
     `desired` is the project as it is."""
-    current = project_state(project)
+    return judge_state(
+        current=project_state(project),
+        desired=desired,
+        permission_level=project.permission,
+        provisioner=project.provisioner,
+        limits=limits,
+    )
+
+
+def judge_state(
+    *,
+    current: dict[str, Any],
+    desired: dict[str, Any],
+    permission_level: str | None,
+    provisioner: str,
+    limits: ComputeLimits,
+) -> list[Violation]:
+    """`judge` from what a project's rules read (its state, the key's permission on it, its
+    provisioner), kept without the project itself: the bulk dry run judges from the fleet
+    inventory's copy, with no call to Neon."""
     if desired == current:
         return []
-    refused = permission(project.permission, changed=True)
+    refused = permission(permission_level, changed=True)
     if refused:
         return refused  # Neon refuses every change, whatever it is
     e = desired["default_endpoint_settings"]
@@ -153,7 +172,7 @@ def judge(*, project: Project, desired: dict[str, Any], limits: ComputeLimits) -
     suspend = e["suspend_timeout_seconds"]
     found = ranges(desired)
     if compute_touched(current, low, high, suspend):
-        found += compute(low, high, suspend=suspend, provisioner=project.provisioner, limits=limits)
+        found += compute(low, high, suspend=suspend, provisioner=provisioner, limits=limits)
     window = desired["settings"]["maintenance_window"]
     found += maintenance_window(window, current=current["settings"]["maintenance_window"])
     return found + irreversible_kept(current, desired)
