@@ -9,22 +9,25 @@ see are marked gone; a refresh that fails or is interrupted marks nothing and ke
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from fleet import tally
-from fleet.models import InventoryProject, InventoryRun
+from fleet.models import InventoryDetail, InventoryProject, InventoryRun
 from projects.neon import (
     NeonError,
     NeonRejected,
     Project,
+    ProjectPage,
     begin_request,
     end_request,
     get_client,
 )
+from projects.project_state import project_state
 from projects.selectors import org_required
 
 logger = logging.getLogger(__name__)
@@ -107,11 +110,37 @@ def row_from_project(
     )
 
 
-def _upsert(rows: list[InventoryProject], *, full: bool) -> None:
-    fields = UPDATED_FIELDS + (["written_data_bytes", "data_transfer_bytes"] if full else [])
-    InventoryProject.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["project_id"], update_fields=fields
+def detail_from_project(project: Project, *, read_at: datetime) -> InventoryDetail:
+    """What a bulk dry run judges `project` by (see InventoryDetail)."""
+    return InventoryDetail(
+        project_id=project.id,
+        state=project_state(project),
+        permission=project.permission or "",
+        provisioner=project.provisioner,
+        read_at=read_at,
     )
+
+
+def _upsert(
+    rows: list[InventoryProject], *, full: bool, projects: Sequence[Project]
+) -> list[InventoryDetail]:
+    """The rows, and the details of the `projects` they were made from, in one transaction.
+    Returns the details."""
+    fields = UPDATED_FIELDS + (["written_data_bytes", "data_transfer_bytes"] if full else [])
+    details = [
+        detail_from_project(p, read_at=row.read_at) for p, row in zip(projects, rows, strict=True)
+    ]
+    with transaction.atomic():
+        InventoryProject.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["project_id"], update_fields=fields
+        )
+        InventoryDetail.objects.bulk_create(
+            details,
+            update_conflicts=True,
+            unique_fields=["project_id"],
+            update_fields=["state", "permission", "provisioner", "read_at"],
+        )
+    return details
 
 
 def run_start(*, trigger: str, requested_by: str = "") -> InventoryRun:
@@ -294,6 +323,7 @@ def _refresh_scope(run, client, org_id: str | None, org_names: dict[str, str]) -
                 for p in page.projects
             ],
             full=False,
+            projects=page.projects,
         )
         # Counters, not values: two workers may be adding to them at once.
         InventoryRun.objects.filter(pk=run.pk).update(
@@ -309,16 +339,33 @@ def _refresh_scope(run, client, org_id: str | None, org_names: dict[str, str]) -
 def record_project(project: Project) -> None:
     """A write's answer is the project as it now is: the inventory takes it at once, with no
     further call to Neon (and written data and transfer, which only full reads carry)."""
-    existing = InventoryProject.objects.filter(project_id=project.id).first()
-    names = {project.org_id or "": existing.org_name} if existing else {}
-    row = row_from_project(
-        project,
-        org_names=names,
-        run_id=existing.seen_run if existing else None,
-        shared=existing.shared if existing else False,
-    )
-    _upsert([row], full=True)
-    tally.move(tally.group_of(existing) if existing else None, tally.group_of(row))
+    record_projects([project], full=True)
+
+
+def record_projects(projects: Sequence[Project], *, full: bool) -> list[InventoryDetail]:
+    """Projects Neon gave outside a refresh (a write's answer, a bulk dry run's reads): their
+    rows and details now, each keeping the refresh that last saw it, its account's name and
+    whether it is shared, and the tally following each row that changed group. `full`: read
+    one by one, so written data and transfer are known. Returns the details, as recorded."""
+    if not projects:
+        return []
+    existing = InventoryProject.objects.in_bulk([project.id for project in projects])
+    rows = []
+    for project in projects:
+        before = existing.get(project.id)
+        rows.append(
+            row_from_project(
+                project,
+                org_names={project.org_id or "": before.org_name} if before else {},
+                run_id=before.seen_run if before else None,
+                shared=before.shared if before else False,
+            )
+        )
+    details = _upsert(rows, full=full, projects=projects)
+    for row in rows:
+        before = existing.get(row.project_id)
+        tally.move(tally.group_of(before) if before else None, tally.group_of(row))
+    return details
 
 
 def record_gone(project_id: str) -> None:
@@ -337,3 +384,32 @@ def on_project_written(*, project_id: str, project: Project | None, deleted: boo
         record_gone(project_id)
     elif project is not None:
         record_project(project)
+
+
+def account_key(*, org_id: str, shared: bool) -> str:
+    """The account a row was listed from, as a refresh names it (PERSONAL, an organization's
+    ID, SHARED)."""
+    return SHARED if shared else (org_id or PERSONAL)
+
+
+def account_pages(key: str) -> Iterator[ProjectPage]:
+    """Every project of one account (named as by `account_key`), listed as a refresh lists it
+    (the same calls as `_refresh_scope`): 400 a call, at the caller's priority. Stop iterating
+    to stop listing."""
+    client = get_client()
+    org_id = None if key == PERSONAL else key
+    cursor = None
+    while True:
+        try:
+            if key == SHARED:
+                page = client.list_shared_projects(limit=PAGE_SIZE, cursor=cursor)
+            else:
+                page = client.list_projects(limit=PAGE_SIZE, cursor=cursor, org_id=org_id)
+        except NeonRejected as exc:
+            if org_id is None and org_required(exc):
+                return  # an account that lives only in organizations
+            raise
+        yield page
+        if not page.next_cursor:
+            return
+        cursor = page.next_cursor

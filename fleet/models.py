@@ -154,3 +154,24 @@ class InventoryGroup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.n} rows: {self.key}"
+
+
+class InventoryDetail(models.Model):
+    """What a bulk dry run judges a project by, kept beside its inventory row so that the dry
+    run asks Neon nothing while it is fresh: the project's state in the update request's shape
+    (projects.project_state) and what Neon's rules read besides. A side table, not columns of
+    InventoryProject, so the fleet page's table stays narrow at a million rows. Written with the
+    row, from the same answer of Neon (a refresh's page, a write's answer, a dry run's read)."""
+
+    project_id = models.CharField(max_length=64, primary_key=True)
+    state = models.JSONField()
+    permission = models.CharField(max_length=16, blank=True)  # as InventoryProject.permission
+    provisioner = models.CharField(max_length=32, blank=True)
+    read_at = models.DateTimeField()  # when Neon gave this answer
+
+    def __str__(self) -> str:
+        return f"detail of {self.project_id} read {self.read_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def name(self) -> str:
+        return self.state["name"]
