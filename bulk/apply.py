@@ -4,13 +4,19 @@ An item is claimed with a conditional UPDATE before anything is sent, so of two 
 sends it; the project is read again first, and one that changed since the dry run is skipped; a
 write Neon refused for a reason that means "not applied" (423, 429, 503) is sent again, and one
 whose answer was lost only after Neon has been read and found without it (bulk.patience).
+Neon's answer to a write is the project as it now is: it is checked to hold what was sent and
+recorded in the fleet inventory, never read back. So a change costs two calls (the read, the
+write) when all goes well, and nothing else on the way calls Neon for its project.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import uuid
+from collections.abc import Iterator
 
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -31,7 +37,7 @@ from projects.neon import (
     end_request,
     get_client,
 )
-from projects.project_state import SETTINGS_BY_PATH, diff, project_state
+from projects.project_state import SETTINGS, SETTINGS_BY_PATH, diff, get, project_state
 from projects.services import delete_attempt, project_delete_sent, project_update_sent
 
 logger = logging.getLogger(__name__)
@@ -45,6 +51,9 @@ MSG_GONE = "The project is gone from Neon since the dry run; nothing was sent."
 MSG_FOUND_APPLIED = "Found already applied when the job resumed after its worker stopped."
 MSG_STOPPED = "Not done: the job was stopped first."
 MSG_NOT_REVIEWED = "Skipped: the dry run could not read it, so no change was reviewed."
+MSG_NOT_AS_SENT = (
+    "Neon accepted the change, but its answer does not hold %(what)s as sent: check the project."
+)
 MSG_UNKNOWN = (
     "The job stopped while this change was being sent, and Neon could not be read to tell "
     "whether it landed: %(error)s Check the project."
@@ -58,6 +67,7 @@ SETTLED = {
     BulkItem.Verdict.MISSING: (BulkItem.Outcome.FAILED, MSG_MISSING),
     BulkItem.Verdict.UNREAD: (BulkItem.Outcome.SKIPPED, MSG_NOT_REVIEWED),
 }
+APPLIED_AT_ONCE = 100  # items loaded from the database together, sent one by one
 
 
 def apply(job: BulkJob) -> BulkJob:
@@ -77,7 +87,7 @@ def apply(job: BulkJob) -> BulkJob:
         # Those a dead worker left in flight, and those whose landing is unknown, first: they
         # may already be in Neon, so each is read before anything is sent.
         for outcome in (Outcome.SENDING, Outcome.UNKNOWN, Outcome.PENDING):
-            for item in job.items.filter(verdict=Verdict.CHANGE, outcome=outcome):
+            for item in _changes(job, outcome):
                 stopping = stop_asked(job)
                 if stopping and outcome == Outcome.PENDING:
                     break
@@ -108,12 +118,27 @@ def stopped_before_start(job: BulkJob) -> None:
 
 
 def _settle(job: BulkJob) -> None:
+    now = timezone.now()
     for verdict, (outcome, message) in SETTLED.items():
-        for item in job.items.filter(verdict=verdict, outcome=BulkItem.Outcome.PENDING):
-            item.outcome = outcome
-            item.outcome_message = message or "; ".join(item.messages)
-            item.done_at = timezone.now()
-            item.save(update_fields=["outcome", "outcome_message", "done_at"])
+        items = job.items.filter(verdict=verdict, outcome=Outcome.PENDING)
+        if message:
+            items.update(outcome=outcome, outcome_message=message, done_at=now)
+            continue
+        with transaction.atomic():  # each with its own reasons
+            for item in items.only("pk", "messages"):
+                item.outcome, item.outcome_message = outcome, "; ".join(item.messages)
+                item.done_at = now
+                item.save(update_fields=["outcome", "outcome_message", "done_at"])
+
+
+def _changes(job: BulkJob, outcome: str) -> Iterator[BulkItem]:
+    """The job's changes with `outcome`, in name order, loaded a hundred at a time: a job of
+    10,000 projects is never held whole. Each is claimed before it is sent (`_apply_item`), so
+    one another worker took meanwhile is passed over."""
+    pks = job.items.filter(verdict=Verdict.CHANGE, outcome=outcome).values_list("pk", flat=True)
+    for chunk in itertools.batched(list(pks), APPLIED_AT_ONCE):
+        loaded = job.items.in_bulk(chunk)
+        yield from (loaded[pk] for pk in chunk if pk in loaded)
 
 
 def _apply_item(job: BulkJob, item: BulkItem, *, stopping: bool = False) -> None:
@@ -212,7 +237,7 @@ def _send(
                 **common,
             )
         else:
-            project_update_sent(
+            updated = project_update_sent(
                 project=project,
                 body=body,
                 changes=list(changes),
@@ -221,6 +246,11 @@ def _send(
                 ),
                 **common,
             )
+            # Neon's answer is the project as it now is (the inventory records it): no read
+            # back, but what was sent must be there.
+            differs = _not_as_sent(body, updated.project) if updated is not None else []
+            if differs:
+                return Outcome.FAILED, MSG_NOT_AS_SENT % {"what": ", ".join(differs)}, request_id
     except Stopped:
         return Outcome.NOT_RUN, MSG_STOPPED_WAITING, request_id
     except LandedUnknown as exc:
@@ -230,6 +260,18 @@ def _send(
     except NeonError as exc:
         return Outcome.FAILED, exc.message, exc.request_id or request_id
     return Outcome.CHANGED, "", request_id
+
+
+def _not_as_sent(body: dict, project: Project) -> list[str]:
+    """The labels of the settings in `body` (the update request's `project` object) that
+    `project`, Neon's answer to it, does not hold as sent."""
+    state = project_state(project)
+    return [
+        setting.label
+        for setting in SETTINGS
+        if (sent := get(body, setting.path)) is not None
+        and not setting.same(get(state, setting.path), sent)
+    ]
 
 
 def _actor(job: BulkJob) -> Actor:

@@ -1,10 +1,11 @@
 """Bulk changes: one change to many projects, planned (the dry run) before it is applied.
 
 A job holds the change as the operator asked for it and one item per selected project. The dry
-run reads each project from Neon and stores its verdict and the exact request body; apply sends
-that body (after re-reading the project), and each item ends with an outcome. An item's outcome
-moves forward only (pending → sending → an end), claimed with a conditional UPDATE, so no two
-workers and no restarted worker ever send one project's change twice.
+run judges each project (from the fleet inventory when it is fresh, else read from Neon) and
+stores its verdict and the exact request body; apply sends that body (after re-reading the
+project), and each item ends with an outcome. An item's outcome moves forward only (pending →
+sending → an end), claimed with a conditional UPDATE, so no two workers and no restarted worker
+ever send one project's change twice.
 """
 
 from django.db import models
@@ -110,6 +111,8 @@ class BulkItem(models.Model):
     body = models.JSONField(null=True, blank=True)
     changes = models.JSONField(default=list, blank=True)
     messages = models.JSONField(default=list, blank=True)  # why refused / why skipped
+    # When Neon gave the state the dry run judged: now, or the fleet inventory's last read of it.
+    read_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome, default=Outcome.PENDING)
     outcome_message = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Min
 from django.http import Http404, QueryDict
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -160,3 +161,8 @@ def job_items(job: BulkJob) -> list[BulkItem]:
     items = list(job.items.all())
     items.sort(key=lambda item: VERDICT_ORDER.index(item.verdict))  # stable: names stay sorted
     return items
+
+
+def job_read_since(job: BulkJob) -> datetime | None:
+    """When Neon gave the oldest state the dry run judged (from the inventory, or read then)."""
+    return job.items.aggregate(oldest=Min("read_at"))["oldest"]

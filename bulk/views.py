@@ -70,6 +70,7 @@ def _job_context(request, job: BulkJob, **extra) -> dict:
         "progress": progress,
         "percent": progress.percent(job),
         "items": selectors.job_items(job),
+        "read_since": selectors.job_read_since(job) if job.planned_at else None,
         "may_act": may_apply,
         "needs_approval": services.needs_approval(job),
         "apply_form": extra.pop("apply_form", None)

@@ -101,6 +101,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="neonadmin@localhost"
 # --- Bulk changes (bulk/): one change to many projects of the fleet, dry run first.
 # The most projects one job may cover, so a dry run stays a page a person can review.
 BULK_MAX_PROJECTS = env.int("BULK_MAX_PROJECTS", default=500)
+# A dry run judges a project from the fleet inventory, without asking Neon, when the inventory
+# read it this recently; an older one is read from Neon. Apply reads each project again before
+# sending, whatever this is, so a project changed since is skipped, never overwritten. 0: the
+# dry run always reads Neon.
+BULK_INVENTORY_FRESH_SECONDS = env.int("BULK_INVENTORY_FRESH_SECONDS", default=1800)
 # How many times a project's change is sent while Neon answers 423, 429 or 503 (each of which
 # means "not applied"), and the wait between tries (the longer of this and Retry-After).
 BULK_ITEM_ATTEMPTS = env.int("BULK_ITEM_ATTEMPTS", default=6)

@@ -2,12 +2,11 @@
 
 import pytest
 
-from fleet import tasks as fleet_tasks
 from fleet.models import InventoryProject
+from tests.bulk.jobs import refresh_inventory
 
 
 @pytest.fixture
 def fleet(neon):
-    run = fleet_tasks.start_refresh(trigger="manual")
-    fleet_tasks.refresh_inventory.call(run.pk)
+    refresh_inventory()
     return InventoryProject.objects.filter(gone_at__isnull=True)

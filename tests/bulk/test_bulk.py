@@ -15,15 +15,15 @@ from audit.models import AuditEvent
 from audit.services import Actor
 from bulk.dry_run import refusals
 from bulk.models import BulkItem, BulkJob
+from fleet.inventory import detail_from_project
 from governance.models import ApprovalRequest
 from governance.services import protection_create
 from neonadmin.roles import Role, user_role_set
 from projects.compute import MSG_CU_POD
 from projects.neon import get_client
 from projects.permissions import MSG_DELETE_NEEDS_MANAGE, MSG_VIEW_ONLY
-from projects.project_state import project_state
 from projects.selectors import compute_limits
-from tests.bulk.jobs import DELETE, PATCH, WINDOW, new_job, run_worker
+from tests.bulk.jobs import DELETE, PATCH, WINDOW, new_job, refresh_inventory, run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,8 +37,8 @@ def test_an_untouched_settings_form_refuses_nothing_for_any_seeded_project(neon)
     projects = client.list_projects(limit=400).projects
     assert projects
     for listed in projects:
-        project = client.get_project(listed.id)
-        assert refusals(project=project, desired=project_state(project), limits=limits) == []
+        known = detail_from_project(client.get_project(listed.id), read_at=timezone.now())
+        assert refusals(known=known, desired=known.state, limits=limits) == []
 
 
 def test_dry_run_then_apply_changes_each_project_once(operator_client, fleet, neon):
@@ -220,6 +220,7 @@ def test_projects_the_key_may_only_view_are_refused_before_any_patch(operator_cl
     rows = list(fleet.filter(org_id="", shared=False).order_by("name")[:4])
     neon.set_permission(rows[0].project_id, "CAN_VIEW")
     neon.set_permission(rows[1].project_id, "CAN_EDIT")
+    refresh_inventory()  # the dry run judges from the inventory: it must have seen them
     ticked = {"project": [r.project_id for r in rows]}
     job = new_job(operator_client, {**WINDOW, "maintenance_start_time": "05:00",
                                     "maintenance_end_time": "06:00"}, ticked)  # fmt: skip
@@ -238,6 +239,7 @@ def test_projects_the_key_may_only_view_are_refused_before_any_patch(operator_cl
 def test_bulk_delete_names_projects_the_key_may_not_delete(admin_client_, fleet, neon):
     rows = list(fleet.filter(org_id="", shared=False).order_by("name")[:2])
     neon.set_permission(rows[0].project_id, "CAN_EDIT")
+    refresh_inventory()
     job = new_job(admin_client_, {"kind": "delete"}, {"project": [r.project_id for r in rows]})
     item = job.items.get(project_id=rows[0].project_id)
     assert item.verdict == BulkItem.Verdict.REFUSED
@@ -304,8 +306,8 @@ def test_a_job_no_worker_has_started_says_so(operator_client, fleet):
 
 def test_a_dry_run_whose_worker_died_goes_on_where_it_stopped(operator_client, fleet, neon):
     job = new_job(operator_client, WINDOW)
-    read = job.items.count()
     first = job.items.order_by("pk").first()
+    job.items.filter(pk=first.pk).update(messages=["judged before the worker died"])
     job.items.exclude(pk=first.pk).update(verdict=BulkItem.Verdict.PENDING)
     stale = timezone.now() - timedelta(minutes=5)
     BulkJob.objects.filter(pk=job.pk).update(status=BulkJob.Status.PLANNING, heartbeat_at=stale)
@@ -316,7 +318,10 @@ def test_a_dry_run_whose_worker_died_goes_on_where_it_stopped(operator_client, f
     run_worker()
     job.refresh_from_db()
     assert job.status == BulkJob.Status.PLANNED
-    assert neon.stats()["GET /api/v2/projects/{project_id}"] == read - 1
+    assert not job.items.filter(verdict=BulkItem.Verdict.PENDING).exists()
+    first.refresh_from_db()
+    assert first.messages == ["judged before the worker died"]  # not judged again
+    assert "GET /api/v2/projects/{project_id}" not in neon.stats()  # a fresh inventory
 
 
 def test_stop_before_any_worker_took_the_job_shows_stopped_at_once(operator_client, fleet, neon):

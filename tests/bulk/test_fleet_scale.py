@@ -1,0 +1,166 @@
+"""Bulk changes at fleet scale: what a job costs in Neon calls, counted at the emulator's routes.
+
+A settings change to N projects judged from a fresh inventory costs N GETs (apply's re-read,
+which keeps a project changed elsewhere from being overwritten) and N PATCHes, and nothing else
+per project: the dry run reads nothing, and Neon's answer to each PATCH is checked and recorded
+instead of read back."""
+
+import dataclasses
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from bulk import apply as bulk_apply
+from bulk.models import BulkItem, BulkJob
+from fleet.inventory import account_key
+from fleet.models import InventoryDetail, InventoryProject
+from projects.neon import get_client
+from projects.neon.client import NeonClient
+from tests.bulk.jobs import PATCH, SUSPEND, WINDOW, new_job, run_worker
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HX = {"HX-Request": "true"}
+GET_PROJECT = "GET /api/v2/projects/{project_id}"
+LISTS = ("GET /api/v2/projects", "GET /api/v2/projects/shared")
+
+
+def _per_project(stats: dict[str, int]) -> dict[str, int]:
+    """The calls about one project each (the plan's limits, /users/me, are per job)."""
+    return {route: n for route, n in stats.items() if "{project_id}" in route}
+
+
+def _apply(client, job: BulkJob) -> BulkJob:
+    client.post(reverse("bulk:apply", args=[job.pk]))
+    run_worker()
+    job.refresh_from_db()
+    return job
+
+
+def test_a_settings_change_costs_one_get_and_one_patch_per_changed_project(
+    operator_client, fleet, neon
+):
+    neon.clear_stats()
+    job = new_job(operator_client, WINDOW)  # the whole fleet, judged from the inventory
+
+    assert job.status == BulkJob.Status.PLANNED
+    dry_run = neon.stats()
+    assert _per_project(dry_run) == {}, "the dry run asked Neon about single projects"
+    assert not any(dry_run.get(route) for route in LISTS), "a fresh inventory was listed again"
+    changes = job.items.filter(verdict=BulkItem.Verdict.CHANGE)
+    n = changes.count()
+    assert n >= 10
+
+    neon.clear_stats()
+    job = _apply(operator_client, job)
+
+    assert job.status == BulkJob.Status.FINISHED
+    assert neon.stats() == {GET_PROJECT: n, PATCH: n}  # 2 calls per changed project, no more
+    assert changes.filter(outcome=BulkItem.Outcome.CHANGED).count() == n
+    # Neon's answers went into the inventory, with no call of their own.
+    window = {"weekdays": [7], "start_time": "02:00", "end_time": "03:00"}
+    for item in changes:
+        detail = InventoryDetail.objects.get(project_id=item.project_id)
+        assert detail.state["settings"]["maintenance_window"] == window
+        assert detail.read_at >= job.started_at
+
+
+def test_a_stale_inventory_row_is_read_from_neon_and_recorded(operator_client, fleet, neon):
+    rows = list(fleet.filter(org_id="", shared=False).order_by("name")[:3])
+    stale = rows[0]
+    long_ago = timezone.now() - timedelta(hours=3)
+    InventoryDetail.objects.filter(project_id=stale.project_id).update(read_at=long_ago)
+    # Changed in Neon after the inventory read it: only a read of Neon can know.
+    get_client().update_project(
+        stale.project_id, {"default_endpoint_settings": {"suspend_timeout_seconds": 3600}}
+    )
+    neon.clear_stats()
+
+    job = new_job(operator_client, SUSPEND, {"project": [r.project_id for r in rows]})
+
+    assert _per_project(neon.stats()) == {GET_PROJECT: 1}  # the stale one; the others fresh
+    item = job.items.get(project_id=stale.project_id)
+    assert item.verdict == BulkItem.Verdict.CHANGE
+    assert item.before["default_endpoint_settings"]["suspend_timeout_seconds"] == 3600
+    assert item.read_at > long_ago
+    detail = InventoryDetail.objects.get(project_id=stale.project_id)
+    assert detail.read_at == item.read_at
+    assert detail.state["default_endpoint_settings"]["suspend_timeout_seconds"] == 3600
+    row = InventoryProject.objects.get(project_id=stale.project_id)
+    assert row.suspend_timeout_seconds == 3600 and row.seen_run == stale.seen_run
+    fresh = job.items.exclude(pk=item.pk)
+    assert all(i.read_at < item.read_at for i in fresh)  # judged from the inventory
+
+
+def test_accounts_with_more_stale_rows_than_pages_are_listed_not_read_one_by_one(
+    operator_client, fleet, neon, settings
+):
+    fresh_job = new_job(operator_client, WINDOW)
+    judged = {i.project_id: (i.verdict, i.body) for i in fresh_job.items.all()}
+    gone = fleet.filter(org_id="", shared=False).order_by("name").first()
+    get_client().delete_project(gone.project_id)  # after the inventory read it
+    settings.BULK_INVENTORY_FRESH_SECONDS = 0  # every row stale
+    per_account = Counter(
+        account_key(org_id=org_id, shared=shared)
+        for org_id, shared in fleet.values_list("org_id", "shared")
+    )
+    listed = [account for account, n in per_account.items() if n > 1]
+    alone = sum(n for n in per_account.values() if n == 1)
+    assert len(listed) >= 3
+    neon.clear_stats()
+
+    job = new_job(operator_client, WINDOW)
+
+    stats = neon.stats()
+    # One page for each account holding more than one (each holds fewer than 400), a read of
+    # a project alone in its account, and one of the project missing from its account's list,
+    # to tell deleted from moved.
+    assert sum(stats.get(route, 0) for route in LISTS) == len(listed)
+    assert _per_project(stats) == {GET_PROJECT: alone + 1}
+    assert job.items.get(project_id=gone.project_id).verdict == BulkItem.Verdict.MISSING
+    again = {i.project_id: (i.verdict, i.body) for i in job.items.all()}
+    del judged[gone.project_id], again[gone.project_id]
+    assert again == judged  # a list item judges as the inventory's copy did
+
+
+def test_a_project_changed_since_a_dry_run_from_the_inventory_is_skipped(
+    operator_client, fleet, neon
+):
+    job = new_job(operator_client, SUSPEND)
+    item = job.items.filter(verdict=BulkItem.Verdict.CHANGE).first()
+    get_client().update_project(
+        item.project_id, {"default_endpoint_settings": {"suspend_timeout_seconds": 7200}}
+    )
+    job = _apply(operator_client, job)
+    item.refresh_from_db()
+    assert item.outcome == BulkItem.Outcome.SKIPPED
+    assert "Suspend computes" in item.outcome_message
+    project = get_client().get_project(item.project_id)
+    assert project.endpoint_defaults.suspend_timeout_seconds == 7200  # not overwritten
+
+
+def test_neons_answer_to_the_patch_is_checked(operator_client, fleet, neon, monkeypatch):
+    """An answer that does not hold what was sent is reported, not counted as changed, and
+    not read back."""
+    row = fleet.filter(org_id="", shared=False).order_by("name").first()
+    job = new_job(operator_client, WINDOW, {"project": [row.project_id]})
+    assert job.items.get().verdict == BulkItem.Verdict.CHANGE
+    real = NeonClient.update_project
+
+    def answer_without_the_window(self, project_id, changes, **kwargs):
+        updated = real(self, project_id, changes, **kwargs)
+        kept = dataclasses.replace(updated.project.settings, maintenance_window=None)
+        return dataclasses.replace(
+            updated, project=dataclasses.replace(updated.project, settings=kept)
+        )
+
+    monkeypatch.setattr(NeonClient, "update_project", answer_without_the_window)
+    neon.clear_stats()
+    job = _apply(operator_client, job)
+    item = job.items.get()
+    assert item.outcome == BulkItem.Outcome.FAILED
+    assert item.outcome_message == bulk_apply.MSG_NOT_AS_SENT % {"what": "Maintenance window"}
+    assert neon.stats() == {GET_PROJECT: 1, PATCH: 1}
