@@ -25,7 +25,7 @@ from bulk.changes import DELETE, desired_state
 from bulk.dry_run import MSG_MISSING, MSG_NO_CHANGE, MSG_PROTECTED
 from bulk.models import BulkItem, BulkJob
 from bulk.patience import MSG_LANDED_UNKNOWN, LandedUnknown, patiently
-from bulk.worker import MSG_STOPPED_WAITING, Stopped, beat, stop_asked
+from bulk.worker import MSG_STOPPED_WAITING, Stopped, beat, pace_start, stop_asked
 from projects.extensions import Refused, check_guards
 from projects.neon import (
     NeonAuthError,
@@ -84,6 +84,8 @@ def apply(job: BulkJob) -> BulkJob:
         return job
     try:
         _settle(job)
+        waiting = job.items.filter(outcome__in=[Outcome.PENDING, Outcome.SENDING]).count()
+        pace_start(job, done=job.items.count() - waiting)
         # Those a dead worker left in flight, and those whose landing is unknown, first: they
         # may already be in Neon, so each is read before anything is sent.
         for outcome in (Outcome.SENDING, Outcome.UNKNOWN, Outcome.PENDING):

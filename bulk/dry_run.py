@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from bulk.changes import DELETE, desired_state
 from bulk.models import BulkItem, BulkJob
-from bulk.worker import beat
+from bulk.worker import beat, pace_start
 from fleet.details import accounts_of, details_fresh, list_calls
 from fleet.inventory import account_pages, record_projects
 from fleet.models import InventoryDetail
@@ -56,7 +56,7 @@ def plan(job: BulkJob) -> BulkJob:
     if job.status != BulkJob.Status.PLANNING:
         return job
     token = begin_request(priority="background", allow_stale=False)[1]
-    beat(job)
+    pace_start(job, done=job.items.exclude(verdict=Verdict.PENDING).count())
     try:
         judge = partial(_judge_and_save, job, limits=compute_limits())
         stale = _judge_known(job, judge=judge)

@@ -39,6 +39,10 @@ class BulkJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The pace of the step under way (the dry run, or apply): when its worker started, and how
+    # many projects were already done then (by a worker before it, or settled without Neon).
+    pace_since = models.DateTimeField(null=True, blank=True)
+    pace_done_before = models.PositiveIntegerField(default=0)
     stop_requested_by = models.CharField(max_length=254, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)

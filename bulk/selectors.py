@@ -116,6 +116,11 @@ class Progress:
     outcomes: Counter
     stalled: bool  # its worker went away in the middle of the dry run or the apply
     unclaimed: bool  # queued a while, and no worker has started it
+    planning: bool  # the dry run is under way (else apply, or nothing)
+    # The step's pace: when its worker started, and what was already done then.
+    pace_since: datetime | None = None
+    pace_done_before: int = 0
+    now: datetime = dataclasses.field(default_factory=timezone.now)
 
     @property
     def read(self) -> int:
@@ -131,6 +136,29 @@ class Progress:
         waiting = self.outcomes.get(BulkItem.Outcome.PENDING, 0)
         waiting += self.outcomes.get(BulkItem.Outcome.SENDING, 0)
         return self.total - waiting
+
+    @property
+    def step_done(self) -> int:
+        """Projects judged (during the dry run) or done (during apply)."""
+        return self.read if self.planning else self.done
+
+    @property
+    def rate(self) -> float:
+        """Projects a second since the step's worker started (0 before it has done any)."""
+        done = self.step_done - self.pace_done_before
+        if not self.pace_since or done <= 0:
+            return 0.0
+        elapsed = (self.now - self.pace_since).total_seconds()
+        return done / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def eta_seconds(self) -> int | None:
+        """How long the rest should take at the rate so far (None: nothing to estimate from,
+        or nothing left)."""
+        left = self.total - self.step_done
+        if left <= 0 or not self.rate:
+            return None
+        return round(left / self.rate)
 
     def percent(self, job: BulkJob) -> int:
         if job.status == BulkJob.Status.PLANNING:
@@ -150,7 +178,16 @@ def job_progress(job: BulkJob) -> Progress:
     stalled = job.status in (S.PLANNING, S.RUNNING, S.STOPPING) and silent > HEARTBEAT_TIMEOUT
     stalled = stalled and job.heartbeat_at is not None
     unclaimed = job.status in (S.PLANNING, S.QUEUED) and not started and silent > WORKER_WAIT
-    return Progress(sum(verdicts.values()), verdicts, outcomes, stalled, unclaimed)
+    return Progress(
+        total=sum(verdicts.values()),
+        verdicts=verdicts,
+        outcomes=outcomes,
+        stalled=stalled,
+        unclaimed=unclaimed,
+        planning=job.status == S.PLANNING,
+        pace_since=job.pace_since,
+        pace_done_before=job.pace_done_before,
+    )
 
 
 # The dry run's table lists first what the operator must look at: what will not go as asked.

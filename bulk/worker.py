@@ -41,3 +41,13 @@ def pause(job: BulkJob, seconds: float) -> None:
             raise Stopped(MSG_STOPPED_WAITING)
         beat(job)  # alive while waiting, so nobody resumes a job still at work
         time.sleep(min(left, 0.5))
+
+
+def pace_start(job: BulkJob, *, done: int) -> None:
+    """A worker starts the dry run or apply: its rate (projects a second, on the job's page)
+    counts from now, over the projects done after the `done` already done."""
+    now = timezone.now()
+    job.pace_since, job.pace_done_before, job.heartbeat_at = now, done, now
+    BulkJob.objects.filter(pk=job.pk).update(
+        pace_since=now, pace_done_before=done, heartbeat_at=now
+    )

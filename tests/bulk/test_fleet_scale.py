@@ -1,4 +1,5 @@
-"""Bulk changes at fleet scale: what a job costs in Neon calls, counted at the emulator's routes.
+"""Bulk changes at fleet scale: what a job costs in Neon calls, counted at the emulator's routes,
+and what the job's page says while it runs.
 
 A settings change to N projects judged from a fresh inventory costs N GETs (apply's re-read,
 which keeps a project changed elsewhere from being overwritten) and N PATCHes, and nothing else
@@ -6,6 +7,7 @@ per project: the dry run reads nothing, and Neon's answer to each PATCH is check
 instead of read back."""
 
 import dataclasses
+import re
 from collections import Counter
 from datetime import timedelta
 
@@ -14,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bulk import apply as bulk_apply
+from bulk import selectors
 from bulk.models import BulkItem, BulkJob
 from fleet.inventory import account_key
 from fleet.models import InventoryDetail, InventoryProject
@@ -164,3 +167,64 @@ def test_neons_answer_to_the_patch_is_checked(operator_client, fleet, neon, monk
     assert item.outcome == BulkItem.Outcome.FAILED
     assert item.outcome_message == bulk_apply.MSG_NOT_AS_SENT % {"what": "Maintenance window"}
     assert neon.stats() == {GET_PROJECT: 1, PATCH: 1}
+
+
+# --- The job's page: rate and time left -------------------------
+
+
+def _running(job: BulkJob, *, done: int, seconds: float) -> None:
+    """The job `seconds` into its apply, with `done` of its changes done since it started."""
+    started = timezone.now() - timedelta(seconds=seconds)
+    BulkJob.objects.filter(pk=job.pk).update(
+        status=BulkJob.Status.RUNNING,
+        started_at=started,
+        heartbeat_at=timezone.now(),
+        pace_since=started,
+        pace_done_before=0,
+        applied_by="otto.operator@example.test",
+    )
+    job.items.update(outcome=BulkItem.Outcome.PENDING)
+    done_ids = list(job.items.order_by("pk").values_list("pk", flat=True)[:done])
+    job.items.filter(pk__in=done_ids).update(outcome=BulkItem.Outcome.CHANGED)
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "fragment"])
+def test_the_job_page_shows_the_rate_and_time_left(operator_client, fleet, neon, htmx):
+    job = new_job(operator_client, WINDOW)
+    total = job.items.count()
+    _running(job, done=10, seconds=5)  # 2 projects a second
+
+    response = operator_client.get(reverse("bulk:job", args=[job.pk]), headers=HX if htmx else {})
+
+    html = response.content.decode()
+    assert ("<html" in html) is not htmx
+    assert f"Applying: 10 of {total} projects done · 2 projects/s · about " in html
+    assert re.search(r"· about \d+ s left</label>", html)
+
+
+def test_the_dry_runs_rate_counts_from_its_worker_not_from_before(operator_client, fleet, neon):
+    job = new_job(operator_client, WINDOW)
+    total = job.items.count()
+    started = timezone.now() - timedelta(seconds=4)
+    BulkJob.objects.filter(pk=job.pk).update(
+        status=BulkJob.Status.PLANNING, pace_since=started, pace_done_before=total - 12,
+        heartbeat_at=timezone.now(), planned_at=None,
+    )  # fmt: skip
+    pending = list(job.items.order_by("pk").values_list("pk", flat=True)[:4])
+    job.items.filter(pk__in=pending).update(verdict=BulkItem.Verdict.PENDING)
+    job.refresh_from_db()
+    progress = selectors.job_progress(job)
+    assert progress.read == total - 4
+    assert progress.rate == pytest.approx(8 / 4, rel=0.1)  # 8 judged by this worker in 4 s
+    assert progress.eta_seconds == 2
+    html = operator_client.get(reverse("bulk:job", args=[job.pk]), headers=HX).content.decode()
+    assert f"Dry run: {total - 4} of {total} projects judged · 2 projects/s · about 2 s left" in (
+        html
+    )
+
+
+def test_nothing_to_estimate_shows_no_rate(operator_client, fleet, neon):
+    job = new_job(operator_client, WINDOW)
+    _running(job, done=0, seconds=5)
+    html = operator_client.get(reverse("bulk:job", args=[job.pk])).content.decode()
+    assert not re.search(r"\d projects/s", html) and " left</label>" not in html
