@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Count, Min
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, Count, Min, QuerySet, Value, When
 from django.http import Http404, QueryDict
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -19,6 +20,8 @@ from fleet import selectors as fleet_selectors
 from fleet.forms import FleetFilterForm
 from fleet.models import InventoryProject
 
+# The selected projects the new job's page names; a fleet-scale job has thousands.
+SHOWN_AT_MOST = 500
 # The fleet's filters that a selection keeps; paging and sorting do not select anything.
 NOT_FILTERS = frozenset({"cursor", "sort", "project", "include_gone"})
 MSG_NO_SELECTION = (
@@ -37,8 +40,9 @@ class Selection:
     query: QueryDict  # what the fleet page sent, to send again with the change
     filters: dict
     ticked: list[str]
-    rows: list[InventoryProject]
+    rows: list[InventoryProject]  # the first SHOWN_AT_MOST, to show
     total: int
+    matching: QuerySet[InventoryProject] | None = None  # all of them, to make a job of
     # The filters as the fleet's form names them ("Organization: Borealis Labs").
     described: tuple[tuple[str, str], ...] = ()
 
@@ -68,6 +72,12 @@ class Selection:
     def as_record(self) -> dict:
         return {"filters": self.by_filters, "ticked": self.ticked, "projects": self.total}
 
+    def projects(self) -> list[tuple[str, str, str]]:
+        """Every selected project as a job takes it: (ID, name, organization)."""
+        if self.matching is None or self.too_many:
+            return []
+        return list(self.matching.values_list("project_id", "name", "org_name"))
+
 
 def selection_get(query: QueryDict) -> Selection:
     form = FleetFilterForm(query, choices=fleet_selectors.filter_choices())
@@ -77,12 +87,14 @@ def selection_get(query: QueryDict) -> Selection:
     if ticked:
         rows = rows.filter(project_id__in=ticked)
     total = rows.count()
-    shown = list(rows[: settings.BULK_MAX_PROJECTS]) if total <= settings.BULK_MAX_PROJECTS else []
+    shown = list(rows[:SHOWN_AT_MOST]) if total <= settings.BULK_MAX_PROJECTS else []
     kept = QueryDict(mutable=True)
     for key, values in query.lists():
         if key not in {"cursor", "csrfmiddlewaretoken", "from_fleet"}:
             kept.setlist(key, values)
-    selection = Selection(query=kept, filters=filters, ticked=ticked, rows=shown, total=total)
+    selection = Selection(
+        query=kept, filters=filters, ticked=ticked, rows=shown, total=total, matching=rows
+    )
     return dataclasses.replace(selection, described=_described(form, selection.by_filters))
 
 
@@ -192,12 +204,14 @@ def job_progress(job: BulkJob) -> Progress:
 
 # The dry run's table lists first what the operator must look at: what will not go as asked.
 VERDICT_ORDER = ("refused", "missing", "unread", "protected", "change", "unchanged", "pending")
+ITEMS_PER_PAGE = 100  # a job of 10,000 projects is read a page at a time
 
 
-def job_items(job: BulkJob) -> list[BulkItem]:
-    items = list(job.items.all())
-    items.sort(key=lambda item: VERDICT_ORDER.index(item.verdict))  # stable: names stay sorted
-    return items
+def job_items(job: BulkJob, *, page: str | int | None = None) -> Page:
+    """One page of the job's projects, what needs looking at first, then by name."""
+    rank = Case(*[When(verdict=v, then=Value(i)) for i, v in enumerate(VERDICT_ORDER)])
+    items = job.items.annotate(rank=rank).order_by("rank", "project_name", "project_id")
+    return Paginator(items, ITEMS_PER_PAGE).get_page(page)
 
 
 def job_read_since(job: BulkJob) -> datetime | None:

@@ -20,6 +20,7 @@ from governance.presenters import ChangeRow
 from governance.services import act, approval_needed, approval_reject
 from projects.extensions import Action, Requested
 
+DESCRIBED_AT_MOST = 500  # projects named on the approval page; the job's page has every one
 MSG_NOT_PLANNED = "Bulk job #%(pk)s is %(status)s: only a finished dry run can be applied."
 MSG_NOT_APPLYING = "Bulk job #%(pk)s is %(status)s: only a job applying can be stopped."
 MSG_NOT_DISCARDABLE = "Bulk job #%(pk)s is %(status)s: only a dry run not applied can be discarded."
@@ -177,17 +178,28 @@ def job_approved(request: ApprovalRequest, actor: Actor) -> str:
 
 
 def job_described(request: ApprovalRequest) -> list[ChangeRow]:
-    """The approval page's rows: each project the job would change, as its dry run found it."""
+    """The approval page's rows: each project the job would change, as its dry run found it
+    (the first DESCRIBED_AT_MOST; the job's own page pages through all of them)."""
     items = BulkItem.objects.filter(job_id=request.bulk_job_id, verdict=BulkItem.Verdict.CHANGE)
-    return [
+    rows = [
         ChangeRow(
             label=item.project_name,
             before_text="; ".join(f"{c['label']}: {c['before_text']}" for c in item.changes),
             after_text="; ".join(f"{c['label']}: {c['after_text']}" for c in item.changes),
             irreversible=item.job.kind == DELETE,
         )
-        for item in items.select_related("job")
+        for item in items.select_related("job")[:DESCRIBED_AT_MOST]
     ]
+    more = items.count() - len(rows) if len(rows) == DESCRIBED_AT_MOST else 0
+    if more:
+        rows.append(
+            ChangeRow(
+                label=f"and {more:,} more project{pluralize(more)}",
+                before_text="",
+                after_text=f"each on bulk job #{request.bulk_job_id}'s page",
+            )
+        )
+    return rows
 
 
 def job_confirmation(request: ApprovalRequest) -> str:

@@ -56,7 +56,7 @@ def bulk_new(request):
                 kind=kind,
                 params=params,
                 selection=selection.as_record(),
-                projects=[(r.project_id, r.name, r.org_name) for r in selection.rows],
+                projects=selection.projects(),
             )
             return go(request, reverse("bulk:job", args=[job.pk]))
     return render_page_or_fragment(request, NEW, context, fragment="form")
@@ -69,7 +69,7 @@ def _job_context(request, job: BulkJob, **extra) -> dict:
         "job": job,
         "progress": progress,
         "percent": progress.percent(job),
-        "items": selectors.job_items(job),
+        "items": selectors.job_items(job, page=request.GET.get("page")),
         "read_since": selectors.job_read_since(job) if job.planned_at else None,
         "may_act": may_apply,
         "needs_approval": services.needs_approval(job),

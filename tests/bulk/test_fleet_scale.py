@@ -16,10 +16,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bulk import apply as bulk_apply
-from bulk import selectors
+from bulk import selectors, services
 from bulk.models import BulkItem, BulkJob
 from fleet.inventory import account_key
 from fleet.models import InventoryDetail, InventoryProject
+from governance.models import ApprovalRequest
 from projects.neon import get_client
 from projects.neon.client import NeonClient
 from tests.bulk.jobs import PATCH, SUSPEND, WINDOW, new_job, run_worker
@@ -169,7 +170,7 @@ def test_neons_answer_to_the_patch_is_checked(operator_client, fleet, neon, monk
     assert neon.stats() == {GET_PROJECT: 1, PATCH: 1}
 
 
-# --- The job's page: rate and time left -------------------------
+# --- The job's page: rate and time left, a page of projects at a time -------------------------
 
 
 def _running(job: BulkJob, *, done: int, seconds: float) -> None:
@@ -228,3 +229,87 @@ def test_nothing_to_estimate_shows_no_rate(operator_client, fleet, neon):
     _running(job, done=0, seconds=5)
     html = operator_client.get(reverse("bulk:job", args=[job.pk])).content.decode()
     assert not re.search(r"\d projects/s", html) and " left</label>" not in html
+
+
+def test_the_job_page_shows_a_page_of_projects_at_a_time(operator_client, neon, monkeypatch):
+    monkeypatch.setattr(selectors, "ITEMS_PER_PAGE", 10)
+    job = BulkJob.objects.create(kind="suspend", summary="Suspend computes", status="planned",
+                                 planned_at=timezone.now(), created_by="otto")  # fmt: skip
+    BulkItem.objects.bulk_create(
+        BulkItem(job=job, project_id=f"p-{n:03d}", project_name=f"tenant-{n:03d}",
+                 verdict="refused" if n == 24 else "change")
+        for n in range(25)
+    )  # fmt: skip
+    url = reverse("bulk:job", args=[job.pk])
+
+    first = operator_client.get(url).content.decode()
+    assert first.count("<tr data-project=") == 10
+    assert 'data-project="p-024"' in first  # what Neon would refuse comes first
+    assert "Projects 1 to 10 of 25" in first and 'href="?page=2"' in first
+
+    last = operator_client.get(url, {"page": 3}, headers=HX).content.decode()
+    assert "<html" not in last and last.count("<tr data-project=") == 5
+    assert 'data-project="p-023"' in last
+
+
+def test_a_fleet_scale_job_is_judged_in_one_pass(operator_client, neon, settings):
+    """3,000 projects from the inventory: no Neon call per project, and the queries grow with
+    the pages of 400 judged together, not with the projects."""
+    settings.BULK_MAX_PROJECTS = 5000
+    now = timezone.now()
+    state = {
+        "name": "",
+        "history_retention_seconds": 86400,
+        "settings": {
+            "quota": dict.fromkeys(
+                ("active_time_seconds", "compute_time_seconds", "written_data_bytes",
+                 "data_transfer_bytes", "logical_size_bytes"), 0),
+            "allowed_ips": {"ips": [], "protected_branches_only": False},
+            "enable_logical_replication": False,
+            "maintenance_window": None,
+            "block_public_connections": False,
+            "block_vpc_connections": False,
+            "audit_log_level": None,
+            "hipaa": False,
+            "preload_libraries": {"use_defaults": True, "enabled_libraries": []},
+        },
+        "default_endpoint_settings": {
+            "autoscaling_limit_min_cu": 0.25, "autoscaling_limit_max_cu": 1.0,
+            "suspend_timeout_seconds": 0, "pg_settings": {},
+        },
+    }  # fmt: skip
+    ids = [f"tenant-{n:05d}-12345678" for n in range(3000)]
+    InventoryProject.objects.bulk_create(
+        InventoryProject(project_id=pid, name=pid[:12], region_id="aws-us-east-2", pg_version=17,
+                         read_at=now, org_id="org-big")
+        for pid in ids
+    )  # fmt: skip
+    InventoryDetail.objects.bulk_create(
+        InventoryDetail(project_id=pid, state={**state, "name": pid[:12]}, read_at=now)
+        for pid in ids
+    )
+    neon.clear_stats()
+    chosen = operator_client.get(reverse("bulk:new"), {"org": "org-big"}).content.decode()
+    assert 'data-selected="3000"' in chosen
+    assert f"Show the first {selectors.SHOWN_AT_MOST} of the 3000 projects" in chosen
+
+    job = new_job(operator_client, SUSPEND, {"org": "org-big"})
+
+    assert job.status == BulkJob.Status.PLANNED, job.error
+    assert job.items.filter(verdict=BulkItem.Verdict.CHANGE).count() == 3000
+    assert _per_project(neon.stats()) == {}
+    html = operator_client.get(reverse("bulk:job", args=[job.pk])).content.decode()
+    assert html.count("<tr data-project=") == selectors.ITEMS_PER_PAGE
+
+
+def test_the_approval_page_names_the_first_projects_and_counts_the_rest(
+    operator_client, fleet, neon, monkeypatch
+):
+    monkeypatch.setattr(services, "DESCRIBED_AT_MOST", 3)
+    job = new_job(operator_client, WINDOW)
+    to_change = job.items.filter(verdict=BulkItem.Verdict.CHANGE).count()
+    request = ApprovalRequest(kind="bulk", bulk_job_id=job.pk)
+    rows = services.job_described(request)
+    assert len(rows) == 4
+    assert rows[-1].label == f"and {to_change - 3} more projects"
+    assert rows[-1].after_text == f"each on bulk job #{job.pk}'s page"
