@@ -122,11 +122,18 @@ def detail_from_project(project: Project, *, read_at: datetime) -> InventoryDeta
 
 
 def _upsert(
-    rows: list[InventoryProject], *, full: bool, projects: Sequence[Project]
+    rows: list[InventoryProject],
+    *,
+    full: bool,
+    projects: Sequence[Project],
+    keep_seen_run: bool = False,
 ) -> list[InventoryDetail]:
     """The rows, and the details of the `projects` they were made from, in one transaction.
-    Returns the details."""
+    `keep_seen_run`: written outside a refresh, so a row keeps the run that last saw it, even
+    one a refresh running now wrote since it was read. Returns the details."""
     fields = UPDATED_FIELDS + (["written_data_bytes", "data_transfer_bytes"] if full else [])
+    if keep_seen_run:
+        fields = [field for field in fields if field != "seen_run"]
     details = [
         detail_from_project(p, read_at=row.read_at) for p, row in zip(projects, rows, strict=True)
     ]
@@ -357,11 +364,10 @@ def record_projects(projects: Sequence[Project], *, full: bool) -> list[Inventor
             row_from_project(
                 project,
                 org_names={project.org_id or "": before.org_name} if before else {},
-                run_id=before.seen_run if before else None,
                 shared=before.shared if before else False,
             )
         )
-    details = _upsert(rows, full=full, projects=projects)
+    details = _upsert(rows, full=full, projects=projects, keep_seen_run=True)
     for row in rows:
         before = existing.get(row.project_id)
         tally.move(tally.group_of(before) if before else None, tally.group_of(row))

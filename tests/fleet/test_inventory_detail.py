@@ -31,7 +31,7 @@ def test_a_refresh_keeps_each_projects_state_as_a_full_read_gives_it(neon):
         assert detail.read_at == row.read_at and row.seen_run == run.pk
 
 
-def test_a_writes_answer_refreshes_the_detail_and_keeps_the_run_that_saw_it(neon):
+def test_a_writes_answer_refreshes_the_detail_and_keeps_the_run_that_saw_it(neon, monkeypatch):
     run = refreshed()
     row = (
         InventoryProject.objects.filter(shared=False, permission__in=["", "CAN_MANAGE"])
@@ -41,13 +41,21 @@ def test_a_writes_answer_refreshes_the_detail_and_keeps_the_run_that_saw_it(neon
     before = InventoryDetail.objects.get(project_id=row.project_id).read_at
     neon.clear_stats()
     answer = get_client().update_project(row.project_id, {"history_retention_seconds": 3600})
+    made = inventory.row_from_project
 
+    def seen_meanwhile(*args, **kwargs):
+        # A refresh running now lists the project while the answer is being recorded: its mark
+        # must survive, or that refresh would find the project unseen and mark it gone.
+        InventoryProject.objects.filter(pk=row.pk).update(seen_run=run.pk + 1)
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(inventory, "row_from_project", seen_meanwhile)
     inventory.record_project(answer.project)
 
     detail = InventoryDetail.objects.get(project_id=row.project_id)
     assert detail.state["history_retention_seconds"] == 3600 and detail.read_at > before
     row.refresh_from_db()
-    assert row.seen_run == run.pk and row.org_name and row.history_retention_seconds == 3600
+    assert row.seen_run == run.pk + 1 and row.org_name and row.history_retention_seconds == 3600
     assert list(neon.stats()) == ["PATCH /api/v2/projects/{project_id}"]  # no read of its own
 
 
