@@ -114,5 +114,47 @@ def dry_run(emu, label: str, rows: list[tuple[str, str, str]]) -> None:
     )
 
 
+# In the production shape (benchmarks.fleet_bench --bulk N): a job over N projects of the
+# inventory, its dry run run by the worker's code in a process of its own, timed there.
+IN_WORKER = """
+import json, time
+from audit.services import Actor
+from bulk import dry_run, services
+from fleet.models import InventoryProject
+rows = list(InventoryProject.objects.filter(gone_at__isnull=True).order_by("project_id")
+            .values_list("project_id", "name", "org_name")[:{n}])
+job = services.job_create(actor=Actor(username="bench@example.test"), kind="suspend",
+                          params={change!r}, selection={{"bench": "fleet"}}, projects=rows)
+t0 = time.perf_counter()
+job = dry_run.plan(job)
+print(json.dumps({{"status": job.status, "projects": len(rows),
+                   "seconds": time.perf_counter() - t0}}))
+"""
+
+
+def dry_run_in_worker(env: dict, neon, n: int) -> None:
+    """A dry run of `n` projects as the worker runs it, after the fleet's refresh: its time and
+    the Neon calls it made."""
+    import json
+    import subprocess
+
+    code = IN_WORKER.format(n=n, change=CHANGE)
+    neon.clear_stats()
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env | {"BULK_MAX_PROJECTS": str(n)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    done = json.loads(result.stdout.strip().splitlines()[-1])
+    calls = {k: v for k, v in neon.stats().items() if not k.startswith("429 ")}
+    print(
+        f"bulk dry run of {done['projects']:,} projects: {done['status']} in "
+        f"{done['seconds']:.1f} s, {sum(calls.values())} Neon calls {calls}"
+    )
+
+
 if __name__ == "__main__":
     main()

@@ -105,9 +105,9 @@ def main() -> None:
                 for kind in ("csv", "json"):
                     export(session, web.url, web.pid, kind)
                 if args.bulk:
-                    from benchmarks.bulk_bench import dry_run_over_http
+                    from benchmarks.bulk_bench import dry_run_in_worker
 
-                    dry_run_over_http(session, web.url, worker_env, neon, args.bulk)
+                    dry_run_in_worker(worker_env, neon, args.bulk)
                 peak = max(_status_mib(pid, "VmHWM") for pid in _children(web.pid))
                 print(f"web worker peak memory over the whole run: {peak:,.0f} MiB")
 
