@@ -54,6 +54,9 @@ NEON_FANOUT_THREADS = env.int("NEON_FANOUT_THREADS", default=16)
 # runs it). The fleet inventory is refreshed every FLEET_REFRESH_MINUTES.
 TASKS_BACKEND = env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")
 TASKS = {"default": {"BACKEND": TASKS_BACKEND}}
+# Policy as code (policy/): the YAML file of classes and the settings each must have; empty:
+# no policy. Read at start (a file with problems stops the start) and again when it changes.
+POLICY_FILE = env.str("POLICY_FILE", default="")
 # The worker's CPU priority (nice(2) increment): its work is background work, so on a machine
 # it shares with web servers the pages get the CPU first. 0 leaves it as started.
 WORKER_NICE = env.int("WORKER_NICE", default=10)
@@ -145,6 +148,7 @@ INSTALLED_APPS = [
     "fleet",
     "governance",
     "bulk",
+    "policy",
 ]
 
 MIDDLEWARE = [

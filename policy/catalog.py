@@ -1,0 +1,198 @@
+"""The rules a policy can set, each checked on its value with the rules the settings form asks
+(projects.rules, projects.compute): a policy asking for what Neon would refuse cannot load."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from projects import rules
+from projects.compute import ComputeLimits
+
+PG_VERSIONS = (14, 15, 16, 17, 18)  # the spec's PgVersion: 14 to 18
+AUDIT_LOG_LEVELS = ("base", "extended", "full")  # the spec's ProjectAuditLogLevel
+TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+UPGRADE_GUIDE = "https://neon.com/docs/postgresql/postgres-upgrade"
+
+
+@dataclass(frozen=True)
+class Kind:
+    slug: str
+    label: str
+    why: str
+    fix: str  # what fixes the drift, or why no change can
+    check: Callable[[Any], list[str]]  # the value's problems
+    needs_value: bool = True
+    default: Any = None
+    value_help: str = ""
+    fixable: bool = True  # a settings change (a bulk job) can fix it
+    normal: Callable[[Any], Any] = lambda value: value
+
+
+def _int_between(low: int, high: int, what: str) -> Callable[[Any], list[str]]:
+    def check(value: Any) -> list[str]:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return [f"{what} must be a whole number"]
+        return [] if low <= value <= high else [f"{what} must be from {low:,} to {high:,}"]
+
+    return check
+
+
+def _messages(found: list[rules.Violation]) -> list[str]:
+    return [violation.message for violation in found]
+
+
+def _retention(value: Any) -> list[str]:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return ["seconds of history, a whole number"]
+    desired = {
+        "history_retention_seconds": value,
+        "default_endpoint_settings": {"suspend_timeout_seconds": 0},
+        "settings": {"quota": {}},
+    }
+    return _messages(rules.ranges(desired))
+
+
+def _suspend(value: Any) -> list[str]:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return ["seconds before an idle compute suspends, a whole number"]
+    desired = {"default_endpoint_settings": {"suspend_timeout_seconds": value}, "settings": {}}
+    desired["settings"]["quota"] = {}
+    return _messages(rules.ranges(desired))
+
+
+def _autoscaling(value: Any) -> list[str]:
+    if not isinstance(value, dict) or set(value) != {"min_cu", "max_cu"}:
+        return ["the bounds, as {min_cu: …, max_cu: …}"]
+    low, high = value["min_cu"], value["max_cu"]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
+        return ["min_cu and max_cu are numbers of compute units"]
+    found = ComputeLimits().errors(low, high, suspend=None, provisioner="k8s-neonvm")
+    return [message for _, message in found]
+
+
+def _window(value: Any) -> list[str]:
+    if not isinstance(value, dict) or set(value) != {"weekdays", "start_time", "end_time"}:
+        return ["the window, as {weekdays: [1, …], start_time: 'HH:MM', end_time: 'HH:MM'}"]
+    days = value["weekdays"]
+    if not isinstance(days, list) or not days or not all(d in range(1, 8) for d in days):
+        return ["weekdays are 1 (Monday) to 7 (Sunday)"]
+    times = (value["start_time"], value["end_time"])
+    if not all(isinstance(t, str) and TIME.match(t) for t in times):
+        return ["times are HH:MM, in UTC"]
+    return _messages(rules.maintenance_window(value, current=None))
+
+
+def _quota(value: Any) -> list[str]:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return ["seconds of compute time a month, a whole number"]
+    if value <= 0:
+        return ["a quota above 0 (0 is unlimited in Neon, which is no quota)"]
+    desired = {"default_endpoint_settings": {"suspend_timeout_seconds": 0}}
+    desired["settings"] = {"quota": {"compute_time_seconds": value}}
+    return _messages(rules.ranges(desired))
+
+
+def _one_of(*allowed: Any) -> Callable[[Any], list[str]]:
+    def check(value: Any) -> list[str]:
+        return [] if value in allowed else [f"must be one of {', '.join(map(str, allowed))}"]
+
+    return check
+
+
+def _window_normal(value: dict) -> dict:
+    return {**value, "weekdays": sorted(set(value["weekdays"]))}
+
+
+KINDS: dict[str, Kind] = {
+    kind.slug: kind
+    for kind in (
+        Kind(
+            "postgres_version_min",
+            "Postgres version at least",
+            "Old major versions stop getting security fixes; Neon requires upgrading them.",
+            f"A major version upgrade needs a new project and a migration: {UPGRADE_GUIDE}",
+            _int_between(PG_VERSIONS[0], PG_VERSIONS[-1], "a Postgres major version"),
+            value_help="a major version, 14 to 18",
+            fixable=False,
+        ),
+        Kind(
+            "public_connections",
+            "Connections from the internet",
+            "Without an IP allowlist anyone with the password can connect from anywhere.",
+            "Set an IP allowlist, or block public connections, in the project's network settings.",
+            _one_of("allowlist", "blocked"),
+            value_help="allowlist (an IP allowlist is set) or blocked (public connections off)",
+        ),
+        Kind(
+            "history_retention_min",
+            "History retention at least",
+            "History is what point-in-time restore and branching from the past can reach.",
+            "Raise the history retention.",
+            _retention,
+            value_help="seconds, up to 2,592,000 (30 days)",
+        ),
+        Kind(
+            "maintenance_window",
+            "A maintenance window",
+            "Without one, Neon restarts computes for updates whenever it needs to.",
+            "Set the maintenance window.",
+            _window,
+            value_help="{weekdays: [6, 7], start_time: '01:00', end_time: '03:00'} (UTC)",
+            normal=_window_normal,
+        ),
+        Kind(
+            "suspend_timeout_max",
+            "Suspend idle computes within",
+            "A compute that never suspends is billed every hour it runs, used or not.",
+            "Lower the suspend timeout.",
+            _suspend,
+            value_help="seconds, 60 to 604,800",
+        ),
+        Kind(
+            "autoscaling",
+            "Autoscaling within",
+            "Bounds keep a busy project from scaling into a bill nobody planned.",
+            "Set the autoscaling range inside the bounds.",
+            _autoscaling,
+            value_help="{min_cu: 0.25, max_cu: 4}",
+        ),
+        Kind(
+            "compute_quota_max",
+            "Compute-time quota at most",
+            "A quota stops a runaway project: Neon suspends its computes when it is used up.",
+            "Set a compute-time quota.",
+            _quota,
+            value_help="seconds of compute time a month",
+        ),
+        Kind(
+            "deletion_protection",
+            "Deletion protection",
+            "A protected project cannot be deleted through the dashboard by one person.",
+            "Protect the project.",
+            _one_of(True),
+            needs_value=False,
+            default=True,
+        ),
+        Kind(
+            "logical_replication_off",
+            "Logical replication off",
+            "Logical replication keeps write-ahead log for subscribers and cannot be undone.",
+            "Once on, Neon cannot turn it off: the project must be recreated without it.",
+            _one_of(True),
+            needs_value=False,
+            default=True,
+            fixable=False,
+        ),
+        Kind(
+            "audit_log_level",
+            "Audit log level",
+            "What Neon records of the database's activity, for an auditor.",
+            "Set the audit log level.",
+            _one_of(*AUDIT_LOG_LEVELS),
+            value_help="base, extended or full",
+        ),
+    )
+}
