@@ -8,6 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q
+
+from fleet.models import InventoryDetail
+from governance.models import Protection
 from projects import rules
 from projects.compute import ComputeLimits
 
@@ -15,6 +19,8 @@ PG_VERSIONS = (14, 15, 16, 17, 18)  # the spec's PgVersion: 14 to 18
 AUDIT_LOG_LEVELS = ("base", "extended", "full")  # the spec's ProjectAuditLogLevel
 TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 UPGRADE_GUIDE = "https://neon.com/docs/postgresql/postgres-upgrade"
+# What suspend_timeout_seconds 0 means: Neon's default, five minutes (FACTS.md, compute).
+SUSPEND_DEFAULT_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,7 @@ class Kind:
     why: str
     fix: str  # what fixes the drift, or why no change can
     check: Callable[[Any], list[str]]  # the value's problems
+    drifting: Callable[[Any], Q]  # the inventory rows out of the rule, given its value
     needs_value: bool = True
     default: Any = None
     value_help: str = ""
@@ -106,6 +113,31 @@ def _window_normal(value: dict) -> dict:
     return {**value, "weekdays": sorted(set(value["weekdays"]))}
 
 
+# -- Out of the rule, as a condition on the fleet inventory (one query for the whole fleet) --
+
+
+def _public(value: str) -> Q:
+    blocked = Q(block_public_connections=True)
+    return ~blocked if value == "blocked" else ~blocked & Q(allowed_ips_count=0)
+
+
+def _suspend_over(value: int) -> Q:
+    """Never suspending is out; Neon's default (0) is its 5 minutes."""
+    never = Q(suspend_timeout_seconds=-1)
+    over = Q(suspend_timeout_seconds__gt=value) | never
+    return over | Q(suspend_timeout_seconds=0) if value < SUSPEND_DEFAULT_SECONDS else over
+
+
+def _outside(value: dict) -> Q:
+    return Q(cu_max__gt=value["max_cu"]) | Q(cu_min__lt=value["min_cu"])
+
+
+def _audit_below(value: str) -> Q:
+    enough = AUDIT_LOG_LEVELS[AUDIT_LOG_LEVELS.index(value) :]
+    kept = InventoryDetail.objects.filter(state__settings__audit_log_level__in=enough)
+    return ~Q(project_id__in=kept.values("project_id"))
+
+
 KINDS: dict[str, Kind] = {
     kind.slug: kind
     for kind in (
@@ -115,6 +147,7 @@ KINDS: dict[str, Kind] = {
             "Old major versions stop getting security fixes; Neon requires upgrading them.",
             f"A major version upgrade needs a new project and a migration: {UPGRADE_GUIDE}",
             _int_between(PG_VERSIONS[0], PG_VERSIONS[-1], "a Postgres major version"),
+            lambda v: Q(pg_version__lt=v),
             value_help="a major version, 14 to 18",
             fixable=False,
         ),
@@ -124,6 +157,7 @@ KINDS: dict[str, Kind] = {
             "Without an IP allowlist anyone with the password can connect from anywhere.",
             "Set an IP allowlist, or block public connections, in the project's network settings.",
             _one_of("allowlist", "blocked"),
+            _public,
             value_help="allowlist (an IP allowlist is set) or blocked (public connections off)",
         ),
         Kind(
@@ -132,6 +166,9 @@ KINDS: dict[str, Kind] = {
             "History is what point-in-time restore and branching from the past can reach.",
             "Raise the history retention.",
             _retention,
+            lambda v: (
+                Q(history_retention_seconds__lt=v) | Q(history_retention_seconds__isnull=True)
+            ),
             value_help="seconds, up to 2,592,000 (30 days)",
         ),
         Kind(
@@ -140,6 +177,7 @@ KINDS: dict[str, Kind] = {
             "Without one, Neon restarts computes for updates whenever it needs to.",
             "Set the maintenance window.",
             _window,
+            lambda v: Q(has_maintenance_window=False),
             value_help="{weekdays: [6, 7], start_time: '01:00', end_time: '03:00'} (UTC)",
             normal=_window_normal,
         ),
@@ -149,6 +187,7 @@ KINDS: dict[str, Kind] = {
             "A compute that never suspends is billed every hour it runs, used or not.",
             "Lower the suspend timeout.",
             _suspend,
+            _suspend_over,
             value_help="seconds, 60 to 604,800",
         ),
         Kind(
@@ -157,6 +196,7 @@ KINDS: dict[str, Kind] = {
             "Bounds keep a busy project from scaling into a bill nobody planned.",
             "Set the autoscaling range inside the bounds.",
             _autoscaling,
+            _outside,
             value_help="{min_cu: 0.25, max_cu: 4}",
         ),
         Kind(
@@ -165,6 +205,9 @@ KINDS: dict[str, Kind] = {
             "A quota stops a runaway project: Neon suspends its computes when it is used up.",
             "Set a compute-time quota.",
             _quota,
+            lambda v: (
+                Q(compute_time_quota_seconds__isnull=True) | Q(compute_time_quota_seconds__gt=v)
+            ),
             value_help="seconds of compute time a month",
         ),
         Kind(
@@ -173,6 +216,7 @@ KINDS: dict[str, Kind] = {
             "A protected project cannot be deleted through the dashboard by one person.",
             "Protect the project.",
             _one_of(True),
+            lambda v: ~Q(project_id__in=Protection.objects.values("project_id")),
             needs_value=False,
             default=True,
         ),
@@ -182,6 +226,7 @@ KINDS: dict[str, Kind] = {
             "Logical replication keeps write-ahead log for subscribers and cannot be undone.",
             "Once on, Neon cannot turn it off: the project must be recreated without it.",
             _one_of(True),
+            lambda v: Q(logical_replication=True),
             needs_value=False,
             default=True,
             fixable=False,
@@ -192,6 +237,7 @@ KINDS: dict[str, Kind] = {
             "What Neon records of the database's activity, for an auditor.",
             "Set the audit log level.",
             _one_of(*AUDIT_LOG_LEVELS),
+            _audit_below,
             value_help="base, extended or full",
         ),
     )

@@ -1,0 +1,117 @@
+"""Drift: the live projects out of a rule of their class, found where the data is. A class and a
+rule are each a condition on the fleet inventory, so one evaluation is a few statements per rule
+over the whole fleet (delete what is back within the rule, insert what newly drifted, as
+INSERT ... SELECT), never a loop over projects. `since` is when drift was first found and stays
+until the project is back within the rule.
+
+A refresh's end evaluates the whole fleet; a write through the dashboard evaluates its project.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.db import connection, transaction
+from django.db.models import CharField, DateTimeField, Q, QuerySet, Value
+from django.utils import timezone
+
+from fleet.models import InventoryProject
+from policy.catalog import KINDS
+from policy.document import UNCLASSIFIED, ClassMatch, Policy, Rule
+from policy.models import ClassOverride, Drift
+
+
+def glob_regex(pattern: str) -> str:
+    """A shell-style pattern (`*`, `?`) as an anchored regular expression both PostgreSQL and
+    SQLite read the same way."""
+    parts = (".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return "^" + "".join(parts) + "$"
+
+
+def _matches(match: ClassMatch) -> Q:
+    """A class's match: in one of its organizations (if it names any) and with a name matching
+    one of its patterns (if it gives any)."""
+    q = Q()
+    if match.organizations:
+        orgs = [o for o in match.organizations if o != "personal"]
+        in_org = Q(org_id__in=orgs, shared=False)
+        if "personal" in match.organizations:
+            in_org |= Q(org_id="", shared=False)
+        q &= in_org
+    if match.names:
+        named = Q()
+        for pattern in match.names:
+            named |= Q(name__regex=glob_regex(pattern))
+        q &= named
+    return q
+
+
+def class_conditions(policy: Policy) -> dict[str, Q]:
+    """Each class (and `unclassified`) as a condition on the inventory: the first class whose
+    match a project meets, unless a class was set on it by hand, which wins."""
+    conditions: dict[str, Q] = {}
+    taken: Q | None = None
+    for klass in policy.classes:
+        matched = _matches(klass.match)
+        conditions[klass.name] = matched if taken is None else matched & ~taken
+        taken = matched if taken is None else taken | matched
+    conditions[UNCLASSIFIED] = Q() if taken is None else ~taken
+    overrides = ClassOverride.objects.all()
+    for name, condition in conditions.items():
+        chosen = Q(project_id__in=overrides.filter(name=name).values("project_id"))
+        elsewhere = Q(project_id__in=overrides.exclude(name=name).values("project_id"))
+        conditions[name] = (condition & ~elsewhere) | chosen
+    return conditions
+
+
+def drifting(policy: Policy, rule: Rule, classes: dict[str, Q] | None = None) -> QuerySet:
+    """The live inventory rows out of `rule`."""
+    classes = classes or class_conditions(policy)
+    condition = classes[rule.klass] & KINDS[rule.kind].drifting(rule.value)
+    return InventoryProject.objects.filter(gone_at__isnull=True).filter(condition)
+
+
+def evaluate(policy: Policy, *, project_ids: list[str] | None = None) -> dict[str, int]:
+    """Bring the stored drift up to date with the inventory (only `project_ids`' if given);
+    returns each rule's drift count over the projects evaluated."""
+    now = timezone.now()
+    classes = class_conditions(policy)
+    counts = {}
+    with transaction.atomic():
+        gone_rules = Drift.objects.exclude(rule_id__in=[rule.id for rule in policy.rules])
+        _only(gone_rules, project_ids).delete()
+        for rule in policy.rules:
+            out = _only(drifting(policy, rule, classes), project_ids)
+            kept = _only(Drift.objects.filter(rule_id=rule.id), project_ids)
+            kept.exclude(project_id__in=out.values("project_id")).delete()
+            new = out.exclude(
+                project_id__in=Drift.objects.filter(rule_id=rule.id).values("project_id")
+            )
+            _insert(new, rule, now)
+            counts[rule.id] = kept.count()
+    return counts
+
+
+def _only(rows: QuerySet, project_ids: list[str] | None) -> QuerySet:
+    return rows if project_ids is None else rows.filter(project_id__in=project_ids)
+
+
+def _insert(rows: QuerySet, rule: Rule, now) -> None:
+    """INSERT INTO drift ... SELECT from the inventory: the database copies the rows."""
+    text = CharField()
+    select = (
+        rows.order_by()
+        .annotate(
+            d_rule=Value(rule.id, output_field=text),
+            d_class=Value(rule.klass, output_field=text),
+            d_kind=Value(rule.kind, output_field=text),
+            d_severity=Value(rule.severity, output_field=text),
+            d_since=Value(now, output_field=DateTimeField()),
+        )
+        .values("project_id", "d_rule", "d_class", "d_kind", "d_severity", "d_since")
+    )
+    sql, params = select.query.sql_with_params()
+    table = connection.ops.quote_name(Drift._meta.db_table)
+    columns = "project_id, rule_id, klass, kind, severity, since"
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({columns}) {sql}", params)

@@ -1,0 +1,37 @@
+"""What the policy found: drift per project and rule, and the classes set by hand."""
+
+from django.db import models
+
+
+class ClassOverride(models.Model):
+    """A class set by hand on a project: it wins over the policy file's match rules."""
+
+    project_id = models.CharField(max_length=64, primary_key=True)
+    name = models.CharField(max_length=40)
+    reason = models.TextField(blank=True)
+    set_by = models.CharField(max_length=254)
+    set_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.project_id} is {self.name} (set by {self.set_by})"
+
+
+class Drift(models.Model):
+    """A live project out of one rule of its class: since when (the first evaluation that found
+    it), and when last found. A project back within the rule loses its row."""
+
+    project_id = models.CharField(max_length=64)
+    rule_id = models.CharField(max_length=80)  # "<class>.<rule>" (policy.document.Rule.id)
+    klass = models.CharField(max_length=40)
+    kind = models.CharField(max_length=40)
+    severity = models.CharField(max_length=8)
+    since = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rule_id", "project_id"], name="policy_drift_once")
+        ]
+        indexes = [models.Index(fields=["project_id"], name="policy_drift_project")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} out of {self.rule_id} since {self.since:%Y-%m-%d}"
