@@ -10,6 +10,7 @@ ACTION_LABELS = {
     "project.delete": "Delete a project",
     "project.recover": "Recover a project",
     "connection.reveal": "Reveal a connection password",
+    "policy.evaluate": "Evaluate the fleet against the policy",
     "project.protect": "Protect a project",
     "project.unprotect": "Remove protection",
     "approval.request": "Ask for approval",

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from fleet import tally
@@ -31,6 +32,10 @@ from projects.project_state import project_state
 from projects.selectors import org_required
 
 logger = logging.getLogger(__name__)
+
+# Sent when a refresh has read every account and its rows are committed (kwargs: run): what
+# is worked out from the whole inventory (policy drift) is worked out again.
+refreshed = Signal()
 
 PAGE_SIZE = 400  # Neon's maximum for GET /projects
 SHARED = "shared"  # the scope of GET /projects/shared
@@ -301,6 +306,7 @@ def _finish(run: InventoryRun) -> None:
     tally.rebuild()
     run.status, run.finished_at = "finished", timezone.now()
     run.save(update_fields=["gone", "projects_seen", "status", "finished_at"])
+    transaction.on_commit(lambda: refreshed.send(sender=InventoryRun, run=run))
 
 
 def _fail(run: InventoryRun, exc: Exception) -> None:

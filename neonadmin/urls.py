@@ -17,4 +17,5 @@ urlpatterns = [
     path("fleet/", include("fleet.urls")),
     path("governance/", include("governance.urls")),
     path("bulk/", include("bulk.urls")),
+    path("policy/", include("policy.urls")),
 ]

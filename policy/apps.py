@@ -5,4 +5,13 @@ class PolicyConfig(AppConfig):
     name = "policy"
 
     def ready(self) -> None:
-        from policy import checks  # noqa: F401  (registers the policy file's system check)
+        # Models are loaded only now; these register the system check and the receivers.
+        from fleet import inventory
+        from policy import checks, services  # noqa: F401
+        from projects import extensions
+
+        inventory.refreshed.connect(services.on_refreshed, dispatch_uid="policy.on_refreshed")
+        # After the fleet's own receiver (its app is ready first): the inventory row is new.
+        extensions.project_written.connect(
+            services.on_project_written, dispatch_uid="policy.on_project_written"
+        )

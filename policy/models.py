@@ -35,3 +35,19 @@ class Drift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id} out of {self.rule_id} since {self.since:%Y-%m-%d}"
+
+
+class Evaluation(models.Model):
+    """One evaluation of the whole fleet against the policy in force: when, which file, and the
+    counts the policy page shows (projects per class, drift per rule)."""
+
+    finished_at = models.DateTimeField()
+    digest = models.CharField(max_length=64)  # the policy file's sha256
+    seconds = models.FloatField(default=0)
+    classes = models.JSONField(default=dict)  # class -> live projects in it
+
+    class Meta:
+        ordering = ["-finished_at"]
+
+    def __str__(self) -> str:
+        return f"policy evaluation at {self.finished_at:%Y-%m-%d %H:%M}"

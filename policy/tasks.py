@@ -1,0 +1,15 @@
+"""Background work of the policy (Django's Tasks framework, as the fleet's refresh)."""
+
+from django.tasks import task
+
+from policy import loaded, services
+
+
+@task()
+def evaluate_policy() -> dict:
+    """The whole fleet against the policy in force now (after the file changed, say)."""
+    policy = loaded.current().policy
+    if policy is None:
+        return {"evaluated": False}
+    evaluation = services.evaluate_fleet(policy)
+    return {"evaluated": True, "seconds": evaluation.seconds}

@@ -1,0 +1,40 @@
+"""The policy pages: the file in force, drift per class and rule, and each rule's projects."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from audit.services import Actor, audited
+from neonadmin.htmx import render_page_or_fragment
+from neonadmin.roles import Role, role_required
+from policy import selectors, tasks
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def policy_overview(request):
+    return render(request, "policy/overview.html", {"overview": selectors.overview()})
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def policy_rule(request, rule_id: str):
+    state = selectors.rule_state(rule_id)
+    if state is None:
+        raise Http404("No such rule in the policy in force.")
+    rows, next_after = selectors.drift_page(rule_id, after=request.GET.get("after", ""))
+    context = {"state": state, "rows": rows, "next_after": next_after}
+    if request.GET.get("after"):  # Load more: the next rows (the whole page without htmx)
+        return render_page_or_fragment(request, "policy/rule.html", context, fragment="rows")
+    return render(request, "policy/rule.html", context)
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def policy_evaluate(request):
+    """Evaluate the whole fleet now (after the file changed, say), in the background."""
+    with audited(actor=Actor.from_request(request), action="policy.evaluate"):
+        tasks.evaluate_policy.enqueue()
+    messages.success(request, "The fleet is being evaluated against the policy in force.")
+    return redirect("policy:overview")
