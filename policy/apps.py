@@ -7,8 +7,11 @@ class PolicyConfig(AppConfig):
     def ready(self) -> None:
         # Models are loaded only now; these register the system check and the receivers.
         from fleet import inventory
-        from policy import checks, services  # noqa: F401
+        from policy import checks, guard, services  # noqa: F401
         from projects import extensions
+
+        extensions.register_guard(guard.policy_guard)
+        extensions.register_page_extra("settings_review", guard.review_extra)
 
         inventory.refreshed.connect(services.on_refreshed, dispatch_uid="policy.on_refreshed")
         # After the fleet's own receiver (its app is ready first): the inventory row is new.

@@ -242,3 +242,52 @@ KINDS: dict[str, Kind] = {
         ),
     )
 }
+
+
+# -- Out of the rule, as a check of one project state (projects.project_state's shape): what a
+# settings change would lead to, judged before it is sent (policy.guard). Rules about what a
+# settings change cannot touch (the Postgres version, the dashboard's protection) are absent.
+
+
+def _state_suspend(state: dict) -> float:
+    seconds = state["default_endpoint_settings"]["suspend_timeout_seconds"]
+    return {0: SUSPEND_DEFAULT_SECONDS, -1: float("inf")}.get(seconds, seconds)
+
+
+def _state_public(value: str, state: dict) -> bool:
+    settings = state["settings"]
+    if settings.get("block_public_connections"):
+        return False
+    return value == "blocked" or not settings["allowed_ips"]["ips"]
+
+
+def _state_autoscaling(value: dict, state: dict) -> bool:
+    e = state["default_endpoint_settings"]
+    low, high = e["autoscaling_limit_min_cu"], e["autoscaling_limit_max_cu"]
+    return (high is not None and high > value["max_cu"]) or (
+        low is not None and low < value["min_cu"]
+    )
+
+
+def _state_quota(value: int, state: dict) -> bool:
+    quota = state["settings"]["quota"].get("compute_time_seconds") or 0
+    return not quota or quota > value
+
+
+def _state_audit(value: str, state: dict) -> bool:
+    level = state["settings"].get("audit_log_level") or AUDIT_LOG_LEVELS[0]
+    return AUDIT_LOG_LEVELS.index(level) < AUDIT_LOG_LEVELS.index(value)
+
+
+STATE_OUT: dict[str, Callable[[Any, dict], bool]] = {
+    "public_connections": _state_public,
+    "history_retention_min": lambda v, state: (state["history_retention_seconds"] or 0) < v,
+    "maintenance_window": lambda v, state: not state["settings"]["maintenance_window"],
+    "suspend_timeout_max": lambda v, state: _state_suspend(state) > v,
+    "autoscaling": _state_autoscaling,
+    "compute_quota_max": _state_quota,
+    "logical_replication_off": lambda v, state: bool(
+        state["settings"].get("enable_logical_replication")
+    ),
+    "audit_log_level": _state_audit,
+}

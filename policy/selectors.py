@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db.models import Count, Min
 
@@ -13,10 +12,9 @@ from policy import loaded
 from policy.catalog import KINDS, Kind
 from policy.document import UNCLASSIFIED, Rule
 from policy.models import Drift, Evaluation
-from projects.templatetags.neon_format import duration
+from policy.show import show_value
 
 PAGE_SIZE = 100
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 @dataclass(frozen=True)
@@ -106,17 +104,3 @@ def drift_page(rule_id: str, *, after: str = "") -> tuple[list[DriftRow], str]:
         for pid, since in shown
     ]
     return page, (shown[-1][0] if len(window) > PAGE_SIZE else "")
-
-
-def show_value(kind: str, value: Any) -> str:
-    """A rule's value as the page says it."""
-    if kind == "maintenance_window":
-        days = ", ".join(WEEKDAYS[d - 1] for d in value["weekdays"])
-        return f"{days} {value['start_time']} to {value['end_time']} UTC"
-    if kind == "autoscaling":
-        return f"{value['min_cu']:g} to {value['max_cu']:g} CU"
-    if kind in ("history_retention_min", "suspend_timeout_max", "compute_quota_max"):
-        return duration(value)
-    if value is True:
-        return "required"
-    return str(value)

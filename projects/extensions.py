@@ -6,8 +6,9 @@ core's writes and take part in its decisions through what this module offers, fi
 
 - `project_written`, a signal sent once a write to Neon is committed, carrying Neon's own answer
   (the fleet keeps its inventory row from it);
-- guards (`register_guard`): asked before a project is deleted or changed irreversibly; one may
-  refuse by raising `Refused` (governance refuses a protected project);
+- guards (`register_guard`): asked before a project is deleted or its settings changed; one may
+  refuse by raising `Refused` (governance refuses deleting or irreversibly changing a protected
+  project; policy refuses a change that breaks a deny rule);
 - the decider (`register_decider`): given an `Action` (who acts, what kind, the exact change and
   how to run it), says whether it runs now or waits for someone (governance's approval);
 - page extras (`register_page_extra`): context that a feature adds to a core page (governance's
@@ -82,6 +83,12 @@ class Attempt:
     request_data: dict[str, Any] | None = None
     irreversible: bool = False
     bulk_job_id: int | None = None
+    # A settings change: the project's state before and the state asked for (project_state's
+    # shape), for guards that judge the result (policy's deny rules).
+    before: dict[str, Any] | None = None
+    desired: dict[str, Any] | None = None
+    # An admin's reason to apply what a guard that allows it would refuse (policy); "" none.
+    override: str = ""
 
 
 Guard = Callable[[Attempt], None]
@@ -89,7 +96,7 @@ _guards: list[Guard] = []
 
 
 def register_guard(guard: Guard) -> None:
-    """Ask `guard(attempt)` before every delete and irreversible change; it raises Refused (and
+    """Ask `guard(attempt)` before every delete and settings change; it raises Refused (and
     records why) to stop it. Registering the same guard again changes nothing."""
     if guard not in _guards:
         _guards.append(guard)

@@ -153,17 +153,27 @@ def project_changes(*, project: Project, desired: dict[str, Any]) -> tuple[dict,
 
 
 def update_attempt(
-    *, actor: Actor, project: Project, body: dict[str, Any], bulk_job_id: int | None = None
+    *,
+    actor: Actor,
+    project: Project,
+    body: dict[str, Any],
+    bulk_job_id: int | None = None,
+    irreversible: bool = True,
+    desired: dict[str, Any] | None = None,
+    override: str = "",
 ) -> Attempt:
-    """What the guards are asked before an irreversible change is sent."""
+    """What the guards are asked before a change is sent."""
     return Attempt(
         actor=actor,
         action="project.update",
         project_id=project.id,
         project_name=project.name,
         request_data=body,
-        irreversible=True,
+        irreversible=irreversible,
         bulk_job_id=bulk_job_id,
+        before=project_state(project),
+        desired=desired,
+        override=override,
     )
 
 
@@ -240,10 +250,13 @@ def delete_action(*, actor: Actor, project: Project, reason: str = "") -> Action
     )
 
 
-def update_action(*, actor: Actor, project: Project, desired: dict[str, Any]) -> Action:
-    """Changing `project` to `desired` (a project state), as the decider takes it: an
-    irreversible change is guarded and may need approval; `change` keeps the exact request body
-    and the desired state (governance.executors sends it only if the body is still the same)."""
+def update_action(
+    *, actor: Actor, project: Project, desired: dict[str, Any], override: str = ""
+) -> Action:
+    """Changing `project` to `desired` (a project state), as the decider takes it: the guards
+    are asked first, an irreversible change may need approval; `change` keeps the exact request
+    body and the desired state (governance.executors sends it only if the body is still the
+    same). `override`: an admin's reason to apply what a guard allows admins to override."""
     body, changes = project_changes(project=project, desired=desired)
     irreversible = any(change.irreversible for change in changes)
     labels = ", ".join(change.label for change in changes)
@@ -261,5 +274,12 @@ def update_action(*, actor: Actor, project: Project, desired: dict[str, Any]) ->
         project_id=project.id,
         project_name=project.name,
         before=project_state(project),
-        attempt=update_attempt(actor=actor, project=project, body=body) if irreversible else None,
+        attempt=update_attempt(
+            actor=actor,
+            project=project,
+            body=body,
+            irreversible=irreversible,
+            desired=desired,
+            override=override,
+        ),
     )

@@ -138,7 +138,15 @@ def project_settings(request, project_id: str):
     context.update(changes=changes, carried=_carry(data, project.id))
     irreversible = any(change.irreversible for change in changes)
     # What features say before Apply (governance: the protection, whether it needs approval).
-    context.update(page_extras("settings_review", project=project, irreversible=irreversible))
+    context.update(
+        page_extras(
+            "settings_review",
+            project=project,
+            irreversible=irreversible,
+            desired=form.payload(),
+            admin=_is_admin(request),
+        )
+    )
     context["irreversible"] = irreversible
     if step == "apply":
         if irreversible and request.POST.get("confirm_name") != project.name:
@@ -157,8 +165,10 @@ def project_settings(request, project_id: str):
 def _apply(request, project, desired: dict):
     """Send the change now, or, when the team asks a second admin for it, leave it as a request
     (exactly this body, against this state of the project): the decider says which."""
+    # An admin may apply what a policy's deny rule refuses, with a reason (audited).
+    override = request.POST.get("policy_override", "").strip() if _is_admin(request) else ""
     action = services.update_action(
-        actor=Actor.from_request(request), project=project, desired=desired
+        actor=Actor.from_request(request), project=project, desired=desired, override=override
     )
     outcome = perform(action)
     if isinstance(outcome, Requested):

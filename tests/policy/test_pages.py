@@ -95,7 +95,7 @@ def test_a_change_through_the_dashboard_brings_its_project_back_within_the_rule(
     assert reviewed.status_code == 200 and "settings-form" in review, review[:3000]
     with django_capture_on_commit_callbacks(execute=True):
         applied = operator_client.post(url, form_data(review, "settings-form", step="apply"))
-    assert applied.status_code == 302
+    assert applied.status_code == 302, applied.content.decode()[-3000:]
     assert not Drift.objects.filter(pk=out.pk).exists()
 
 

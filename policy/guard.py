@@ -1,0 +1,148 @@
+"""Deny rules guard the dashboard's own changes: a settings change that would take a project out
+of a deny rule of its class is refused before anything is sent, naming the rule. An admin may
+apply it anyway with a reason, recorded in the audit log. A project already out of a rule is
+not held hostage: only a change that touches that rule's setting and leaves it out is refused.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+from audit.services import audited
+from fleet.models import InventoryProject
+from policy import loaded
+from policy.catalog import KINDS, STATE_OUT
+from policy.document import UNCLASSIFIED, Policy, Rule
+from policy.models import ClassOverride
+from policy.show import show_value
+from projects.extensions import Attempt, Refused
+from projects.project_state import project_state
+
+MSG_REFUSED = (
+    "The policy refuses this change: {rules}. Ask an admin, who can apply it anyway with a reason."
+)
+
+
+@dataclass(frozen=True)
+class Broken:
+    rule: Rule
+
+    @property
+    def text(self) -> str:
+        kind = KINDS[self.rule.kind]
+        return f"“{self.rule.klass}: {kind.label} {show_value(self.rule.kind, self.rule.value)}”"
+
+
+def class_of(policy: Policy, project_id: str) -> str:
+    """The project's class: set by hand, else the first class whose match its inventory row
+    meets (as policy.drift reads it in SQL), else unclassified."""
+    chosen = ClassOverride.objects.filter(project_id=project_id).first()
+    if chosen is not None:
+        return chosen.name
+    row = InventoryProject.objects.filter(project_id=project_id).first()
+    if row is None:
+        return UNCLASSIFIED
+    org = "personal" if row.org_id == "" else row.org_id
+    for klass in policy.classes:
+        match = klass.match
+        in_org = not match.organizations or (org in match.organizations and not row.shared)
+        named = not match.names or any(fnmatch.fnmatchcase(row.name, p) for p in match.names)
+        if in_org and named:
+            return klass.name
+    return UNCLASSIFIED
+
+
+def broken(project_id: str, before: dict, desired: dict) -> list[Broken]:
+    """The deny rules of the project's class that the change from `before` to `desired`
+    touches and leaves it out of."""
+    policy = loaded.current().policy
+    if policy is None:
+        return []
+    found = []
+    for rule in policy.rules_of(class_of(policy, project_id)):
+        out = STATE_OUT.get(rule.kind)
+        if rule.severity != "deny" or out is None:
+            continue
+        touched = out(rule.value, before) != out(rule.value, desired) or _changes(
+            rule, before, desired
+        )
+        if touched and out(rule.value, desired):
+            found.append(Broken(rule))
+    return found
+
+
+def _changes(rule: Rule, before: dict, desired: dict) -> bool:
+    """Whether the change touches what the rule is about (a project already out of the rule
+    may change other settings; a change to this one must bring it within)."""
+    paths = {
+        "public_connections": ("settings",),
+        "history_retention_min": ("history_retention_seconds",),
+        "maintenance_window": ("settings",),
+        "suspend_timeout_max": ("default_endpoint_settings",),
+        "autoscaling": ("default_endpoint_settings",),
+        "compute_quota_max": ("settings",),
+        "logical_replication_off": ("settings",),
+        "audit_log_level": ("settings",),
+    }[rule.kind]
+    return any(_value(rule.kind, before.get(p)) != _value(rule.kind, desired.get(p)) for p in paths)
+
+
+def _value(kind: str, part):
+    """The part of a state's section that the rule reads."""
+    if not isinstance(part, dict):
+        return part
+    keys = {
+        "public_connections": ("allowed_ips", "block_public_connections"),
+        "maintenance_window": ("maintenance_window",),
+        "suspend_timeout_max": ("suspend_timeout_seconds",),
+        "autoscaling": ("autoscaling_limit_min_cu", "autoscaling_limit_max_cu"),
+        "compute_quota_max": ("quota",),
+        "logical_replication_off": ("enable_logical_replication",),
+        "audit_log_level": ("audit_log_level",),
+    }[kind]
+    return tuple(part.get(key) for key in keys)
+
+
+def policy_guard(attempt: Attempt) -> None:
+    """projects.extensions' guard: refuse (recorded) a settings change that breaks a deny rule,
+    unless an admin gave a reason to override it (recorded as policy.override)."""
+    if attempt.action != "project.update" or attempt.desired is None or attempt.before is None:
+        return
+    found = broken(attempt.project_id, attempt.before, attempt.desired)
+    if not found:
+        return
+    rules = ", ".join(b.text for b in found)
+    if attempt.override:
+        with audited(
+            actor=attempt.actor,
+            action="policy.override",
+            project_id=attempt.project_id,
+            project_name=attempt.project_name,
+            request_data={"rules": [b.rule.id for b in found], "reason": attempt.override},
+        ):
+            return
+    with audited(
+        actor=attempt.actor,
+        action=attempt.action,
+        project_id=attempt.project_id,
+        project_name=attempt.project_name,
+        request_data=attempt.request_data,
+        bulk_job_id=attempt.bulk_job_id,
+    ):
+        raise Refused(MSG_REFUSED.format(rules=rules))
+
+
+def review_extra(*, project, desired=None, admin: bool = False, **_) -> dict:
+    """The settings review says which deny rules the change would break, before Apply, and
+    gives an admin the field to override them with a reason."""
+    if desired is None:
+        return {}
+    found = broken(project.id, project_state(project), desired)
+    if not found:
+        return {}
+    return {
+        "policy_broken": found,
+        "policy_admin": admin,
+        "cards": ["policy/_review_card.html"],
+    }
