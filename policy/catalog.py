@@ -155,10 +155,12 @@ KINDS: dict[str, Kind] = {
             "public_connections",
             "Connections from the internet",
             "Without an IP allowlist anyone with the password can connect from anywhere.",
-            "Set an IP allowlist, or block public connections, in the project's network settings.",
+            "Set an IP allowlist, or block public connections, in each project's network "
+            "settings (which addresses to allow is not the policy's to say).",
             _one_of("allowlist", "blocked"),
             _public,
             value_help="allowlist (an IP allowlist is set) or blocked (public connections off)",
+            fixable=False,
         ),
         Kind(
             "history_retention_min",
@@ -214,11 +216,12 @@ KINDS: dict[str, Kind] = {
             "deletion_protection",
             "Deletion protection",
             "A protected project cannot be deleted through the dashboard by one person.",
-            "Protect the project.",
+            "Protect each project from its page (Protect…).",
             _one_of(True),
             lambda v: ~Q(project_id__in=Protection.objects.values("project_id")),
             needs_value=False,
             default=True,
+            fixable=False,
         ),
         Kind(
             "logical_replication_off",

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from audit.services import Actor, audited
 from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, role_required
-from policy import selectors, tasks
+from policy import fixes, selectors, tasks
 
 
 @require_GET
@@ -24,10 +24,34 @@ def policy_rule(request, rule_id: str):
     if state is None:
         raise Http404("No such rule in the policy in force.")
     rows, next_after = selectors.drift_page(rule_id, after=request.GET.get("after", ""))
-    context = {"state": state, "rows": rows, "next_after": next_after}
+    context = {
+        "state": state,
+        "rows": rows,
+        "next_after": next_after,
+        "fixable": fixes.fixable(state.rule),
+    }
     if request.GET.get("after"):  # Load more: the next rows (the whole page without htmx)
         return render_page_or_fragment(request, "policy/rule.html", context, fragment="rows")
     return render(request, "policy/rule.html", context)
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def policy_fix(request, rule_id: str):
+    """Every project out of the rule, as one bulk job: its dry run first, then approval when
+    the team asks for it, then apply, on the bulk job's page."""
+    state = selectors.rule_state(rule_id)
+    if state is None or not fixes.fixable(state.rule):
+        raise Http404("No rule in the policy in force that a change can fix.")
+    try:
+        job = fixes.fix_job(actor=Actor.from_request(request), rule=state.rule)
+    except fixes.NothingToFix as exc:
+        messages.error(request, exc.message)
+        return redirect("policy:rule", rule_id=rule_id)
+    messages.success(
+        request, f"A bulk job fixes the {state.drift} projects: its dry run comes first."
+    )
+    return redirect("bulk:job", job_id=job.pk)
 
 
 @require_POST

@@ -1,0 +1,100 @@
+"""Fixing drift: a rule's drifting projects become one bulk job; its dry run, then apply,
+through the bulk machinery; afterwards the emulator holds the fix and the drift is gone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from django.utils.html import escape
+
+from bulk.models import BulkItem, BulkJob
+from fleet import tasks as fleet_tasks
+from policy import fixes, loaded
+from policy.catalog import KINDS
+from policy.models import Drift
+from projects.neon import get_client
+from projects.project_state import project_state
+from tests.bulk.jobs import run_worker
+
+pytestmark = pytest.mark.django_db
+EXAMPLE = Path(__file__).resolve().parents[2] / "policy" / "example-policy.yaml"
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def policy(neon, settings, django_capture_on_commit_callbacks):
+    settings.POLICY_FILE = str(EXAMPLE)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = fleet_tasks.start_refresh(trigger="manual")
+        fleet_tasks.refresh_inventory.call(run.pk)
+    return loaded.current().policy
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rules_fix_runs_through_dry_run_and_apply_and_the_drift_is_gone(
+    operator_client, policy, neon
+):
+    rule = next(r for r in policy.rules if r.id == "production.suspend_timeout_max")
+    out = set(Drift.objects.filter(rule_id=rule.id).values_list("project_id", flat=True))
+    assert out
+    response = operator_client.post(reverse("policy:fix", args=[rule.id]))
+    job = BulkJob.objects.get()
+    assert response.status_code == 302 and response.url == reverse("bulk:job", args=[job.pk])
+    assert set(job.items.values_list("project_id", flat=True)) == out
+    assert job.selection == {"policy_rule": rule.id}
+
+    run_worker()  # the dry run
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.PLANNED
+    changing = set(
+        job.items.filter(verdict=BulkItem.Verdict.CHANGE).values_list("project_id", flat=True)
+    )
+    assert changing
+    assert operator_client.post(reverse("bulk:apply", args=[job.pk]), headers=HX).status_code == 200
+    run_worker()  # apply; each write evaluates its project (on commit)
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.FINISHED
+    client = get_client()
+    for project_id in changing:  # the emulator's copy holds the fix
+        state = project_state(client.get_project(project_id))
+        assert state["default_endpoint_settings"]["suspend_timeout_seconds"] == rule.value
+    left = set(Drift.objects.filter(rule_id=rule.id).values_list("project_id", flat=True))
+    assert left == out - changing
+
+
+def test_a_rule_no_change_can_fix_says_why_and_offers_no_button(operator_client, policy):
+    rule = next(
+        r
+        for r in policy.rules
+        if not fixes.fixable(r) and Drift.objects.filter(rule_id=r.id).exists()
+    )
+    page = operator_client.get(reverse("policy:rule", args=[rule.id])).content.decode()
+    assert "No settings change fixes this" in page and escape(KINDS[rule.kind].fix) in page
+    assert operator_client.post(reverse("policy:fix", args=[rule.id])).status_code == 404
+    assert not BulkJob.objects.exists()
+
+
+def test_more_drift_than_a_job_may_hold_is_refused_with_the_setting_named(
+    operator_client, policy, settings
+):
+    rule = max(
+        (r for r in policy.rules if fixes.fixable(r)),
+        key=lambda r: Drift.objects.filter(rule_id=r.id).count(),
+    )
+    settings.BULK_MAX_PROJECTS = 1
+    response = operator_client.post(reverse("policy:fix", args=[rule.id]), follow=True)
+    assert "BULK_MAX_PROJECTS" in response.content.decode() and not BulkJob.objects.exists()
+
+
+def test_viewers_see_no_fix_button_and_may_not_post_it(viewer_client, policy):
+    rule = next(r for r in policy.rules if r.id == "production.suspend_timeout_max")
+    page = viewer_client.get(reverse("policy:rule", args=[rule.id])).content.decode()
+    assert "Fix these" not in page
+    assert viewer_client.post(reverse("policy:fix", args=[rule.id])).status_code == 403
+
+
+def test_the_rules_a_change_fixes_are_the_ones_the_file_may_ask_to_fix_later():
+    """fix_after is refused in the file for a rule no bulk change fixes (policy.document)."""
+    assert {slug for slug, kind in KINDS.items() if kind.fixable} == set(fixes.FIXES)
