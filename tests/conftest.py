@@ -6,7 +6,7 @@ import shutil
 import pytest
 import redis
 from django.core.cache import cache
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from neon_emulator.testing import run_emulator
 from neonadmin.auth.proxy import forget_known_users
@@ -144,6 +144,25 @@ def signed_in_page(browser, live_server, neon, admin_user, client):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.add_cookies(
         [{"name": "sessionid", "value": session_cookie.value, "url": live_server.url}]
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def second_admin_page(browser, live_server, django_user_model):
+    """Another admin, signed in in a browser of their own (the one who approves)."""
+    user = django_user_model.objects.create_user(
+        username="bea.admin@example.test", email="bea.admin@example.test"
+    )
+    user_role_set(user=user, role=Role.ADMIN)
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )
     page = context.new_page()
     page.set_default_timeout(10_000)

@@ -4,13 +4,11 @@ second admin (another browser) approves; the requester is never offered Approve.
 import re
 
 import pytest
-from django.test import Client
 from playwright.sync_api import Page, expect
 
 from audit.services import Actor
 from governance import services
 from governance.models import ApprovalRequest, Protection
-from neonadmin.roles import Role, user_role_set
 from projects.neon import get_client
 from tests.browser.test_accessibility import describe, load_axe, serious_violations
 
@@ -25,24 +23,6 @@ def plain_project():
         if not any(b.protected for b in client.list_branches(project.id)):
             return project
     pytest.fail("the seed has no project without protected branches")
-
-
-@pytest.fixture
-def second_admin_page(browser, live_server, django_user_model):
-    user = django_user_model.objects.create_user(
-        username="bea.admin@example.test", email="bea.admin@example.test"
-    )
-    user_role_set(user=user, role=Role.ADMIN)
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
 
 
 def test_protect_refuse_delete_and_unprotect_with_a_second_admin(
