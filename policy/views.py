@@ -6,9 +6,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import Actor, audited
+from neonadmin.exports import csv_response, json_response
 from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, role_required
-from policy import fixes, selectors, tasks
+from policy import fixes, loaded, report, selectors, tasks
+from policy.document import UNCLASSIFIED
 
 
 @require_GET
@@ -33,6 +35,30 @@ def policy_rule(request, rule_id: str):
     if request.GET.get("after"):  # Load more: the next rows (the whole page without htmx)
         return render_page_or_fragment(request, "policy/rule.html", context, fragment="rows")
     return render(request, "policy/rule.html", context)
+
+
+def _report_class(request) -> tuple:
+    policy = loaded.current().policy
+    klass = request.GET.get("class", "")
+    if policy is None or klass not in {c.name for c in policy.classes} | {UNCLASSIFIED}:
+        raise Http404("No such class in the policy in force.")
+    return policy, klass
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def policy_report_csv(request):
+    """The class's compliance report: every project against every rule of its class."""
+    policy, klass = _report_class(request)
+    rows = ([record[c] for c in report.COLUMNS] for record in report.rows(policy, klass))
+    return csv_response(f"policy-{klass}.csv", report.COLUMNS, rows)
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def policy_report_json(request):
+    policy, klass = _report_class(request)
+    return json_response(f"policy-{klass}.json", report.rows(policy, klass))
 
 
 @require_POST

@@ -98,3 +98,65 @@ def test_viewers_see_no_fix_button_and_may_not_post_it(viewer_client, policy):
 def test_the_rules_a_change_fixes_are_the_ones_the_file_may_ask_to_fix_later():
     """fix_after is refused in the file for a rule no bulk change fixes (policy.document)."""
     assert {slug for slug, kind in KINDS.items() if kind.fixable} == set(fixes.FIXES)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_report_names_each_projects_state_since_and_last_fix_with_its_approver(
+    operator_client, policy, settings, second_admin
+):
+    import csv
+    import io
+    import json
+
+    from governance.models import ApprovalRequest
+
+    settings.APPROVAL_REQUIRED_FOR = ["bulk"]
+    rule = next(r for r in policy.rules if r.id == "production.suspend_timeout_max")
+    operator_client.post(reverse("policy:fix", args=[rule.id]))
+    run_worker()
+    job = BulkJob.objects.get()
+    operator_client.post(reverse("bulk:apply", args=[job.pk]), headers=HX)
+    approval = ApprovalRequest.objects.get()
+    approved = second_admin.post(reverse("governance:approve", args=[approval.pk]), {"confirm": ""})
+    assert approved.status_code in (200, 302)
+    run_worker()
+    fixed = set(
+        job.items.filter(outcome=BulkItem.Outcome.CHANGED).values_list("project_id", flat=True)
+    )
+    assert fixed
+
+    response = operator_client.get(reverse("policy:report-csv"), {"class": "production"})
+    records = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    by_key = {(r["project_id"], r["rule"]): r for r in records}
+    assert {r["rule"] for r in records} == {r.id for r in policy.rules_of("production")}
+    drifts = {(d.project_id, d.rule_id): d for d in Drift.objects.filter(klass="production")}
+    for key, record in by_key.items():
+        assert record["state"] == ("out" if key in drifts else "within"), key
+    for project_id in fixed:
+        record = by_key[(project_id, rule.id)]
+        assert record["state"] == "within" and record["last_fix_job"] == str(job.pk)
+        assert record["approved_by"] == "bea.admin@example.test"
+    as_json = json.loads(
+        b"".join(
+            operator_client.get(
+                reverse("policy:report-json"), {"class": "production"}
+            ).streaming_content
+        )
+    )
+    assert len(as_json) == len(records)
+    assert operator_client.get(reverse("policy:report-csv"), {"class": "nope"}).status_code == 404
+
+
+@pytest.fixture
+def second_admin(django_user_model):
+    from django.test import Client
+
+    from neonadmin.roles import Role, user_role_set
+
+    user = django_user_model.objects.create_user(
+        username="bea.admin@example.test", email="bea.admin@example.test"
+    )
+    user_role_set(user=user, role=Role.ADMIN)
+    client = Client()
+    client.force_login(user)
+    return client
