@@ -208,7 +208,7 @@ def _duration(given: Any, where: str, problems: list[str]) -> timedelta | None:
     if given is None:
         return None
     matched = DURATION.match(str(given).strip())
-    if not matched or int(matched.group(1)) <= 0:
-        problems.append(f"{where}: {given!r} is not a duration such as 30m, 12h, 7d or 2w")
+    if not matched:
+        problems.append(f"{where}: {given!r} is not a duration such as 0m, 30m, 12h, 7d or 2w")
         return None
     return timedelta(**{UNITS[matched.group(2)]: int(matched.group(1))})

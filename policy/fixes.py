@@ -58,9 +58,13 @@ class NothingToFix(Exception):
         self.message = message
 
 
-def fix_job(*, actor: Actor, rule: Rule) -> BulkJob:
-    """A bulk job over every project out of `rule`, its dry run queued."""
-    ids = list(Drift.objects.filter(rule_id=rule.id).values_list("project_id", flat=True))
+def fix_job(*, actor: Actor, rule: Rule, project_ids: list[str] | None = None) -> BulkJob:
+    """A bulk job over every project out of `rule` (those of `project_ids` only, if given), its
+    dry run queued."""
+    drifting = Drift.objects.filter(rule_id=rule.id)
+    if project_ids is not None:
+        drifting = drifting.filter(project_id__in=project_ids)
+    ids = list(drifting.values_list("project_id", flat=True))
     if not ids:
         raise NothingToFix(MSG_NONE)
     if len(ids) > settings.BULK_MAX_PROJECTS:

@@ -26,6 +26,9 @@ class Drift(models.Model):
     kind = models.CharField(max_length=40)
     severity = models.CharField(max_length=8)
     since = models.DateTimeField()
+    # Grace periods (policy.grace): when the team was told, and the fix job opened for it.
+    notified_at = models.DateTimeField(null=True, blank=True)
+    fix_job_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

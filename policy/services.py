@@ -10,7 +10,7 @@ from django.db.models import Case, CharField, Count, Value, When
 from django.utils import timezone
 
 from fleet.models import InventoryProject
-from policy import drift, loaded
+from policy import drift, grace, loaded
 from policy.document import Policy
 from policy.models import Evaluation
 
@@ -48,6 +48,7 @@ def on_refreshed(**_) -> None:
     if policy is not None:
         evaluation = evaluate_fleet(policy)
         logger.info("policy evaluated in %.1f s", evaluation.seconds)
+        grace.run(policy)
 
 
 def on_project_written(*, project_id: str, **_) -> None:
