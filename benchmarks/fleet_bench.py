@@ -151,18 +151,22 @@ class Ran:
 def _manage(env: dict[str, str], *args: str) -> Ran:
     """`manage.py …` as its own process; its time and peak resident memory (wait4)."""
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    elapsed = time.perf_counter() - started
-    if process.returncode:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{process.stderr.read().decode()}")
+    # Its log goes to a file: a pipe nobody reads while it runs fills up and stalls it.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.perf_counter() - started
+        if process.returncode:
+            log.seek(0)
+            tail = log.read()[-4000:].decode(errors="replace")
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{tail}")
     return Ran(elapsed, usage.ru_maxrss / 1024)
 
 
