@@ -7,11 +7,12 @@ class PolicyConfig(AppConfig):
     def ready(self) -> None:
         # Models are loaded only now; these register the system check and the receivers.
         from fleet import inventory
-        from policy import checks, guard, services  # noqa: F401
+        from policy import checks, guard, presenters, services  # noqa: F401
         from projects import extensions
 
         extensions.register_guard(guard.policy_guard)
         extensions.register_page_extra("settings_review", guard.review_extra)
+        presenters.register_page_extras()
 
         inventory.refreshed.connect(services.on_refreshed, dispatch_uid="policy.on_refreshed")
         # After the fleet's own receiver (its app is ready first): the inventory row is new.

@@ -9,10 +9,11 @@ import time
 from django.db.models import Case, CharField, Count, Value, When
 from django.utils import timezone
 
+from audit.services import Actor, audited
 from fleet.models import InventoryProject
 from policy import drift, grace, loaded
 from policy.document import Policy
-from policy.models import Evaluation
+from policy.models import ClassOverride, Evaluation
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,32 @@ def on_refreshed(**_) -> None:
 def on_project_written(*, project_id: str, **_) -> None:
     """projects.extensions.project_written: the project's drift follows the change at once
     (the fleet's own receiver has already put Neon's answer into the inventory)."""
+    policy = loaded.current().policy
+    if policy is not None:
+        drift.evaluate(policy, project_ids=[project_id])
+
+
+def class_set(*, actor: Actor, project_id: str, name: str, reason: str) -> None:
+    """Set (or, with "", clear) the project's class by hand, audited; its drift follows."""
+    before = ClassOverride.objects.filter(project_id=project_id).first()
+    with audited(
+        actor=actor,
+        action="policy.class",
+        project_id=project_id,
+        request_data={"class": name, "reason": reason, "was": before.name if before else ""},
+    ):
+        if name:
+            ClassOverride.objects.update_or_create(
+                project_id=project_id,
+                defaults={
+                    "name": name,
+                    "reason": reason,
+                    "set_by": actor.username,
+                    "set_at": timezone.now(),
+                },
+            )
+        else:
+            ClassOverride.objects.filter(project_id=project_id).delete()
     policy = loaded.current().policy
     if policy is not None:
         drift.evaluate(policy, project_ids=[project_id])

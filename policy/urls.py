@@ -1,6 +1,7 @@
 from django.urls import path
 
 from policy import views
+from projects import urls as _project_urls  # noqa: F401 - registers the project_id converter
 
 app_name = "policy"
 
@@ -11,4 +12,5 @@ urlpatterns = [
     path("report.json", views.policy_report_json, name="report-json"),
     path("rules/<str:rule_id>/", views.policy_rule, name="rule"),
     path("rules/<str:rule_id>/fix/", views.policy_fix, name="fix"),
+    path("projects/<project_id:project_id>/class/", views.policy_set_class, name="set-class"),
 ]

@@ -9,7 +9,7 @@ from audit.services import Actor, audited
 from neonadmin.exports import csv_response, json_response
 from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, role_required
-from policy import fixes, loaded, report, selectors, tasks
+from policy import fixes, loaded, report, selectors, services, tasks
 from policy.document import UNCLASSIFIED
 
 
@@ -78,6 +78,25 @@ def policy_fix(request, rule_id: str):
         request, f"A bulk job fixes the {state.drift} projects: its dry run comes first."
     )
     return redirect("bulk:job", job_id=job.pk)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def policy_set_class(request, project_id: str):
+    """A class set by hand wins over the file's match rules (audited); empty: back to them."""
+    policy = loaded.current().policy
+    name = request.POST.get("name", "")
+    if policy is None or name not in {c.name for c in policy.classes} | {UNCLASSIFIED, ""}:
+        messages.error(request, "Choose one of the policy's classes.")
+        return redirect("projects:detail", project_id=project_id)
+    services.class_set(
+        actor=Actor.from_request(request),
+        project_id=project_id,
+        name=name,
+        reason=request.POST.get("reason", "").strip()[:500],
+    )
+    messages.success(request, f"Class set: {name or 'as the policy file matches it'}.")
+    return redirect("projects:detail", project_id=project_id)
 
 
 @require_POST

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from fleet import tasks as fleet_tasks
 from policy import drift, loaded
+from policy.catalog import KINDS
 from policy.models import Drift, Evaluation
 from tests.formdata import form_data
 
@@ -110,3 +111,35 @@ def test_evaluate_now_is_for_operators_and_is_audited(operator_client, in_force)
     response = operator_client.post(reverse("policy:evaluate"))
     assert response.status_code == 302
     assert AuditEvent.objects.filter(action="policy.evaluate").count() == 1
+
+
+def test_the_project_page_shows_its_class_and_drift(viewer_client, evaluated):
+    out = Drift.objects.filter(klass="production").first()
+    page = viewer_client.get(reverse("projects:detail", args=[out.project_id])).content.decode()
+    assert 'id="policy"' in page and "Class <strong>production</strong>" in page
+    assert KINDS[out.kind].label in page and "Set its class by hand" not in page
+
+
+def test_an_admin_sets_a_class_by_hand_audited_and_the_drift_follows(admin_client_, evaluated):
+    from audit.models import AuditEvent
+
+    out = Drift.objects.filter(klass="production").first()
+    url = reverse("policy:set-class", args=[out.project_id])
+    response = admin_client_.post(url, {"name": "staging", "reason": "a load-test copy"})
+    assert response.status_code == 302
+    assert not Drift.objects.filter(project_id=out.project_id, klass="production").exists()
+    assert set(Drift.objects.filter(project_id=out.project_id).values_list("klass", flat=True)) <= {
+        "staging"
+    }
+    record = AuditEvent.objects.get(action="policy.class")
+    assert record.request_data["class"] == "staging" and record.project_id == out.project_id
+    admin_client_.post(url, {"name": ""})  # back to the file's match
+    assert Drift.objects.filter(project_id=out.project_id, klass="production").exists()
+    assert admin_client_.post(url, {"name": "nope"}).status_code == 302
+    assert AuditEvent.objects.filter(action="policy.class").count() == 2
+
+
+def test_operators_may_not_set_a_class(operator_client, evaluated):
+    out = Drift.objects.first()
+    url = reverse("policy:set-class", args=[out.project_id])
+    assert operator_client.post(url, {"name": "staging"}).status_code == 403
