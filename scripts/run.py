@@ -67,6 +67,8 @@ def start_emulator(env: dict) -> subprocess.Popen:
         NEONADMIN_DEMO="true",
         DEBUG="true",
     )
+    # The demo's policy: the example, written for the demo's projects (unless one is set).
+    env.setdefault("POLICY_FILE", str(ROOT / "policy" / "example-policy.yaml"))
     return proc
 
 

@@ -151,6 +151,8 @@ def main() -> None:
         shoot(page, "fleet", "/fleet/?sort=-storage", full_page=False)
         phone(page, "fleet_phone", "/fleet/?sort=-storage")
         phone(page, "list_phone", "/projects/")
+        shoot(page, "policy", "/policy/")  # evaluated at the refresh's end (make run's policy)
+        phone(page, "policy_phone", "/policy/")
         bulk_dry_run(page)
         protect_first(page, first)
         recently_deleted(page)
