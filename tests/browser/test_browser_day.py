@@ -12,7 +12,6 @@ from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from projects.neon import get_client
-from tests.browser.test_browser_governance import second_admin_page  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,7 +35,7 @@ def approve(page: Page, summary: str, confirm: str = "") -> None:
 
 def test_an_operators_whole_day(
     signed_in_page: Page,
-    second_admin_page: Page,  # noqa: F811 - the fixture imported above
+    second_admin_page: Page,
     neon,
     settings,
 ):
