@@ -795,10 +795,10 @@ def _seed(store: Store, count: int, seed: int) -> None:
         doomed = index % 26 == 25
         rank = total - 1 - index  # 0 is the newest
         project = _project(store, rng, frng, index, rank, store.tick(created), deleted=doomed)
-        store.insert(project)
         if doomed:
-            deleted.append(project)
+            deleted.append(project)  # inserted once deleted: removing from _order is O(n)
         else:
+            store.insert(project)
             live += 1
         # Shared projects come between the account's, the last ones after the newest. Each is
         # drawn from the fleet stream only; rank 0 keeps it plain.
@@ -812,4 +812,5 @@ def _seed(store: Store, count: int, seed: int) -> None:
     # Deleted a few hours before "now" so that they stay inside the 7-day recovery window.
     today = store.tick() // (24 * HOUR_US) * (24 * HOUR_US)
     for n, project in enumerate(deleted):
-        store.soft_delete(project, max(project.created_us + HOUR_US, today - (n % 48) * HOUR_US))
+        project.deleted_us = max(project.created_us + HOUR_US, today - (n % 48) * HOUR_US)
+        store.insert(project)

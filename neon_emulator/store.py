@@ -471,12 +471,17 @@ class Store:
     # ---- projects ------------------------------------------------------------------------
 
     def insert(self, project: Project) -> None:
-        self.projects[project.id] = project
-        key = (project.created_us, project.id)
-        if not self._order or self._order[-1] < key:
-            self._order.append(key)
+        """Add a project: a live one, or with ``deleted_us`` set, a deleted one."""
+        if project.deleted_us is None:
+            pool, order = self.projects, self._order
         else:
-            bisect.insort(self._order, key)
+            pool, order = self.deleted, self._deleted_order
+        pool[project.id] = project
+        key = (project.created_us, project.id)
+        if not order or order[-1] < key:
+            order.append(key)
+        else:
+            bisect.insort(order, key)
 
     def soft_delete(self, project: Project, at_us: int) -> None:
         key = (project.created_us, project.id)
@@ -485,8 +490,7 @@ class Store:
             del self._order[i]
         del self.projects[project.id]
         project.deleted_us = at_us
-        self.deleted[project.id] = project
-        bisect.insort(self._deleted_order, key)
+        self.insert(project)
 
     def recover(self, project: Project) -> None:
         key = (project.created_us, project.id)
