@@ -232,6 +232,7 @@ DEFAULT_WINDOWS = (
     None,
     *(tuple(((day,), start, start + 1) for start in range(23)) for day in range(1, 8)),
 )
+_HOURS = tuple(f"{hour:02d}:00" for hour in range(25))
 _COMMON_SIZES, _COMMON_SIZES_BITS = _table(COMMON_SIZES)
 _OLDER_SIZES, _OLDER_SIZES_BITS = _table(OLDER_SIZES)
 _SUSPENDS, _SUSPENDS_BITS = _table(SUSPEND_CHOICES)
@@ -325,8 +326,8 @@ class SeededParts:
             weekdays, start, end = self.window
             out["maintenance_window"] = {
                 "weekdays": list(weekdays),
-                "start_time": f"{start:02d}:00",
-                "end_time": f"{end:02d}:00",
+                "start_time": _HOURS[start],
+                "end_time": _HOURS[end],
             }
         out["block_public_connections"] = self.block_public_connections
         out["block_vpc_connections"] = False

@@ -56,13 +56,24 @@ PRELOAD_LIBRARIES = [
 
 
 def iso(us: int) -> str:
-    """Neon's timestamp format: RFC 3339, UTC, whole seconds."""
-    return _iso_seconds(us // 1_000_000)
+    """Neon's timestamp format: RFC 3339, UTC, whole seconds.
+
+    A page of 400 projects has a thousand timestamps, nearly all different: strftime for
+    each date, pieces from tables for the time of day."""
+    day, second = divmod(us // 1_000_000, 86400)
+    hour, rest = divmod(second, 3600)
+    return _iso_date(day) + _ISO_HOURS[hour] + _ISO_MINUTES_SECONDS[rest]
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _iso_seconds(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+@functools.lru_cache(maxsize=1 << 12)
+def _iso_date(day: int) -> str:
+    return datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%dT")
+
+
+_ISO_HOURS = [f"{hour:02d}:" for hour in range(24)]
+_ISO_MINUTES_SECONDS = [
+    f"{minute:02d}:{second:02d}Z" for minute in range(60) for second in range(60)
+]
 
 
 def iso_us(us: int) -> str:
@@ -105,6 +116,7 @@ def draw_password(getrandbits) -> str:
     return password.decode()
 
 
+@functools.lru_cache(maxsize=64)
 def region_host(region_id: str) -> str:
     cloud, _, rest = region_id.partition("-")
     return f"{rest}.{cloud}.neon.tech"
