@@ -470,8 +470,8 @@ def _settings(getrandbits, random, project: Project, parts: SeededParts, home: s
     """``home`` is the owner the main stream drew, before an org-only account moved a
     personal project into an organization: the draws depend on it, never on the move."""
     if random() < 0.25:
-        quota = tuple(values[_below(getrandbits, len(values))] for _, values in QUOTA_FIELDS)
-        parts.quota = _one(_QUOTAS, quota)
+        quota = [values[_below(getrandbits, len(values))] for _, values in QUOTA_FIELDS]
+        parts.quota = _one(_QUOTAS, tuple(quota))
     if random() < 0.2:
         octet = 1 + _below(getrandbits, 254)
         ips = (f"203.0.113.{octet}", "198.51.100.0/24")[: 1 + _below(getrandbits, 2)]
@@ -654,12 +654,17 @@ def _idle_gap(x: float, age_us: int) -> int:
     were active in the last few days, one in five has been idle for three months or more.
     Never longer than the project's age."""
     low = 0.0
-    for high, first_day, last_day in (*IDLE_BANDS, (1.0, 90, max(90, age_us // DAY_US))):
+    for high, first_day, last_day in IDLE_BANDS:
         if x < high:
             days = first_day + (x - low) / (high - low) * (last_day - first_day)
             return min(int(days * DAY_US), age_us)
         low = high
-    return age_us
+    if x >= 1.0:
+        return age_us
+    # The last band, from 90 days to the project's age.
+    first_day, last_day = 90, max(90, age_us // DAY_US)
+    days = first_day + (x - low) / (1.0 - low) * (last_day - first_day)
+    return min(int(days * DAY_US), age_us)
 
 
 def _set_last_active(project: Project, parts: SeededParts, at_us: int | None) -> None:
@@ -693,10 +698,12 @@ def _spread(frng: random.Random, project: Project, parts: SeededParts, rank: int
         parts.block_public_connections = True
     if suspend == limits.NEVER_SUSPEND:
         # An always-on compute is active now and has run the whole billing period.
-        _set_last_active(project, parts, ANCHOR_US - frng.randrange(0, 600) * 1_000_000)
-        project.active_time = MONTH_S - frng.randrange(0, 3600)
+        getrandbits = frng.getrandbits
+        # frng.randrange(0, 600), frng.randrange(0, 3600), frng.uniform(0, 0.4)
+        _set_last_active(project, parts, ANCHOR_US - _below(getrandbits, 600) * 1_000_000)
+        project.active_time = MONTH_S - _below(getrandbits, 3600)
         # Compute time is CU-seconds: an autoscaling compute spends most of it near its min.
-        average_cu = min_cu + (max_cu - min_cu) * frng.uniform(0, 0.4)
+        average_cu = min_cu + (max_cu - min_cu) * (0.4 * frng.random())
         project.compute_time_seconds = int(project.active_time * average_cu)
     whale = frng.random() < 1 / 60 and not plain
     if whale:
