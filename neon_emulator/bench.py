@@ -1,18 +1,22 @@
-"""Throughput of the emulator: ``python -m neon_emulator.bench [--projects 10000]``.
+"""Throughput of the emulator: ``python -m neon_emulator.bench [--projects 10000] [--scale]``.
 
 Starts ``python -m neon_emulator`` in a child process (so that client and server do not share
-one GIL), seeds it, and prints requests per second and latency percentiles for a few calls.
-Numbers only; nothing is asserted.
+one GIL), seeds it, and prints how long it took to start, its peak memory, a walk through
+every project, then requests per second and latency percentiles for a few calls. With
+``--scale`` (a fleet of a million: ``--projects 1000000 --scale``) only the start, the memory
+and the walk. Numbers only; nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import requests
 
@@ -52,6 +56,19 @@ def _seed_only(count: int) -> None:
     )
 
 
+def _server_usage(pid: int) -> str:
+    """The server's peak and current memory and CPU time so far, from /proc (Linux)."""
+    proc = Path("/proc") / str(pid)
+    try:
+        status = dict(line.split(":", 1) for line in (proc / "status").read_text().splitlines())
+        fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return "(memory and CPU time: no /proc here)"
+    peak, now = (int(status[key].split()[0]) / 1024 for key in ("VmHWM", "VmRSS"))
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return f"peak RSS {peak:,.0f} MiB, RSS {now:,.0f} MiB, CPU {cpu:.1f} s"
+
+
 def _walk_fleet(base: str) -> None:
     """Every project the key sees, 400 a page: the personal account, each organization, then
     the shared list, as a fleet inventory reads them."""
@@ -86,9 +103,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m neon_emulator.bench")
     parser.add_argument("--projects", type=int, default=10_000, help="projects to seed")
     parser.add_argument("--requests", type=int, default=200, help="requests per measurement")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="only the start, the server's memory and a walk through every project",
+    )
     args = parser.parse_args(argv)
 
-    _seed_only(args.projects)
+    if not args.scale:
+        _seed_only(args.projects)
     started = time.perf_counter()
     server = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
         [sys.executable, "-m", "neon_emulator", "--port", "0", "--seed", str(args.projects)],
@@ -100,6 +123,7 @@ def main(argv: list[str] | None = None) -> None:
         base = line.rsplit(" ", 1)[-1]
         print(
             f"seeded {args.projects} projects and started in {time.perf_counter() - started:.2f} s"
+            f" ({_server_usage(server.pid)})"
         )
         session = requests.Session()
 
@@ -141,6 +165,9 @@ def main(argv: list[str] | None = None) -> None:
             return requests.get(base + "/regions", headers=HEADERS, timeout=30).status_code
 
         _walk_fleet(base)
+        print(f"after the walk: {_server_usage(server.pid)}")
+        if args.scale:
+            return
         n = args.requests
         _measure(f"GET /projects?limit=400 of {args.projects}", list_400, n)
         _measure("GET /projects?limit=400, walking the cursor", walk_pages, n)

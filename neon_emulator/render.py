@@ -44,8 +44,9 @@ def _common_project(p: Project) -> dict:
         "name": p.name,
         "provisioner": p.provisioner,
         # Not copied: the app serializes the answer while it still holds the store lock.
-        "default_endpoint_settings": p.default_endpoint_settings,
-        "settings": p.settings,
+        # Views: rendering a page of seeded projects leaves them unbuilt (store.Project).
+        "default_endpoint_settings": p.default_endpoint_settings_view(),
+        "settings": p.settings_view(),
         "pg_version": p.pg_version,
         "proxy_host": region_host(p.region_id),
         "branch_logical_size_limit": BRANCH_LOGICAL_SIZE_LIMIT_MIB,

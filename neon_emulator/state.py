@@ -16,7 +16,9 @@ from pathlib import Path
 
 from neon_emulator.store import Store
 
-FORMAT = 1
+# 2: projects have slots and seeded ones keep their parts unbuilt (store.Project), ids are
+# kept as codes (ids.draw): a file of format 1 would unpickle into half-working objects.
+FORMAT = 2
 NOT_KEPT = frozenset({"lock"})  # rebuilt by each Store
 
 
