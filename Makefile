@@ -36,8 +36,9 @@ format:
 # Issue 9's table, in a few minutes: `make bench BENCH_ARGS="--quick"` for a smoke run, or
 # e.g. BENCH_ARGS="--only pages,fragment --drill-seconds 30" (see --help).
 # The fleet at scale: 50,000 projects by default (minutes); FLEET_ARGS="--seed 1000000
-# --bulk 10000" for the million-project run (about 35 minutes on 2 cores).
-FLEET_ARGS ?= --seed 50000 --bulk 10000
+# --bulk 10000 --policy policy/example-policy.yaml" for the million-project run (about 35
+# minutes on 2 cores).
+FLEET_ARGS ?= --seed 50000 --bulk 10000 --policy policy/example-policy.yaml
 bench:
 	@scripts/bootstrap requirements-dev.txt
 	$(PY) -m benchmarks.dashboard_bench $(BENCH_ARGS)

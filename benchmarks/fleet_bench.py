@@ -15,7 +15,8 @@ the one named, dropped afterwards unless `--keep`) and Redis. It measures:
   p95 beside the p95 without;
 - the CSV and JSON exports of every row: seconds, rows, and the web worker's memory growth
   (sampled every 20 ms while the file streams);
-- with `--bulk N`, a bulk dry run of N projects (benchmarks.bulk_bench).
+- with `--bulk N`, a bulk dry run of N projects (benchmarks.bulk_bench);
+- with `--policy FILE`, the policy's evaluation of the whole fleet at the refresh's end.
 
 Numbers, not assertions: these machines are shared and noisy.
 """
@@ -66,6 +67,12 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the benchmark's database")
     parser.add_argument("--bulk", type=int, default=0, help="also dry-run a bulk job of N")
     parser.add_argument(
+        "--policy",
+        default="",
+        help="a policy file in force for the worker (e.g. policy/example-policy.yaml): the "
+        "refresh's end evaluates the fleet, and its time is printed",
+    )
+    parser.add_argument(
         "--during-seconds", type=float, default=120, help="pages timed while a refresh runs"
     )
     args = parser.parse_args()
@@ -87,6 +94,8 @@ def main() -> None:
                 f"{_rss_mib(neon.process.pid):,.0f} MiB resident; latency {args.latency_ms} ms"
             )
             env = {"DATABASE_URL": database_url, "REDIS_URL": args.redis_url}
+            if args.policy:
+                env["POLICY_FILE"] = str(Path(args.policy).resolve())
             with dashboards(
                 count=1, workdir=workdir, neon_url=neon.api_url, extra_env=env
             ) as instances:
@@ -101,6 +110,8 @@ def main() -> None:
                     f"({rows / refresh.seconds:,.0f} projects/s), worker peak "
                     f"{refresh.peak_mib:,.0f} MiB"
                 )
+                if args.policy:
+                    _print_evaluation(database_url)
                 session = requests.Session()
                 session.headers.update(HEADERS)
                 first_org = _first_org(database_url)
@@ -188,6 +199,15 @@ def _rows(database_url: str) -> int:
         return conn.execute(
             "SELECT count(*) FROM fleet_inventoryproject WHERE gone_at IS NULL"
         ).fetchone()[0]
+
+
+def _print_evaluation(database_url: str) -> None:
+    with psycopg.connect(database_url) as conn:
+        seconds, classes = conn.execute(
+            "SELECT seconds, classes FROM policy_evaluation ORDER BY finished_at DESC LIMIT 1"
+        ).fetchone()
+        drift = conn.execute("SELECT count(*) FROM policy_drift").fetchone()[0]
+    print(f"policy: the fleet evaluated in {seconds:.1f} s, {drift:,} drift rows; {classes}")
 
 
 def _first_org(database_url: str) -> str:
