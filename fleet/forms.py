@@ -19,6 +19,7 @@ SORTS = {
     "suspend": "suspend_timeout_seconds",
 }
 YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
+DRIFT = [("", "Any"), ("yes", "Out of policy"), ("no", "Within policy")]
 EXPOSURE = [
     ("", "Any"),
     ("public", "Open to the internet"),
@@ -52,6 +53,8 @@ class FleetFilterForm(forms.Form):
     finding = forms.ChoiceField(
         required=False, choices=[("", "Any")] + [(f.slug, f.title) for f in FINDINGS]
     )
+    drift = forms.ChoiceField(required=False, choices=DRIFT, label="Policy")
+    rule = forms.ChoiceField(required=False, label="Out of rule")
     include_gone = forms.BooleanField(required=False, label="Include projects gone from Neon")
     sort = forms.ChoiceField(
         required=False,
@@ -65,9 +68,21 @@ class FleetFilterForm(forms.Form):
         self.fields["org"].choices = [("", "Any")] + choices["org"]
         self.fields["region"].choices = [("", "Any")] + choices["region"]
         self.fields["pg"].choices = [("", "Any")] + choices["pg"]
+        # "class" is the query string's name, and a keyword: no class attribute can declare it.
+        self.fields["class"] = forms.ChoiceField(
+            required=False, label="Class", choices=[("", "Any")] + choices["class"]
+        )
+        self.fields["rule"].choices = [("", "Any")] + choices["rule"]
+
+    @property
+    def classed(self) -> bool:
+        """Whether a policy has classed the fleet (the class and drift filters mean something)."""
+        return len(self.fields["class"].choices) > 1
 
     # The filters whose choices show how many rows each would give (the page's facet counts).
-    COUNTED = ("org", "region", "pg", "exposure", "hipaa", "logical_replication")
+    COUNTED = (
+        "org", "region", "pg", "exposure", "hipaa", "logical_replication", "class", "drift"
+    )  # fmt: skip
 
     def show_counts(
         self, facets: dict[str, list[tuple[str, str, int]]], *, approximate: bool = False
@@ -100,6 +115,9 @@ class FleetFilterForm(forms.Form):
             "hipaa": data.get("hipaa") or "",
             "logical_replication": data.get("logical_replication") or "",
             "finding": data.get("finding") or "",
+            "class": data.get("class") or "",
+            "drift": data.get("drift") or "",
+            "rule": data.get("rule") or "",
             "include_gone": bool(data.get("include_gone")),
             "sort": data.get("sort") or "name",
             "cursor": data.get("cursor") or "",

@@ -384,6 +384,9 @@ def record_projects(projects: Sequence[Project], *, full: bool) -> list[Inventor
                 shared=before.shared if before else False,
             )
         )
+    for row in rows:  # the upsert keeps the marks (fleet.marks): so does the row's group
+        if before := existing.get(row.project_id):
+            row.project_class, row.drift = before.project_class, before.drift
     details = _upsert(rows, full=full, projects=projects, keep_seen_run=True)
     for row in rows:
         before = existing.get(row.project_id)

@@ -40,6 +40,11 @@ class InventoryProject(models.Model):
     read_at = models.DateTimeField(default=timezone.now)
     seen_run = models.BigIntegerField(null=True)
     gone_at = models.DateTimeField(null=True)
+    # What a feature above the fleet says of the project (fleet.marks): its class and how many
+    # rules of that class it is out of. The policy app sets both after each evaluation; ""
+    # means no policy has classed it. A refresh never writes them.
+    project_class = models.CharField(max_length=40, blank=True, default="")
+    drift = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]
@@ -48,6 +53,8 @@ class InventoryProject(models.Model):
         # and trigram indexes for the search; tests/fleet/test_query_plans.py holds them to it.
         indexes = [
             models.Index(fields=["org_id", "pg_version"], name="fleet_inv_org_pg"),
+            # A class is often a small part of the fleet: its rows, by name, without a scan.
+            models.Index(fields=["project_class", "name", "project_id"], name="fleet_inv_class"),
         ]
 
     def __str__(self) -> str:

@@ -64,6 +64,8 @@ def fleet_rows(
             "transfer": escaped(bytes_iec(r.data_transfer_bytes)),
             "cu": escaped(_cu(r)),
             "suspend": escaped(suspend_text(r.suspend_timeout_seconds)),
+            "klass": escaped(r.project_class),
+            "drift": r.drift,
         }
         for r in rows
     ]

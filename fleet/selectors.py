@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from fleet import cursors, inventory, tally
+from fleet import cursors, inventory, marks, tally
 from fleet.findings import BY_SLUG, FINDINGS, Finding, quiet_before
 from fleet.forms import PAGE_SIZE, SORTS
 from fleet.models import InventoryProject, InventoryRun
@@ -34,6 +34,7 @@ EXPOSURES = {
 NO_FILTERS = {
     "q": "", "org": "", "region": "", "pg": None, "idle_days": None, "exposure": "",
     "hipaa": "", "logical_replication": "", "finding": "", "include_gone": False,
+    "class": "", "drift": "", "rule": "",
 }  # fmt: skip
 
 
@@ -43,8 +44,10 @@ def _base(include_gone: bool = False) -> QuerySet[InventoryProject]:
 
 
 def _row_conditions(filters: dict) -> Q:
-    """The filters only the rows can answer (the tally holds neither names nor days)."""
+    """The filters only the rows can answer (the tally holds neither names, days nor rules)."""
     q = Q()
+    if filters["rule"]:
+        q &= marks.rule_rows(filters["rule"])
     if filters["q"]:
         q &= Q(name__icontains=filters["q"]) | Q(project_id__icontains=filters["q"])
     if filters["idle_days"]:
@@ -66,6 +69,10 @@ def _conditions(filters: dict) -> Q:
     for name in ("hipaa", "logical_replication"):
         if filters[name]:
             q &= Q(**{name: filters[name] == "yes"})
+    if filters["class"]:
+        q &= Q(project_class=filters["class"])
+    if filters["drift"]:
+        q &= Q(drift__gt=0) if filters["drift"] == "yes" else Q(drift=0)
     if filters["finding"] in BY_SLUG:
         q &= BY_SLUG[filters["finding"]].query()
     return q
@@ -136,7 +143,7 @@ def view_counts(filters: dict) -> tally.ViewCounts:
 def _view_counts(filters: dict) -> tally.ViewCounts:
     kept = tally.current()
     names = tally.organization_names(kept.groups)
-    if not (filters["q"] or filters["idle_days"]):
+    if not (filters["q"] or filters["idle_days"] or filters["rule"]):
         total, per_facet = tally.count(kept.groups, filters)
         return tally.ViewCounts(total, tally.labelled(per_facet, names), kept.counted_at)
     # Not among the tallied values: group the rows they match, as they are now; when they
@@ -162,7 +169,8 @@ def filter_choices() -> dict:
     if choices is None:
         choices = _filter_choices([g for g, n in tally.current().groups if n and not g.gone])
         cache.set(key, choices, COUNTS_SECONDS)
-    return choices
+    # Not kept with the rest: the rules follow the policy file, not the tally.
+    return {**choices, "rule": [(r.id, r.label) for r in marks.rules()]}
 
 
 def _filter_choices(live: list[tally.Group]) -> dict:
@@ -175,6 +183,8 @@ def _filter_choices(live: list[tally.Group]) -> dict:
         + ([("shared", SHARED)] if any(g.shared for g in live) else []),
         "region": [(r, r) for r in sorted({g.region_id for g in live})],
         "pg": [(v, str(v)) for v in sorted({g.pg_version for g in live})],
+        # Marks (fleet.marks): offered once a policy has classed the fleet.
+        "class": [(c, c) for c in sorted({g.project_class for g in live} - {""})],
     }
 
 
@@ -182,6 +192,18 @@ def _filter_choices(live: list[tally.Group]) -> dict:
 class FindingCount:
     finding: Finding
     count: int
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    rule: marks.Rule
+    count: int
+
+
+def rule_counts() -> list[RuleCount]:
+    """Each registered rule (fleet.marks) with the live projects out of it."""
+    counts = marks.rule_counts()
+    return [RuleCount(rule, counts.get(rule.id, 0)) for rule in marks.rules()]
 
 
 def finding_counts() -> list[FindingCount]:

@@ -48,7 +48,7 @@ from fleet.models import InventoryGroup, InventoryProject, InventoryTally
 GENERATION_KEY = "fleet:generation"
 PERSONAL = "Personal account"
 SHARED = "Shared with you"
-FACETS = ("org", "region", "pg", "exposure", "hipaa", "logical_replication")
+FACETS = ("org", "region", "pg", "exposure", "hipaa", "logical_replication", "class", "drift")
 EXPOSURE_ORDER = ("public", "allowlist", "private")
 EXPOSURE_LABELS = {
     "public": "Open to the internet",
@@ -74,6 +74,8 @@ class Group:
     large_no_quota: bool  # finding large-autoscaling-without-quota
     no_history: bool
     idle: bool  # finding idle-with-storage, as of when it was tallied
+    project_class: str  # fleet.marks: the class a policy put it in ("" none)
+    drifting: bool  # out of at least one rule of its class
 
     def key(self) -> str:
         return json.dumps([getattr(self, name) for name in DIMS], separators=(",", ":"))
@@ -92,6 +94,10 @@ class Group:
             return "yes" if self.hipaa else "no"
         if name == "logical_replication":
             return "yes" if self.logical_replication else "no"
+        if name == "class":
+            return self.project_class
+        if name == "drift":
+            return "yes" if self.drifting else "no"
         return getattr(self, {"region": "region_id"}.get(name, name))
 
 
@@ -117,6 +123,8 @@ def group_of(row: InventoryProject, *, now: datetime | None = None) -> Group:
         large_no_quota=BY_SLUG["large-autoscaling-without-quota"].matches(row, now=now),
         no_history=row.history_retention_seconds == 0,
         idle=BY_SLUG["idle-with-storage"].matches(row, now=now),
+        project_class=row.project_class,
+        drifting=row.drift > 0,
     )
 
 
@@ -139,6 +147,8 @@ COLUMNS = {  # each dimension's column in `grouped`'s query
     "large_no_quota": "t_large",
     "no_history": "t_no_history",
     "idle": "t_idle",
+    "project_class": "project_class",
+    "drifting": "t_drifting",
 }
 
 
@@ -158,6 +168,7 @@ def grouped(
         t_large=_flag(BY_SLUG["large-autoscaling-without-quota"].query()),
         t_no_history=_flag(Q(history_retention_seconds=0)),
         t_idle=_flag(BY_SLUG["idle-with-storage"].query()),
+        t_drifting=_flag(Q(drift__gt=0)),
     )
     values = annotated.values(*COLUMNS.values()).annotate(n=Count("pk")).order_by()
     if sample_percent is None:
@@ -378,6 +389,8 @@ def _label(facet: str, value: str, names: dict[str, str]) -> str:
         return EXPOSURE_LABELS[value]
     if facet in ("hipaa", "logical_replication"):
         return "Yes" if value == "yes" else "No"
+    if facet == "drift":
+        return "Out of policy" if value == "yes" else "Within policy"
     return value
 
 

@@ -4,7 +4,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
 from audit.services import Actor
-from fleet import selectors, tasks
+from fleet import marks, selectors, tasks
 from fleet.findings import BY_SLUG
 from fleet.forms import FleetFilterForm
 from fleet.presenters import fleet_rows
@@ -22,7 +22,7 @@ EXPORT_COLUMNS = (
     "data_transfer_bytes", "cu_min", "cu_max", "suspend_timeout_seconds",
     "history_retention_seconds", "allowed_ips_count", "block_public_connections",
     "has_maintenance_window", "compute_time_quota_seconds", "hipaa", "logical_replication",
-    "permission", "read_at", "gone_at",
+    "permission", "read_at", "gone_at", "project_class", "drift",
 )  # fmt: skip
 
 
@@ -54,9 +54,16 @@ def fleet_list(request):
         ),
         "sort": filters["sort"],
         "finding": finding,
+        "rule": marks.rule(filters["rule"]) if filters["rule"] else None,
+        "rule_link": marks.rule_link(filters["rule"]) if filters["rule"] else "",
+        "classed": form.classed,
         # The table's width, for "Load more": a tick box for those who may change projects.
-        "columns": 12 + bool(finding and finding.fix) + has_role(request.user, Role.OPERATOR),
+        "columns": 12
+        + 2 * form.classed
+        + bool(finding and finding.fix)
+        + has_role(request.user, Role.OPERATOR),
         "findings": selectors.finding_counts(),
+        "rule_counts": selectors.rule_counts(),
         "status": selectors.inventory_status(),
     }
     # "Load more" appends rows; a changed filter or sort replaces the results.

@@ -13,6 +13,7 @@ class PolicyConfig(AppConfig):
         extensions.register_guard(guard.policy_guard)
         extensions.register_page_extra("settings_review", guard.review_extra)
         presenters.register_page_extras()
+        presenters.register_fleet_rules()
 
         inventory.refreshed.connect(services.on_refreshed, dispatch_uid="policy.on_refreshed")
         # After the fleet's own receiver (its app is ready first): the inventory row is new.

@@ -12,9 +12,23 @@ from __future__ import annotations
 import re
 
 from django.db import connection, transaction
-from django.db.models import CharField, DateTimeField, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    CharField,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from fleet import marks, tally
 from fleet.models import InventoryProject
 from policy.catalog import KINDS
 from policy.document import UNCLASSIFIED, ClassMatch, Policy, Rule
@@ -116,3 +130,48 @@ def _insert(rows: QuerySet, rule: Rule, now) -> None:
     columns = "project_id, rule_id, klass, kind, severity, since"
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({columns}) {sql}", params)
+
+
+# -- The marks the fleet page shows (fleet.marks): each project's class and drift count --
+
+
+def _drift_count() -> Coalesce:
+    counted = (
+        Drift.objects.filter(project_id=OuterRef("project_id"))
+        .order_by()
+        .values("project_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def mark_fleet(policy: Policy | None, classes: dict[str, Q] | None = None) -> int:
+    """Every inventory row's class and drift count as the evaluation left them, set-based, and
+    the tally counted again if any changed; returns the rows changed. Only rows whose marks
+    change are written: after the first evaluation, a handful (an UPDATE of every row would
+    rewrite a million rows and each of their indexes). No policy clears the marks."""
+    rows = InventoryProject.objects.all()
+    changed = 0
+    with transaction.atomic():
+        if policy is None:
+            changed = rows.exclude(project_class="", drift=0).update(project_class="", drift=0)
+        else:
+            for name, condition in (classes or class_conditions(policy)).items():
+                changed += (
+                    rows.filter(condition).exclude(project_class=name).update(project_class=name)
+                )
+            counted = _drift_count()
+            changed += rows.annotate(n=counted).exclude(drift=F("n")).update(drift=counted)
+    if changed:
+        tally.rebuild()
+    return changed
+
+
+def mark_project(policy: Policy, project_id: str, project_class: str) -> None:
+    """One project's marks after its own evaluation (a write, a class set by hand)."""
+    marks.set_marks(
+        project_id,
+        project_class=project_class,
+        drift=Drift.objects.filter(project_id=project_id).count(),
+    )

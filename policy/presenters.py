@@ -3,6 +3,10 @@ the rules it is out of, each with why it matters and the fix."""
 
 from __future__ import annotations
 
+from django.db.models import Count, Exists, OuterRef, Q
+from django.urls import reverse
+
+from fleet import marks
 from policy import loaded
 from policy.catalog import KINDS
 from policy.document import UNCLASSIFIED
@@ -45,3 +49,41 @@ def _rule(policy, rule_id: str):
 
 def register_page_extras() -> None:
     extensions.register_page_extra("detail", project_card)
+
+
+# -- The policy's rules as the fleet page's filters and chips (fleet.marks) --
+
+
+def rule_label(rule) -> str:
+    kind = KINDS[rule.kind]
+    value = f" {show_value(rule.kind, rule.value)}" if kind.needs_value else ""
+    return f"{rule.klass}: {kind.label}{value}"
+
+
+def _fleet_rules() -> list[marks.Rule]:
+    policy = loaded.current().policy
+    if policy is None:
+        return []
+    return [
+        marks.Rule(rule.id, rule_label(rule), KINDS[rule.kind].why, rule.severity)
+        for rule in policy.rules
+    ]
+
+
+def _rows_out_of(rule_id: str) -> Q:
+    return Q(Exists(Drift.objects.filter(rule_id=rule_id, project_id=OuterRef("project_id"))))
+
+
+def _drift_by_rule() -> dict[str, int]:
+    return dict(Drift.objects.order_by().values_list("rule_id").annotate(n=Count("pk")))
+
+
+def register_fleet_rules() -> None:
+    marks.register_rules(
+        marks.Rules(
+            listed=_fleet_rules,
+            rows=_rows_out_of,
+            counts=_drift_by_rule,
+            link=lambda rule_id: reverse("policy:rule", args=[rule_id]),
+        )
+    )

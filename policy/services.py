@@ -5,51 +5,53 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 
-from django.db.models import Case, CharField, Count, Value, When
 from django.utils import timezone
 
 from audit.services import Actor, audited
-from fleet.models import InventoryProject
+from fleet import tally
 from policy import drift, grace, loaded
 from policy.document import Policy
+from policy.guard import class_of
 from policy.models import ClassOverride, Evaluation
 
 logger = logging.getLogger(__name__)
 
 
 def evaluate_fleet(policy: Policy) -> Evaluation:
-    """The whole fleet: drift per rule, and how many live projects each class holds."""
+    """The whole fleet: drift per rule, each project's class and drift on its inventory row
+    (the fleet page's marks), and how many live projects each class holds."""
     started = time.perf_counter()
-    drift.evaluate(policy)
     conditions = drift.class_conditions(policy)
-    klass = Case(
-        *[When(condition, then=Value(name)) for name, condition in conditions.items()],
-        default=Value(""),
-        output_field=CharField(),
-    )
-    counts = (
-        InventoryProject.objects.filter(gone_at__isnull=True)
-        .annotate(klass=klass)
-        .values("klass")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
+    drift.evaluate(policy)
+    drift.mark_fleet(policy, conditions)
+    classes = Counter()
+    for group, n in tally.current().groups:
+        if not group.gone:
+            classes[group.project_class] += n
     return Evaluation.objects.create(
         finished_at=timezone.now(),
         digest=policy.digest,
         seconds=time.perf_counter() - started,
-        classes={row["klass"]: row["n"] for row in counts},
+        classes=dict(classes),
     )
 
 
 def on_refreshed(**_) -> None:
     """fleet.inventory.refreshed: the whole inventory is new, so is its drift."""
     policy = loaded.current().policy
-    if policy is not None:
-        evaluation = evaluate_fleet(policy)
-        logger.info("policy evaluated in %.1f s", evaluation.seconds)
-        grace.run(policy)
+    if policy is None:
+        drift.mark_fleet(None)  # a policy taken away leaves no classes behind
+        return
+    evaluation = evaluate_fleet(policy)
+    logger.info("policy evaluated in %.1f s", evaluation.seconds)
+    grace.run(policy)
+
+
+def evaluate_project(policy: Policy, project_id: str) -> None:
+    drift.evaluate(policy, project_ids=[project_id])
+    drift.mark_project(policy, project_id, class_of(policy, project_id))
 
 
 def on_project_written(*, project_id: str, **_) -> None:
@@ -57,7 +59,7 @@ def on_project_written(*, project_id: str, **_) -> None:
     (the fleet's own receiver has already put Neon's answer into the inventory)."""
     policy = loaded.current().policy
     if policy is not None:
-        drift.evaluate(policy, project_ids=[project_id])
+        evaluate_project(policy, project_id)
 
 
 def class_set(*, actor: Actor, project_id: str, name: str, reason: str) -> None:
@@ -83,4 +85,4 @@ def class_set(*, actor: Actor, project_id: str, name: str, reason: str) -> None:
             ClassOverride.objects.filter(project_id=project_id).delete()
     policy = loaded.current().policy
     if policy is not None:
-        drift.evaluate(policy, project_ids=[project_id])
+        evaluate_project(policy, project_id)

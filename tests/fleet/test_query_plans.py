@@ -49,6 +49,8 @@ def inventory(django_db_setup, django_db_blocker):
                     cu_max=[0.25, 1, 2, 4, 8][i % 5],
                     allowed_ips_count=i % 3,
                     hipaa=i % 50 == 0,
+                    project_class="production" if i % 200 == 0 else "unclassified",
+                    drift=i % 4,
                 )
                 for i in range(ROWS)
             ],
@@ -135,4 +137,10 @@ def test_a_search_for_a_rare_name_uses_the_trigram_index(inventory):
 def test_a_finding_filter_walks_the_sort_index(inventory):
     found = plan({"finding": "open-to-the-internet"})
     assert indexes_used(found) == {"fleet_inv_name_asc"}, shown(found)
+    assert not kinds(found) & {"Seq Scan", "Sort"}, shown(found)
+
+
+def test_a_small_class_is_found_by_its_index_in_name_order(inventory):
+    found = plan({"class": "production", "drift": "yes"})
+    assert indexes_used(found) == {"fleet_inv_class"}, shown(found)
     assert not kinds(found) & {"Seq Scan", "Sort"}, shown(found)

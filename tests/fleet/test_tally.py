@@ -50,6 +50,8 @@ def make_rows(n: int = 120) -> list[InventoryProject]:
                 hipaa=i % 13 == 0,
                 logical_replication=i % 3 == 0,
                 gone_at=NOW if i % 19 == 0 else None,
+                project_class=["", "production", "preview", "unclassified"][i % 4 if i % 9 else 1],
+                drift=[0, 0, 1, 3][(i // 2) % 4],
             )
         )
     return rows
@@ -110,6 +112,8 @@ FILTER_VALUES = {
     "logical_replication": ["", "yes"],
     "finding": ["", *(f.slug for f in FINDINGS)],
     "include_gone": [False, True],
+    "class": ["", "production", "unclassified"],
+    "drift": ["", "yes", "no"],
 }
 
 

@@ -4,11 +4,13 @@ row; kept with since when; and following each change."""
 from __future__ import annotations
 
 import fnmatch
+from collections import Counter
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
+from fleet import tally
 from fleet.models import InventoryDetail, InventoryProject
 from governance.models import Protection
 from policy import drift
@@ -206,3 +208,67 @@ def test_patterns_match_as_the_shell_does(pattern, name, matched):
     InventoryProject.objects.create(project_id="x", name=name, region_id="r", pg_version=17)
     found = InventoryProject.objects.filter(name__regex=drift.glob_regex(pattern)).exists()
     assert found == matched == fnmatch.fnmatchcase(name, pattern.replace("[", "[[]"))
+
+
+# -- The marks the fleet page shows (fleet.marks) --
+
+
+def _class_read_in_python(policy, row, overrides) -> str:
+    return overrides.get(row.project_id) or next(
+        (c.name for c in policy.classes if _matches(c.match, row)), "unclassified"
+    )
+
+
+def test_each_row_carries_its_class_and_drift_count(fleet):
+    inventory, overrides, *_ = fleet
+    policy = parse(POLICY)
+    drift.evaluate(policy)
+    changed = drift.mark_fleet(policy)
+    assert changed > 0
+    marked = {r.project_id: (r.project_class, r.drift) for r in InventoryProject.objects.all()}
+    per_project = Counter(pid for _, pid in stored())
+    for row in inventory:
+        assert marked[row.project_id] == (
+            _class_read_in_python(policy, row, overrides),
+            per_project[row.project_id],
+        ), row.project_id
+    # The tally follows: its class counts are the rows'.
+    counted = Counter()
+    for group, n in tally.current().groups:
+        counted[(group.project_class, group.drifting)] += n
+    assert counted == Counter((c, n > 0) for c, n in marked.values())
+
+
+def test_marking_again_writes_nothing_and_keeps_the_tally(fleet):
+    policy = parse(POLICY)
+    drift.evaluate(policy)
+    drift.mark_fleet(policy)
+    generation = tally.generation()
+    assert drift.mark_fleet(policy) == 0
+    assert tally.generation() == generation
+
+
+def test_no_policy_clears_the_marks(fleet):
+    policy = parse(POLICY)
+    drift.evaluate(policy)
+    drift.mark_fleet(policy)
+    assert drift.mark_fleet(None) == len(fleet[0])
+    assert not InventoryProject.objects.exclude(project_class="", drift=0).exists()
+    assert {g.project_class for g, _ in tally.current().groups} == {""}
+
+
+def test_one_projects_marks_follow_its_evaluation_and_move_the_tally(fleet):
+    policy = parse(POLICY)
+    drift.evaluate(policy)
+    drift.mark_fleet(policy)
+    pid = Drift.objects.filter(rule_id="production.logical_replication_off").first().project_id
+    row = InventoryProject.objects.get(project_id=pid)
+    InventoryProject.objects.filter(project_id=pid).update(logical_replication=False)
+    # As the fleet's own receiver moves it for a write, before the policy's receiver runs.
+    tally.move(tally.group_of(row), tally.group_of(InventoryProject.objects.get(project_id=pid)))
+    drift.evaluate(policy, project_ids=[pid])
+    drift.mark_project(policy, pid, row.project_class)
+    assert InventoryProject.objects.get(project_id=pid).drift == row.drift - 1
+    assert tally.current().groups and sorted(
+        (g.key(), n) for g, n in tally.current().groups if n
+    ) == sorted((g.key(), n) for g, n in tally.grouped(InventoryProject.objects.all()))

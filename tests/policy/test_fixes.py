@@ -3,15 +3,12 @@ through the bulk machinery; afterwards the emulator holds the fix and the drift 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
 from bulk.models import BulkItem, BulkJob
-from fleet import tasks as fleet_tasks
-from policy import fixes, loaded
+from policy import fixes
 from policy.catalog import KINDS
 from policy.models import Drift
 from projects.neon import get_client
@@ -19,17 +16,12 @@ from projects.project_state import project_state
 from tests.bulk.jobs import run_worker
 
 pytestmark = pytest.mark.django_db
-EXAMPLE = Path(__file__).resolve().parents[2] / "policy" / "example-policy.yaml"
 HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def policy(neon, settings, django_capture_on_commit_callbacks):
-    settings.POLICY_FILE = str(EXAMPLE)
-    with django_capture_on_commit_callbacks(execute=True):
-        run = fleet_tasks.start_refresh(trigger="manual")
-        fleet_tasks.refresh_inventory.call(run.pk)
-    return loaded.current().policy
+def policy(evaluated):
+    return evaluated  # tests/policy/conftest.py: the example in force, the fleet evaluated
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,31 +4,22 @@ untouched rules never block."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from fleet import tasks as fleet_tasks
 from fleet.models import InventoryDetail, InventoryProject
-from policy import loaded
 from policy.catalog import KINDS, STATE_OUT
 from policy.guard import class_of
 from tests.formdata import form_data
 
 pytestmark = pytest.mark.django_db
-EXAMPLE = Path(__file__).resolve().parents[2] / "policy" / "example-policy.yaml"
 PATCH = "PATCH /api/v2/projects/{project_id}"
 
 
 @pytest.fixture
-def policy(neon, settings, django_capture_on_commit_callbacks):
-    settings.POLICY_FILE = str(EXAMPLE)
-    with django_capture_on_commit_callbacks(execute=True):
-        run = fleet_tasks.start_refresh(trigger="manual")
-        fleet_tasks.refresh_inventory.call(run.pk)
-    return loaded.current().policy
+def policy(evaluated):
+    return evaluated  # tests/policy/conftest.py: the example in force, the fleet evaluated
 
 
 def production_within_autoscaling(policy) -> InventoryProject:

@@ -3,34 +3,14 @@ change made through the dashboard."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from django.urls import reverse
 
-from fleet import tasks as fleet_tasks
-from policy import drift, loaded
+from policy import drift
 from policy.catalog import KINDS
 from policy.models import Drift, Evaluation
 from tests.formdata import form_data
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "policy" / "example-policy.yaml"
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def in_force(settings):
-    settings.POLICY_FILE = str(EXAMPLE)
-    return loaded.current().policy
-
-
-@pytest.fixture
-def evaluated(neon, in_force, django_capture_on_commit_callbacks):
-    """The worker's refresh, whose end evaluates the fleet (on commit)."""
-    with django_capture_on_commit_callbacks(execute=True):
-        run = fleet_tasks.start_refresh(trigger="manual")
-        fleet_tasks.refresh_inventory.call(run.pk)
-    return in_force
 
 
 def test_without_a_policy_the_page_says_how_to_set_one(viewer_client, settings):

@@ -1,0 +1,112 @@
+"""The fleet page after a policy has classed the fleet: class and drift as columns, facets and
+filters, a chip and a filter per rule, in the page and in its exports, counted from the tally."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+
+import pytest
+from django.urls import reverse
+
+from fleet.models import InventoryProject
+from policy.models import Drift
+
+pytestmark = pytest.mark.django_db
+HX = {"HX-Request": "true"}
+
+
+def _ids(response) -> set[str]:
+    return {row["id"] for row in response.context["rows"]}
+
+
+def test_the_fleet_offers_class_and_drift_with_counts(viewer_client, evaluated):
+    page = viewer_client.get(reverse("fleet:list"))
+    form = page.context["form"]
+    assert form.classed and page.context["classed"]
+    live = InventoryProject.objects.filter(gone_at__isnull=True)
+    per_class = Counter(live.values_list("project_class", flat=True))
+    assert set(per_class) <= {c.name for c in evaluated.classes} | {"unclassified"}
+    shown = dict(form.fields["class"].choices)
+    for name, n in per_class.items():
+        assert shown[name] == f"{name} ({n:,})"
+    drifting = live.filter(drift__gt=0).count()
+    assert dict(form.fields["drift"].choices)["yes"] == f"Out of policy ({drifting:,})"
+    html = page.content.decode()
+    assert '<th scope="col">Class</th>' in html and 'data-label="Drift"' in html
+
+
+def test_filtering_by_class_and_drift_gives_those_rows(viewer_client, evaluated):
+    klass = evaluated.classes[0].name
+    page = viewer_client.get(reverse("fleet:list"), {"class": klass, "drift": "yes"}, headers=HX)
+    expected = set(
+        InventoryProject.objects.filter(
+            gone_at__isnull=True, project_class=klass, drift__gt=0
+        ).values_list("project_id", flat=True)
+    )
+    assert expected and _ids(page) == expected
+    assert page.context["page"].total == len(expected)
+    assert "<html" not in page.content.decode()
+
+
+def test_a_rule_chip_counts_and_filters_what_the_rule_caught(viewer_client, evaluated):
+    page = viewer_client.get(reverse("fleet:list"))
+    chips = {item.rule.id: item.count for item in page.context["rule_counts"]}
+    assert set(chips) == {r.id for r in evaluated.rules}
+    for rule_id, n in chips.items():
+        assert n == Drift.objects.filter(rule_id=rule_id).count(), rule_id
+    rule_id = max(chips, key=chips.get)
+    filtered = viewer_client.get(reverse("fleet:list"), {"rule": rule_id})
+    caught = set(Drift.objects.filter(rule_id=rule_id).values_list("project_id", flat=True))
+    assert _ids(filtered) == caught and filtered.context["page"].total == len(caught)
+    html = filtered.content.decode()
+    assert f"Out of {filtered.context['rule'].label}" in html
+    assert reverse("policy:rule", args=[rule_id]) in html
+
+
+def test_an_unknown_rule_in_a_link_falls_back_to_any(viewer_client, evaluated):
+    """As every hand-edited filter does: the page shows the view without it."""
+    page = viewer_client.get(reverse("fleet:list"), {"rule": "nope.nothing"})
+    everything = viewer_client.get(reverse("fleet:list"))
+    assert page.context["rule"] is None
+    assert page.context["page"].total == everything.context["page"].total
+
+
+def test_the_exports_carry_class_and_drift_as_the_page_shows_them(viewer_client, evaluated):
+    klass = evaluated.classes[0].name
+    query = {"class": klass}
+    shown = _ids(viewer_client.get(reverse("fleet:list"), query))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                b"".join(
+                    viewer_client.get(reverse("fleet:export-csv"), query).streaming_content
+                ).decode()
+            )
+        )
+    )
+    assert {r["project_id"] for r in rows} == shown
+    assert {r["project_class"] for r in rows} == {klass}
+    records = json.loads(
+        b"".join(viewer_client.get(reverse("fleet:export-json"), query).streaming_content)
+    )
+    marked = dict(InventoryProject.objects.values_list("project_id", "drift"))
+    assert all(r["drift"] == marked[r["project_id"]] for r in records)
+
+
+def test_a_class_set_by_hand_moves_the_row_and_the_tally(admin_client_, evaluated):
+    """The class set on the project page is the row's at once, and the fleet's counts follow
+    without counting the inventory again."""
+    row = InventoryProject.objects.filter(project_class="production", gone_at__isnull=True).first()
+    admin_client_.post(
+        reverse("policy:set-class", args=[row.project_id]),
+        {"name": "staging", "reason": "load test"},
+    )
+    moved = InventoryProject.objects.get(pk=row.pk)
+    assert moved.project_class == "staging"
+    assert moved.drift == Drift.objects.filter(project_id=row.project_id).count()
+    page = admin_client_.get(reverse("fleet:list"), {"class": "staging"})
+    assert row.project_id in _ids(page)
+    assert page.context["page"].counted_at is not None  # from the tally, not a count
