@@ -11,8 +11,11 @@ Two kinds of mark:
   rule X") and a chip with its count. A rule's rows are a condition the feature builds (an
   EXISTS on its own table), so a rule filter is answered by the rows, as a search is.
 
-The policy app registers both in its `AppConfig.ready()`; with nothing registered the page shows
-neither.
+- bulk actions (`register_bulk_action`): a button beside "Bulk change…" that sends the same
+  selection (the ticked rows, or the filters) to the feature's own page (set the class).
+
+The policy app registers them in its `AppConfig.ready()`; with nothing registered the page shows
+none of them.
 """
 
 from __future__ import annotations
@@ -48,7 +51,24 @@ class Rules:
     link: Callable[[str], str]  # the rule's own page (what it asks, the fix)
 
 
+@dataclass(frozen=True)
+class BulkAction:
+    label: str
+    url_name: str  # a POST view that takes the fleet's selection (bulk.selectors.selection_get)
+    admin_only: bool = False
+
+
 _rules: Rules | None = None
+_bulk_actions: list[BulkAction] = []
+
+
+def register_bulk_action(action: BulkAction) -> None:
+    if action not in _bulk_actions:
+        _bulk_actions.append(action)
+
+
+def bulk_actions(*, admin: bool) -> list[BulkAction]:
+    return [a for a in _bulk_actions if admin or not a.admin_only]
 
 
 def register_rules(rules: Rules) -> None:

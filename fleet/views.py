@@ -64,6 +64,7 @@ def fleet_list(request):
         + has_role(request.user, Role.OPERATOR),
         "findings": selectors.finding_counts(),
         "rule_counts": selectors.rule_counts(),
+        "bulk_actions": marks.bulk_actions(admin=has_role(request.user, Role.ADMIN)),
         "status": selectors.inventory_status(),
     }
     # "Load more" appends rows; a changed filter or sort replaces the results.

@@ -87,3 +87,4 @@ def register_fleet_rules() -> None:
             link=lambda rule_id: reverse("policy:rule", args=[rule_id]),
         )
     )
+    marks.register_bulk_action(marks.BulkAction("Set class…", "policy:bulk-class", admin_only=True))

@@ -7,6 +7,7 @@ import logging
 import time
 from collections import Counter
 
+from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Actor, audited
@@ -64,25 +65,52 @@ def on_project_written(*, project_id: str, **_) -> None:
 
 def class_set(*, actor: Actor, project_id: str, name: str, reason: str) -> None:
     """Set (or, with "", clear) the project's class by hand, audited; its drift follows."""
-    before = ClassOverride.objects.filter(project_id=project_id).first()
-    with audited(
-        actor=actor,
-        action="policy.class",
-        project_id=project_id,
-        request_data={"class": name, "reason": reason, "was": before.name if before else ""},
-    ):
-        if name:
-            ClassOverride.objects.update_or_create(
+    classes_set(actor=actor, projects=[(project_id, "")], name=name, reason=reason)
+
+
+def classes_set(
+    *,
+    actor: Actor,
+    projects: list[tuple[str, str]],
+    name: str,
+    reason: str,
+    selection: dict | None = None,
+) -> None:
+    """Set (or, with "", clear) the class of each of `projects` ((ID, name) pairs) by hand:
+    one audit record each, as for one project, naming the fleet selection they came from; then
+    their drift and the fleet's marks follow."""
+    ids = [project_id for project_id, _ in projects]
+    before = dict(
+        ClassOverride.objects.filter(project_id__in=ids).values_list("project_id", "name")
+    )
+    with transaction.atomic():
+        for project_id, project_name in projects:
+            asked = {"class": name, "reason": reason, "was": before.get(project_id, "")}
+            with audited(
+                actor=actor,
+                action="policy.class",
                 project_id=project_id,
-                defaults={
-                    "name": name,
-                    "reason": reason,
-                    "set_by": actor.username,
-                    "set_at": timezone.now(),
-                },
-            )
-        else:
-            ClassOverride.objects.filter(project_id=project_id).delete()
+                project_name=project_name,
+                request_data={**asked, "selection": selection} if selection else asked,
+            ):
+                _override(project_id, name=name, reason=reason, actor=actor)
     policy = loaded.current().policy
     if policy is not None:
-        evaluate_project(policy, project_id)
+        drift.evaluate(policy, project_ids=ids)
+        for project_id in ids:
+            drift.mark_project(policy, project_id, class_of(policy, project_id))
+
+
+def _override(project_id: str, *, name: str, reason: str, actor: Actor) -> None:
+    if name:
+        ClassOverride.objects.update_or_create(
+            project_id=project_id,
+            defaults={
+                "name": name,
+                "reason": reason,
+                "set_by": actor.username,
+                "set_at": timezone.now(),
+            },
+        )
+    else:
+        ClassOverride.objects.filter(project_id=project_id).delete()

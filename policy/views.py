@@ -3,9 +3,12 @@
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import Actor, audited
+from bulk.selectors import selection_get
 from neonadmin.exports import csv_response, json_response
 from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, role_required
@@ -97,6 +100,38 @@ def policy_set_class(request, project_id: str):
     )
     messages.success(request, f"Class set: {name or 'as the policy file matches it'}.")
     return redirect("projects:detail", project_id=project_id)
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def policy_bulk_class(request):
+    """The fleet's selection (ticked rows, or its filters) set to one class by hand: first the
+    page that says which projects and asks the class, then, with a class chosen, the change."""
+    policy = loaded.current().policy
+    query = request.POST.copy()
+    chosen, reason = query.pop("class_name", [None])[0], query.pop("reason", [""])[0]
+    selection = selection_get(query)
+    names = [c.name for c in policy.classes] + [UNCLASSIFIED] if policy else []
+    error = ""
+    if chosen is not None and not selection.problem:
+        if chosen in names or chosen == "":
+            services.classes_set(
+                actor=Actor.from_request(request),
+                projects=[(pid, name) for pid, name, _ in selection.projects()],
+                name=chosen,
+                reason=reason.strip()[:500],
+                selection={"filters": selection.by_filters, "ticked": len(selection.ticked)},
+            )
+            messages.success(
+                request,
+                f"{selection.total} project{'s' if selection.total != 1 else ''} "
+                f"set to {chosen or 'the class the policy file matches'}.",
+            )
+            shown = urlencode({"class": chosen}) if chosen else selection.fleet_query
+            return redirect(f"{reverse('fleet:list')}?{shown}")
+        error = "Choose one of the policy's classes."
+    context = {"selection": selection, "names": names, "policy": policy, "error": error}
+    return render(request, "policy/bulk_class.html", context)
 
 
 @require_POST

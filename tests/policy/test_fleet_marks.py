@@ -110,3 +110,80 @@ def test_a_class_set_by_hand_moves_the_row_and_the_tally(admin_client_, evaluate
     page = admin_client_.get(reverse("fleet:list"), {"class": "staging"})
     assert row.project_id in _ids(page)
     assert page.context["page"].counted_at is not None  # from the tally, not a count
+
+
+# -- Classes set in bulk from the fleet --
+
+
+def test_an_admin_sets_the_class_of_a_fleet_selection(admin_client_, evaluated):
+    from audit.models import AuditEvent
+    from policy.models import ClassOverride
+
+    org = InventoryProject.objects.exclude(org_id="").values_list("org_id", flat=True).first()
+    chosen = set(
+        InventoryProject.objects.filter(org_id=org, gone_at__isnull=True, shared=False).values_list(
+            "project_id", flat=True
+        )
+    )
+    staging = set(
+        InventoryProject.objects.filter(project_class="staging").values_list(
+            "project_id", flat=True
+        )
+    )
+    url = reverse("policy:bulk-class")
+    asked = admin_client_.post(url, {"from_fleet": "1", "org": org})
+    html = asked.content.decode()
+    assert asked.status_code == 200 and f'data-selected="{len(chosen)}"' in html
+    assert not ClassOverride.objects.exists()  # the first step only asks
+
+    done = admin_client_.post(url, {"org": org, "class_name": "staging", "reason": "migrating"})
+    assert done.status_code == 302 and done.url.endswith("?class=staging")
+    assert set(ClassOverride.objects.values_list("project_id", flat=True)) == chosen
+    records = AuditEvent.objects.filter(action="policy.class")
+    assert set(records.values_list("project_id", flat=True)) == chosen
+    assert all(r.request_data["selection"]["filters"] == {"org": org} for r in records)
+    marked = InventoryProject.objects.filter(project_id__in=chosen)
+    assert set(marked.values_list("project_class", flat=True)) == {"staging"}
+    page = admin_client_.get(reverse("fleet:list"), {"class": "staging"})
+    assert page.context["page"].total == len(chosen | staging)
+
+    admin_client_.post(url, {"org": org, "class_name": "", "reason": "back"})
+    assert not ClassOverride.objects.exists()  # back to the file's match
+
+
+def test_a_bulk_class_refuses_a_class_the_policy_lacks(admin_client_, evaluated):
+    from policy.models import ClassOverride
+
+    pid = InventoryProject.objects.first().project_id
+    refused = admin_client_.post(
+        reverse("policy:bulk-class"), {"project": pid, "class_name": "nope", "reason": "x"}
+    )
+    assert "Choose one of the policy" in refused.content.decode()
+    assert not ClassOverride.objects.exists()
+
+
+def test_operators_may_not_set_classes_in_bulk(operator_client, evaluated):
+    pid = InventoryProject.objects.first().project_id
+    assert operator_client.post(reverse("policy:bulk-class"), {"project": pid}).status_code == 403
+
+
+def test_a_selection_too_big_sets_nothing(admin_client_, evaluated, settings):
+    from policy.models import ClassOverride
+
+    settings.BULK_MAX_PROJECTS = 2
+    done = admin_client_.post(
+        reverse("policy:bulk-class"), {"class_name": "staging", "reason": "all"}
+    )
+    assert "a bulk job takes at most 2" in done.content.decode()
+    assert not ClassOverride.objects.exists()
+
+
+BUTTON = 'formaction="/policy/classes/"'
+
+
+def test_the_fleet_offers_set_class_to_admins(admin_client_, evaluated):
+    assert BUTTON in admin_client_.get(reverse("fleet:list")).content.decode()
+
+
+def test_the_fleet_does_not_offer_set_class_to_operators(operator_client, evaluated):
+    assert BUTTON not in operator_client.get(reverse("fleet:list")).content.decode()
