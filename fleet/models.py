@@ -182,3 +182,35 @@ class InventoryDetail(models.Model):
     @property
     def name(self) -> str:
         return self.state["name"]
+
+
+class InventoryBranch(models.Model):
+    """A project's default branch as the dashboard last read it (fleet.branches): whether Neon
+    protects it, its annotation, and its backup schedule. Neon's project list carries none of
+    this, and reading it costs two calls a project, so it is read only for the projects a
+    feature asks for (the policy's branch rules and classes by annotation)."""
+
+    project_id = models.CharField(max_length=64, primary_key=True)
+    branch_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=256)
+    protected = models.BooleanField(default=False)
+    annotations = models.JSONField(default=dict, blank=True)
+    # The schedule's items (BackupScheduleItem.as_api); None: Neon would not say (a plan
+    # without snapshots, or the Beta endpoint refused), so no rule can judge it.
+    backup_schedule = models.JSONField(null=True, blank=True)
+    read_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.project_id}: default branch {self.name}"
+
+
+class InventoryBackup(models.Model):
+    """One item of a default branch's backup schedule, as rows, so that a rule ("daily or more
+    often, kept a week") is one anti-join over the fleet."""
+
+    project_id = models.CharField(max_length=64, db_index=True)
+    rank = models.PositiveSmallIntegerField()  # projects.neon.BACKUP_FREQUENCIES index
+    retention_seconds = models.BigIntegerField(null=True)  # None: kept until deleted
+
+    def __str__(self) -> str:
+        return f"{self.project_id}: backup rank {self.rank}"

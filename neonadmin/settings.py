@@ -57,6 +57,12 @@ TASKS = {"default": {"BACKEND": TASKS_BACKEND}}
 # Policy as code (policy/): the YAML file of classes and the settings each must have; empty:
 # no policy. Read at start (a file with problems stops the start) and again when it changes.
 POLICY_FILE = env.str("POLICY_FILE", default="")
+# Rules on the default branch (protected, backup schedule) and classes by its annotation need
+# the branch, read project by project (two calls each): after each evaluation the worker reads
+# at most POLICY_BRANCH_READS of them, never read first, then those older than
+# POLICY_BRANCH_FRESH_HOURS.
+POLICY_BRANCH_READS = env.int("POLICY_BRANCH_READS", default=500)
+POLICY_BRANCH_FRESH_HOURS = env.int("POLICY_BRANCH_FRESH_HOURS", default=24)
 # The worker's CPU priority (nice(2) increment): its work is background work, so on a machine
 # it shares with web servers the pages get the CPU first. 0 leaves it as started.
 WORKER_NICE = env.int("WORKER_NICE", default=10)

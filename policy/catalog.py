@@ -10,10 +10,11 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q
 
-from fleet.models import InventoryDetail
+from fleet.models import InventoryBackup, InventoryBranch, InventoryDetail
 from governance.models import Protection
 from projects import rules
 from projects.compute import ComputeLimits
+from projects.neon import BACKUP_FREQUENCIES
 
 PG_VERSIONS = (14, 15, 16, 17, 18)  # the spec's PgVersion: 14 to 18
 AUDIT_LOG_LEVELS = ("base", "extended", "full")  # the spec's ProjectAuditLogLevel
@@ -35,6 +36,7 @@ class Kind:
     default: Any = None
     value_help: str = ""
     fixable: bool = True  # a settings change (a bulk job) can fix it
+    branch: bool = False  # judged on the default branch, read project by project
     normal: Callable[[Any], Any] = lambda value: value
 
 
@@ -140,6 +142,46 @@ def _audit_below(value: str) -> Q:
     return ~Q(Exists(kept))  # an anti-join: NOT IN over a million details is quadratic
 
 
+def _branch_read(**conditions) -> Q:
+    """The default branch was read (fleet.branches) and meets `conditions`: a project whose
+    default branch was never read is not judged (the rule's page counts it as not checked)."""
+    return Q(
+        Exists(InventoryBranch.objects.filter(project_id=OuterRef("project_id"), **conditions))
+    )
+
+
+def _branch_unprotected(value: Any) -> Q:
+    return _branch_read(protected=False)
+
+
+def _backup_short(value: dict) -> Q:
+    """No item of the schedule is as frequent as asked and kept as long (None: kept until
+    deleted); a schedule Neon would not give is not judged."""
+    enough = InventoryBackup.objects.filter(
+        project_id=OuterRef("project_id"), rank__lte=BACKUP_FREQUENCIES.index(value["frequency"])
+    )
+    if value.get("retention_seconds"):
+        enough = enough.filter(
+            Q(retention_seconds__isnull=True) | Q(retention_seconds__gte=value["retention_seconds"])
+        )
+    return _branch_read(backup_schedule__isnull=False) & ~Q(Exists(enough))
+
+
+def _backup(value: Any) -> list[str]:
+    if not isinstance(value, dict) or "frequency" not in value:
+        return ["a mapping with a frequency (and retention_seconds, optional)"]
+    problems = [f"{key}: unknown (expected frequency, retention_seconds)"
+                for key in sorted(set(value) - {"frequency", "retention_seconds"})]  # fmt: skip
+    if value["frequency"] not in BACKUP_FREQUENCIES:
+        problems.append(f"frequency must be one of {', '.join(BACKUP_FREQUENCIES)}")
+    retention = value.get("retention_seconds")
+    if retention is not None and (
+        isinstance(retention, bool) or not isinstance(retention, int) or retention < 3600
+    ):
+        problems.append("retention_seconds must be a whole number of seconds, 3,600 or more")
+    return problems
+
+
 def _unprotected(value: Any) -> Q:
     return ~Q(Exists(Protection.objects.filter(project_id=OuterRef("project_id"))))
 
@@ -228,6 +270,32 @@ KINDS: dict[str, Kind] = {
             needs_value=False,
             default=True,
             fixable=False,
+        ),
+        Kind(
+            "default_branch_protected",
+            "Default branch protected in Neon",
+            "A protected branch cannot be deleted, archived or reset, and blocks deleting its "
+            "project: the production data's last line of defence.",
+            "Protect the default branch from the project's page (Default branch).",
+            _one_of(True),
+            _branch_unprotected,
+            needs_value=False,
+            default=True,
+            fixable=False,
+            branch=True,
+        ),
+        Kind(
+            "backup_schedule",
+            "Backup schedule on the default branch",
+            "Scheduled snapshots are what a restore can go back to once history retention has "
+            "moved past the moment that matters.",
+            "Set a backup schedule on the default branch from the project's page.",
+            _backup,
+            _backup_short,
+            value_help="frequency (hourly, daily, weekly, monthly or yearly) and, optional, "
+            "retention_seconds (3,600 or more)",
+            fixable=False,
+            branch=True,
         ),
         Kind(
             "logical_replication_off",

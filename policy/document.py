@@ -8,6 +8,8 @@ must have, each with a severity. It is YAML, reviewed in git like code:
           names: ["*-prod", "prod-*"]   # shell-style patterns on the project's name
       - name: preview
         match: {names: ["*-preview-*"]}
+      - name: staging                 # any of these: a name, or the default branch's annotation
+        match: [{names: ["*-staging"]}, {annotations: {env: staging}}]
     rules:
       production:
         - {rule: postgres_version_min, value: 16, severity: deny}
@@ -32,6 +34,7 @@ from policy.catalog import KINDS
 
 SEVERITIES = ("deny", "warn")
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+ANNOTATION_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9._/-]{0,62}$")
 DURATION = re.compile(r"^(\d+)\s*([mhdw])$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 UNCLASSIFIED = "unclassified"
@@ -41,12 +44,15 @@ UNCLASSIFIED = "unclassified"
 class ClassMatch:
     organizations: tuple[str, ...] = ()  # organization IDs; "personal" for the personal account
     names: tuple[str, ...] = ()  # shell-style patterns (fnmatch) on the project's name
+    # key=value pairs the default branch's annotation must all hold (env=prod): known for the
+    # projects whose default branch the dashboard has read (fleet.branches)
+    annotations: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
 class ProjectClass:
     name: str
-    match: ClassMatch
+    matches: tuple[ClassMatch, ...]  # a project meeting any of them is in the class
 
 
 @dataclass(frozen=True)
@@ -131,21 +137,54 @@ def _classes(given: Any, problems: list[str]) -> list[ProjectClass]:
         if name in {c.name for c in classes}:
             problems.append(f"{where}.name: {name} is named twice")
             continue
-        match = entry.get("match") or {}
-        if not isinstance(match, dict) or not match:
-            problems.append(f"{where}.match: say which projects it takes (organizations, names)")
+        given = entry.get("match") or {}
+        alternatives = given if isinstance(given, list) else [given]
+        if not alternatives or not all(isinstance(m, dict) and m for m in alternatives):
+            problems.append(
+                f"{where}.match: say which projects it takes (organizations, names, "
+                "annotations), or list such matches, any of which takes a project"
+            )
             continue
-        for key in sorted(set(match) - {"organizations", "names"}):
-            problems.append(f"{where}.match.{key}: unknown (expected organizations, names)")
-        lists = {}
-        for key in ("organizations", "names"):
-            value = match.get(key) or []
-            if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-                problems.append(f"{where}.match.{key}: must be a list of non-empty strings")
-                value = []
-            lists[key] = tuple(value)
-        classes.append(ProjectClass(name, ClassMatch(**lists)))
+        many = isinstance(given, list)
+        matches = tuple(
+            _match(m, f"{where}.match[{k}]" if many else f"{where}.match", problems)
+            for k, m in enumerate(alternatives)
+        )
+        classes.append(ProjectClass(name, matches))
     return classes
+
+
+def _match(match: dict, where: str, problems: list[str]) -> ClassMatch:
+    for key in sorted(set(match) - {"organizations", "names", "annotations"}):
+        problems.append(f"{where}.{key}: unknown (expected organizations, names, annotations)")
+    lists = {}
+    for key in ("organizations", "names"):
+        value = match.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            problems.append(f"{where}.{key}: must be a list of non-empty strings")
+            value = []
+        lists[key] = tuple(value)
+    lists["annotations"] = _annotations(match.get("annotations") or {}, where, problems)
+    return ClassMatch(**lists)
+
+
+def _annotations(given: Any, where: str, problems: list[str]) -> tuple[tuple[str, str], ...]:
+    """`{key: value}` pairs of a branch annotation (Neon: strings, at most 50 of them)."""
+    if not isinstance(given, dict) or len(given) > 50:
+        problems.append(f"{where}.annotations: must map up to 50 keys to their values")
+        return ()
+    pairs = []
+    for key, value in given.items():
+        if not isinstance(key, str) or not ANNOTATION_KEY.match(key):
+            problems.append(
+                f"{where}.annotations: {key!r} is not an annotation key (a letter, then "
+                "letters, digits, . _ / -, up to 63)"
+            )
+        elif not isinstance(value, str | int | bool) or value == "":
+            problems.append(f"{where}.annotations.{key}: must be a non-empty string")
+        else:
+            pairs.append((key, str(value).lower() if isinstance(value, bool) else str(value)))
+    return tuple(sorted(pairs))
 
 
 def _rules(given: Any, classes: set[str], problems: list[str]) -> list[Rule]:

@@ -9,6 +9,8 @@ A refresh's end evaluates the whole fleet; a write through the dashboard evaluat
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 
 from django.db import connection, transaction
@@ -25,11 +27,12 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from fleet import marks, tally
-from fleet.models import InventoryProject
+from fleet.models import InventoryBranch, InventoryProject
 from policy.catalog import KINDS
 from policy.document import UNCLASSIFIED, ClassMatch, Policy, Rule
 from policy.models import ClassOverride, Drift
@@ -43,8 +46,9 @@ def glob_regex(pattern: str) -> str:
 
 
 def _matches(match: ClassMatch) -> Q:
-    """A class's match: in one of its organizations (if it names any) and with a name matching
-    one of its patterns (if it gives any)."""
+    """A class's match: in one of its organizations (if it names any), with a name matching
+    one of its patterns (if it gives any), and with a default branch annotated with each pair
+    it gives (as last read, fleet.branches)."""
     q = Q()
     if match.organizations:
         orgs = [o for o in match.organizations if o != "personal"]
@@ -57,6 +61,14 @@ def _matches(match: ClassMatch) -> Q:
         for pattern in match.names:
             named |= Q(name__regex=glob_regex(pattern))
         q &= named
+    if match.annotations:
+        branch = InventoryBranch.objects.filter(project_id=OuterRef("project_id"))
+        for i, (key, value) in enumerate(match.annotations):
+            alias = f"annotation_{i}"
+            # As text: a JSON key's own lookups would compare JSON with JSON.
+            text = Cast(KeyTextTransform(key, "annotations"), output_field=CharField())
+            branch = branch.alias(**{alias: text}).filter(**{alias: value})
+        q &= Q(Exists(branch))
     return q
 
 
@@ -66,7 +78,7 @@ def class_conditions(policy: Policy) -> dict[str, Q]:
     conditions: dict[str, Q] = {}
     taken: Q | None = None
     for klass in policy.classes:
-        matched = _matches(klass.match)
+        matched = functools.reduce(operator.or_, (_matches(m) for m in klass.matches))
         conditions[klass.name] = matched if taken is None else matched & ~taken
         taken = matched if taken is None else taken | matched
     conditions[UNCLASSIFIED] = Q() if taken is None else ~taken

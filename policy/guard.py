@@ -10,7 +10,7 @@ import fnmatch
 from dataclasses import dataclass
 
 from audit.services import audited
-from fleet.models import InventoryProject
+from fleet.models import InventoryBranch, InventoryProject
 from policy import loaded
 from policy.catalog import KINDS, STATE_OUT
 from policy.document import UNCLASSIFIED, Policy, Rule
@@ -44,12 +44,18 @@ def class_of(policy: Policy, project_id: str) -> str:
     if row is None:
         return UNCLASSIFIED
     org = "personal" if row.org_id == "" else row.org_id
+    branch = InventoryBranch.objects.filter(project_id=project_id).first()
+    annotations = branch.annotations if branch else None
     for klass in policy.classes:
-        match = klass.match
-        in_org = not match.organizations or (org in match.organizations and not row.shared)
-        named = not match.names or any(fnmatch.fnmatchcase(row.name, p) for p in match.names)
-        if in_org and named:
-            return klass.name
+        for match in klass.matches:
+            in_org = not match.organizations or (org in match.organizations and not row.shared)
+            named = not match.names or any(fnmatch.fnmatchcase(row.name, p) for p in match.names)
+            annotated = not match.annotations or (
+                annotations is not None
+                and all(annotations.get(k) == v for k, v in match.annotations)
+            )
+            if in_org and named and annotated:
+                return klass.name
     return UNCLASSIFIED
 
 

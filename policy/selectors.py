@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Min
+from django.db.models import Count, Exists, Min, OuterRef
 
-from fleet.models import InventoryProject
+from fleet.models import InventoryBranch, InventoryProject
 from policy import loaded
 from policy.catalog import KINDS, Kind
 from policy.document import UNCLASSIFIED, Rule
@@ -23,6 +23,9 @@ class RuleState:
     kind: Kind
     drift: int
     oldest: datetime | None
+    # A default-branch rule: the class's live projects whose branch is not known yet
+    # (never read, or its schedule not given), which the rule cannot judge. None otherwise.
+    unchecked: int | None = None
 
     @property
     def value_text(self) -> str:
@@ -75,7 +78,17 @@ def rule_state(rule_id: str) -> RuleState | None:
     if rule is None:
         return None
     stats = Drift.objects.filter(rule_id=rule_id).aggregate(n=Count("pk"), oldest=Min("since"))
-    return RuleState(rule, KINDS[rule.kind], stats["n"], stats["oldest"])
+    return RuleState(rule, KINDS[rule.kind], stats["n"], stats["oldest"], _unchecked(policy, rule))
+
+
+def _unchecked(policy, rule: Rule) -> int | None:
+    if not KINDS[rule.kind].branch:
+        return None
+    known = InventoryBranch.objects.filter(project_id=OuterRef("project_id"))
+    if rule.kind == "backup_schedule":
+        known = known.filter(backup_schedule__isnull=False)
+    rows = InventoryProject.objects.filter(gone_at__isnull=True, project_class=rule.klass)
+    return rows.filter(~Exists(known)).count()
 
 
 @dataclass(frozen=True)

@@ -3,16 +3,22 @@ the web process does after each write (one project)."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections import Counter
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from audit.services import Actor, audited
-from fleet import tally
+from fleet import branches, tally
+from fleet.models import InventoryProject
 from policy import drift, grace, loaded
+from policy.catalog import KINDS
 from policy.document import Policy
 from policy.guard import class_of
 from policy.models import ClassOverride, Evaluation
@@ -47,7 +53,40 @@ def on_refreshed(**_) -> None:
         return
     evaluation = evaluate_fleet(policy)
     logger.info("policy evaluated in %.1f s", evaluation.seconds)
+    swept = read_default_branches(policy)
+    if swept.read:
+        logger.info("policy read %s default branches (%s failed)", swept.read, swept.failed)
     grace.run(policy)
+
+
+def branch_candidates(policy: Policy) -> QuerySet[InventoryProject]:
+    """The projects whose default branch the policy needs: every live one if a class matches
+    by annotation (any could be in it), else those of the classes with default-branch rules."""
+    rows = InventoryProject.objects.filter(gone_at__isnull=True)
+    if any(m.annotations for c in policy.classes for m in c.matches):
+        return rows
+    conditions = drift.class_conditions(policy)
+    wanted = {rule.klass for rule in policy.rules if KINDS[rule.kind].branch}
+    if not wanted:
+        return rows.none()
+    needed = Q(pk__in=[])
+    for klass in wanted:
+        needed |= conditions[klass]
+    return rows.filter(needed)
+
+
+def read_default_branches(policy: Policy, *, limit: int | None = None) -> branches.Sweep:
+    """Read the default branches due (fleet.branches.due), then evaluate those projects again:
+    their class (by annotation) and their default-branch rules follow what was read."""
+    limit = settings.POLICY_BRANCH_READS if limit is None else limit
+    fresh = timezone.now() - timedelta(hours=settings.POLICY_BRANCH_FRESH_HOURS)
+    due = branches.due(branch_candidates(policy), read_before=fresh, limit=limit)
+    swept = branches.sweep(due) if due else branches.Sweep(0, 0)
+    for chunk in itertools.batched(due, 500):
+        drift.evaluate(policy, project_ids=list(chunk))
+        for project_id in chunk:
+            drift.mark_project(policy, project_id, class_of(policy, project_id))
+    return swept
 
 
 def evaluate_project(policy: Policy, project_id: str) -> None:

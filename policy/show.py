@@ -16,6 +16,9 @@ def show_value(kind: str, value: Any) -> str:
         return f"{value['min_cu']:g} to {value['max_cu']:g} CU"
     if kind in ("history_retention_min", "suspend_timeout_max", "compute_quota_max"):
         return duration(value)
+    if kind == "backup_schedule":
+        kept = value.get("retention_seconds")
+        return f"{value['frequency']} or more often" + (f", kept {duration(kept)}" if kept else "")
     if value is True:
         return "required"
     return str(value)

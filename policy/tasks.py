@@ -12,4 +12,5 @@ def evaluate_policy() -> dict:
     if policy is None:
         return {"evaluated": False}
     evaluation = services.evaluate_fleet(policy)
-    return {"evaluated": True, "seconds": evaluation.seconds}
+    swept = services.read_default_branches(policy)
+    return {"evaluated": True, "seconds": evaluation.seconds, "branches_read": swept.read}

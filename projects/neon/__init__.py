@@ -46,7 +46,9 @@ from projects.neon.errors import (
 )
 from projects.neon.metrics import RequestStats, begin_request, current, end_request
 from projects.neon.models import (
+    BACKUP_FREQUENCIES,
     AuthDetails,
+    BackupScheduleItem,
     Branch,
     ConnectionDetails,
     CreatedProject,
@@ -71,6 +73,7 @@ from projects.neon.transport import USER_AGENT
 
 __all__ = [
     "ACCOUNT_CACHE_SECONDS",
+    "BACKUP_FREQUENCIES",
     "MSG_AUTH",
     "MSG_BAD_RESPONSE",
     "MSG_BUDGET_SPENT",
@@ -83,6 +86,7 @@ __all__ = [
     "MSG_UNAVAILABLE",
     "USER_AGENT",
     "AuthDetails",
+    "BackupScheduleItem",
     "Branch",
     "Budget",
     "ConnectionDetails",

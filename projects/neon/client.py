@@ -32,6 +32,7 @@ from projects.neon.budget import Budget
 from projects.neon.gateway import Gateway
 from projects.neon.models import (
     AuthDetails,
+    BackupScheduleItem,
     Branch,
     ConnectionDetails,
     CreatedProject,
@@ -67,6 +68,16 @@ def parse_project_page(body: Any, limit: int) -> ProjectPage:
         next_cursor=next_cursor,
         unavailable_project_ids=list(body.get("unavailable_project_ids") or []),
     )
+
+
+def _branch_page(body: Any) -> list[Branch]:
+    """A page of branches, each with its annotation (listed beside them by branch ID)."""
+    annotations = body.get("annotations") if isinstance(body, Mapping) else None
+    annotations = annotations if isinstance(annotations, Mapping) else {}
+    return [
+        Branch.from_api(b, annotations.get(b.get("id")) if isinstance(b, Mapping) else None)
+        for b in _list(body, "branches")
+    ]
 
 
 def _seg(value: str) -> str:
@@ -328,9 +339,7 @@ class NeonClient:
                     f"/projects/{_seg(project_id)}/branches",
                     params={"cursor": cursor, "limit": 1000},
                 )
-                page = answer.parse(
-                    lambda body: [Branch.from_api(b) for b in _list(body, "branches")]
-                )
+                page = answer.parse(_branch_page)
                 branches.extend(page)
                 cursor = answer.parse(lambda body: (body.get("pagination") or {}).get("next"))
                 if not cursor or not page:
@@ -347,9 +356,67 @@ class NeonClient:
             lambda: self._get(
                 "/projects/{project_id}/branches/{branch_id}",
                 f"/projects/{_seg(project_id)}/branches/{_seg(branch_id)}",
-            ).parse(lambda body: Branch.from_api(_obj(body, "branch"))),
+            ).parse(lambda body: Branch.from_api(_obj(body, "branch"), body.get("annotation"))),
             ttl=self.cache_seconds,
             scope=project_id,
+        )
+
+    def update_branch(
+        self,
+        project_id: str,
+        branch_id: str,
+        *,
+        protected: bool | None = None,
+        name: str | None = None,
+        request_id: str | None = None,
+    ) -> Branch:
+        """PATCH the branch (only what is given); Neon's answer is the branch as it now is."""
+        changes: dict[str, Any] = {}
+        if protected is not None:
+            changes["protected"] = protected
+        if name is not None:
+            changes["name"] = name
+        answer = self._write(
+            "PATCH",
+            "/projects/{project_id}/branches/{branch_id}",
+            f"/projects/{_seg(project_id)}/branches/{_seg(branch_id)}",
+            project_id=project_id,
+            json={"branch": changes},
+            request_id=request_id,
+        )
+        return answer.parse(lambda body: Branch.from_api(_obj(body, "branch")))
+
+    def get_backup_schedule(self, project_id: str, branch_id: str) -> list[BackupScheduleItem]:
+        """The branch's backup schedule (Beta in Neon's API); empty: no automatic snapshots."""
+        return self._cached(
+            "backup_schedule",
+            (project_id, branch_id),
+            lambda: self._get(
+                "/projects/{project_id}/branches/{branch_id}/backup_schedule",
+                f"/projects/{_seg(project_id)}/branches/{_seg(branch_id)}/backup_schedule",
+            ).parse(
+                lambda body: [BackupScheduleItem.from_api(item) for item in _list(body, "schedule")]
+            ),
+            ttl=self.cache_seconds,
+            scope=project_id,
+        )
+
+    def set_backup_schedule(
+        self,
+        project_id: str,
+        branch_id: str,
+        schedule: list[BackupScheduleItem],
+        *,
+        request_id: str | None = None,
+    ) -> None:
+        """Replace the branch's backup schedule (Neon answers with an empty body)."""
+        self._write(
+            "PUT",
+            "/projects/{project_id}/branches/{branch_id}/backup_schedule",
+            f"/projects/{_seg(project_id)}/branches/{_seg(branch_id)}/backup_schedule",
+            project_id=project_id,
+            json={"schedule": [item.as_api() for item in schedule]},
+            request_id=request_id,
         )
 
     def list_databases(self, project_id: str, branch_id: str) -> list[Database]:

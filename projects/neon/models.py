@@ -350,9 +350,13 @@ class Branch:
     logical_size: int | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # The branch's annotation (key → value, e.g. env=prod): beside the branch in Neon's
+    # answers (`annotations` by branch ID in a list, `annotation` with one branch).
+    annotations: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> Branch:
+    def from_api(cls, data: Mapping[str, Any], annotation: Any = None) -> Branch:
+        value = annotation.get("value") if isinstance(annotation, Mapping) else None
         return cls(
             id=_req(data, "id"),
             project_id=_req(data, "project_id"),
@@ -364,7 +368,43 @@ class Branch:
             logical_size=data.get("logical_size"),
             created_at=_dt(data.get("created_at")),
             updated_at=_dt(data.get("updated_at")),
+            annotations={str(k): str(v) for k, v in value.items()}
+            if isinstance(value, Mapping)
+            else {},
         )
+
+
+# Neon's backup schedule frequencies, most frequent first (BackupScheduleItem.frequency).
+BACKUP_FREQUENCIES = ("hourly", "daily", "weekly", "monthly", "yearly")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackupScheduleItem:
+    """One line of a branch's backup schedule: how often a snapshot is taken, when, and how long
+    it is kept (None: until deleted)."""
+
+    frequency: str
+    hour: int | None = None
+    day: int | None = None
+    month: int | None = None
+    retention_seconds: int | None = None
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> BackupScheduleItem:
+        return cls(
+            frequency=_str(_req(data, "frequency")),
+            hour=data.get("hour"),
+            day=data.get("day"),
+            month=data.get("month"),
+            retention_seconds=data.get("retention_seconds"),
+        )
+
+    def as_api(self) -> dict[str, Any]:
+        item: dict[str, Any] = {"frequency": self.frequency}
+        for name in ("hour", "day", "month", "retention_seconds"):
+            if (value := getattr(self, name)) is not None:
+                item[name] = value
+        return item
 
 
 @dataclass(frozen=True, kw_only=True)

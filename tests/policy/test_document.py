@@ -91,6 +91,33 @@ rules:
             "deletion_protection is given twice",
         ),
         ("auto_fix: sometimes", "auto_fix: must be true or false"),
+        ("classes: [{name: a, match: []}]", "classes[0].match: say which projects"),
+        (
+            "classes: [{name: a, match: [{names: [x]}, {tags: [y]}]}]",
+            "classes[0].match[1].tags: unknown",
+        ),
+        (
+            "classes: [{name: a, match: {annotations: {'9env': prod}}}]",
+            "'9env' is not an annotation key",
+        ),
+        (
+            "classes: [{name: a, match: {annotations: {env: ''}}}]",
+            "classes[0].match.annotations.env: must be a non-empty string",
+        ),
+        ("classes: [{name: a, match: {annotations: [env]}}]", "must map up to 50 keys"),
+        (
+            "rules: {unclassified: [{rule: backup_schedule, value: {frequency: often}}]}",
+            "frequency must be one of hourly, daily, weekly, monthly, yearly",
+        ),
+        (
+            "rules: {unclassified: [{rule: backup_schedule,"
+            " value: {frequency: daily, retention_seconds: 60}}]}",
+            "retention_seconds must be a whole number of seconds, 3,600 or more",
+        ),
+        (
+            "rules: {unclassified: [{rule: default_branch_protected, fix_after: 1d}]}",
+            "cannot be fixed by a change",
+        ),
     ],
 )
 def test_each_problem_is_named_where_it_is(text, expected):

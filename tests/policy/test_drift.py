@@ -11,11 +11,12 @@ import pytest
 from django.utils import timezone
 
 from fleet import tally
-from fleet.models import InventoryDetail, InventoryProject
+from fleet.models import InventoryBackup, InventoryBranch, InventoryDetail, InventoryProject
 from governance.models import Protection
 from policy import drift
 from policy.document import parse
 from policy.models import ClassOverride, Drift
+from projects.neon import BACKUP_FREQUENCIES
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()
@@ -23,7 +24,7 @@ NOW = timezone.now()
 POLICY = """
 classes:
   - name: preview
-    match: {names: ["*-preview*"]}
+    match: [{names: ["*-preview*"]}, {annotations: {env: preview, team: web}}]
   - name: production
     match: {organizations: [org-a, personal], names: ["*-prod", "prod-*"]}
   - name: analytics
@@ -40,6 +41,8 @@ rules:
     - {rule: deletion_protection}
     - {rule: logical_replication_off}
     - {rule: audit_log_level, value: extended}
+    - {rule: default_branch_protected}
+    - {rule: backup_schedule, value: {frequency: weekly, retention_seconds: 604800}}
   analytics:
     - {rule: public_connections, value: blocked}
     - {rule: suspend_timeout_max, value: 600}
@@ -76,30 +79,48 @@ def rows(n: int = 90) -> list[InventoryProject]:
     return made
 
 
-def expected(policy, inventory, overrides, protected, levels) -> set[tuple[str, str]]:
+def expected(policy, inventory, overrides, protected, levels, branches) -> set[tuple[str, str]]:
     """The same policy read in Python, project by project."""
     found = set()
     for row in inventory:
         if row.gone_at is not None:
             continue
         klass = overrides.get(row.project_id) or next(
-            (c.name for c in policy.classes if _matches(c.match, row)), "unclassified"
+            (c.name for c in policy.classes if any(_matches(m, row, branches) for m in c.matches)),
+            "unclassified",
         )
         for rule in policy.rules_of(klass):
-            if _out(rule, row, protected, levels):
+            if _out(rule, row, protected, levels, branches):
                 found.add((rule.id, row.project_id))
     return found
 
 
-def _matches(match, row) -> bool:
+def _matches(match, row, branches) -> bool:
     org = "personal" if row.org_id == "" else row.org_id
     in_org = not match.organizations or (org in match.organizations and not row.shared)
     named = not match.names or any(fnmatch.fnmatchcase(row.name, p) for p in match.names)
-    return in_org and named
+    branch = branches.get(row.project_id)
+    annotated = not match.annotations or (
+        branch is not None and all(branch["annotations"].get(k) == v for k, v in match.annotations)
+    )
+    return in_org and named and annotated
 
 
-def _out(rule, row, protected, levels) -> bool:
+def _backup_short(value, branch) -> bool:
+    if branch is None or branch["schedule"] is None:
+        return False  # not read, or Neon would not say: not judged
+    wanted = BACKUP_FREQUENCIES.index(value["frequency"])
+    return not any(
+        BACKUP_FREQUENCIES.index(item["frequency"]) <= wanted
+        and (item.get("retention_seconds") is None
+             or item["retention_seconds"] >= value["retention_seconds"])
+        for item in branch["schedule"]
+    )  # fmt: skip
+
+
+def _out(rule, row, protected, levels, branches) -> bool:
     v = rule.value
+    branch = branches.get(row.project_id)
     suspend = {0: 300, -1: float("inf")}.get(row.suspend_timeout_seconds)
     return {
         "postgres_version_min": lambda: row.pg_version < v,
@@ -119,6 +140,8 @@ def _out(rule, row, protected, levels) -> bool:
         ),
         "deletion_protection": lambda: row.project_id not in protected,
         "logical_replication_off": lambda: row.logical_replication,
+        "default_branch_protected": lambda: branch is not None and not branch["protected"],
+        "backup_schedule": lambda: _backup_short(v, branch),
         "audit_log_level": lambda: (
             LEVELS.index(levels.get(row.project_id, "base")) < LEVELS.index(v)
         ),
@@ -141,7 +164,40 @@ def fleet():
     overrides = {"p-004": "analytics", "p-010": "production"}
     for pid, name in overrides.items():
         ClassOverride.objects.create(project_id=pid, name=name, set_by="a", set_at=NOW)
-    return inventory, overrides, protected, levels
+    branches = {}
+    for i, r in enumerate(inventory):
+        if i % 6 == 5:
+            continue  # never read
+        schedule = [
+            None,
+            [],
+            [{"frequency": "daily", "retention_seconds": 86400}],
+            [{"frequency": "weekly", "retention_seconds": 1209600}],
+            [{"frequency": "monthly"}, {"frequency": "hourly", "retention_seconds": 3600}],
+            [{"frequency": "daily"}],
+        ][i % 6 if i % 7 else 4]
+        annotations = [{}, {"env": "preview", "team": "web"}, {"env": "preview"}][i % 3]
+        branches[r.project_id] = {
+            "protected": i % 4 == 0,
+            "annotations": annotations,
+            "schedule": schedule,
+        }
+        InventoryBranch.objects.create(
+            project_id=r.project_id,
+            branch_id=f"br-{i}",
+            name="main",
+            protected=i % 4 == 0,
+            annotations=annotations,
+            backup_schedule=schedule,
+            read_at=NOW,
+        )
+        for item in schedule or []:
+            InventoryBackup.objects.create(
+                project_id=r.project_id,
+                rank=BACKUP_FREQUENCIES.index(item["frequency"]),
+                retention_seconds=item.get("retention_seconds"),
+            )
+    return inventory, overrides, protected, levels, branches
 
 
 def stored() -> set[tuple[str, str]]:
@@ -213,14 +269,15 @@ def test_patterns_match_as_the_shell_does(pattern, name, matched):
 # -- The marks the fleet page shows (fleet.marks) --
 
 
-def _class_read_in_python(policy, row, overrides) -> str:
+def _class_read_in_python(policy, row, overrides, branches) -> str:
     return overrides.get(row.project_id) or next(
-        (c.name for c in policy.classes if _matches(c.match, row)), "unclassified"
+        (c.name for c in policy.classes if any(_matches(m, row, branches) for m in c.matches)),
+        "unclassified",
     )
 
 
 def test_each_row_carries_its_class_and_drift_count(fleet):
-    inventory, overrides, *_ = fleet
+    inventory, overrides, *_, branches = fleet
     policy = parse(POLICY)
     drift.evaluate(policy)
     changed = drift.mark_fleet(policy)
@@ -229,7 +286,7 @@ def test_each_row_carries_its_class_and_drift_count(fleet):
     per_project = Counter(pid for _, pid in stored())
     for row in inventory:
         assert marked[row.project_id] == (
-            _class_read_in_python(policy, row, overrides),
+            _class_read_in_python(policy, row, overrides, branches),
             per_project[row.project_id],
         ), row.project_id
     # The tally follows: its class counts are the rows'.
