@@ -138,3 +138,10 @@ def record(
                 for item in schedule
                 if item.frequency in BACKUP_FREQUENCIES
             )
+
+
+def on_branch_written(*, project_id: str, branch: Branch, schedule, **_) -> None:
+    """projects.extensions.branch_written: a write to the default branch is its new state
+    (the write's answer carries no annotation: the one known is kept)."""
+    if branch.default:
+        record(project_id, branch, schedule, annotated=False)

@@ -20,3 +20,6 @@ class PolicyConfig(AppConfig):
         extensions.project_written.connect(
             services.on_project_written, dispatch_uid="policy.on_project_written"
         )
+        extensions.branch_written.connect(
+            services.on_project_written, dispatch_uid="policy.on_branch_written"
+        )

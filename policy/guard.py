@@ -17,11 +17,14 @@ from policy.document import UNCLASSIFIED, Policy, Rule
 from policy.models import ClassOverride
 from policy.show import show_value
 from projects.extensions import Attempt, Refused
+from projects.neon import BACKUP_FREQUENCIES
 from projects.project_state import project_state
 
 MSG_REFUSED = (
     "The policy refuses this change: {rules}. Ask an admin, who can apply it anyway with a reason."
 )
+# Branch writes have no review step where an admin could give a reason: change the policy.
+MSG_REFUSED_BRANCH = "The policy refuses this change to the default branch: {rules}."
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,9 @@ def class_of(policy: Policy, project_id: str) -> str:
             if in_org and named and annotated:
                 return klass.name
     return UNCLASSIFIED
+
+
+BRANCH_WRITES = ("branch.update", "branch.backup_schedule")
 
 
 def broken(project_id: str, before: dict, desired: dict) -> list[Broken]:
@@ -110,12 +116,48 @@ def _value(kind: str, part):
     return tuple(part.get(key) for key in keys)
 
 
+def broken_by_branch_write(attempt: Attempt) -> list[Broken]:
+    """The deny rules on the default branch that a branch write would leave it out of:
+    taking its protection away, or a schedule short of what the class asks."""
+    data = attempt.request_data or {}
+    policy = loaded.current().policy
+    if policy is None or not data.get("default"):
+        return []
+    found = []
+    for rule in policy.rules_of(class_of(policy, attempt.project_id)):
+        if rule.severity != "deny":
+            continue
+        if rule.kind == "default_branch_protected" and data.get("protected") is False:
+            found.append(Broken(rule))
+        short = "schedule" in data and not schedule_meets(rule.value, data["schedule"])
+        if rule.kind == "backup_schedule" and short:
+            found.append(Broken(rule))
+    return found
+
+
+def schedule_meets(value: dict, schedule: list[dict]) -> bool:
+    """Whether a schedule (BackupScheduleItem, as sent) takes snapshots as often as the rule
+    asks and keeps them as long (policy.catalog's backup_schedule, read on one schedule)."""
+    wanted = BACKUP_FREQUENCIES.index(value["frequency"])
+    kept = value.get("retention_seconds") or 0
+    return any(
+        item["frequency"] in BACKUP_FREQUENCIES
+        and BACKUP_FREQUENCIES.index(item["frequency"]) <= wanted
+        and (item.get("retention_seconds") is None or item["retention_seconds"] >= kept)
+        for item in schedule
+    )
+
+
 def policy_guard(attempt: Attempt) -> None:
     """projects.extensions' guard: refuse (recorded) a settings change that breaks a deny rule,
-    unless an admin gave a reason to override it (recorded as policy.override)."""
-    if attempt.action != "project.update" or attempt.desired is None or attempt.before is None:
+    unless an admin gave a reason to override it (recorded as policy.override); and a branch
+    write that leaves the default branch out of a deny rule."""
+    if attempt.action in BRANCH_WRITES:
+        found = broken_by_branch_write(attempt)
+    elif attempt.action != "project.update" or attempt.desired is None or attempt.before is None:
         return
-    found = broken(attempt.project_id, attempt.before, attempt.desired)
+    else:
+        found = broken(attempt.project_id, attempt.before, attempt.desired)
     if not found:
         return
     rules = ", ".join(b.text for b in found)
@@ -136,7 +178,8 @@ def policy_guard(attempt: Attempt) -> None:
         request_data=attempt.request_data,
         bulk_job_id=attempt.bulk_job_id,
     ):
-        raise Refused(MSG_REFUSED.format(rules=rules))
+        message = MSG_REFUSED_BRANCH if attempt.action in BRANCH_WRITES else MSG_REFUSED
+        raise Refused(message.format(rules=rules))
 
 
 def review_extra(*, project, desired=None, admin: bool = False, **_) -> dict:

@@ -33,6 +33,10 @@ from projects.neon import Project
 # project as it now is, or as it was deleted; None when a lost answer was found applied),
 # `deleted`, `created` and `actor` (who asked).
 project_written = Signal()
+# Sent on commit after a branch write Neon answered, with `project_id`, `branch` (Neon's
+# answer, or the branch as it was read when the write's answer carries none), `schedule` (the
+# backup schedule now in force, None if this write did not set it) and `actor`.
+branch_written = Signal()
 
 
 def written(
@@ -52,6 +56,15 @@ def written(
             deleted=deleted,
             created=created,
             actor=actor,
+        )
+    )
+
+
+def branch_changed(project_id: str, branch, schedule, *, actor: Actor) -> None:
+    """Tell the features about a branch write, once the transaction around it (if any) commits."""
+    transaction.on_commit(
+        lambda: branch_written.send(
+            sender=Project, project_id=project_id, branch=branch, schedule=schedule, actor=actor
         )
     )
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from projects.compute import ComputeLimits
-from projects.neon import Project
+from projects.neon import BACKUP_FREQUENCIES, Project
 from projects.permissions import refusal
 from projects.project_state import SUSPEND_DEFAULT, SUSPEND_NEVER, project_state
 
@@ -30,6 +30,11 @@ IRREVERSIBLE_SETTINGS = (
     ("hipaa", "hipaa"),
 )
 
+BACKUP_RETENTION_MIN_SECONDS = 3600  # BackupScheduleItem.retention_seconds minimum
+MSG_BACKUP_FREQUENCY = "A snapshot frequency is one of " + ", ".join(BACKUP_FREQUENCIES) + "."
+MSG_BACKUP_RETENTION = "Snapshots are kept at least an hour (3,600 seconds), or until deleted."
+MSG_BACKUP_TWICE = "Give each frequency once."
+BACKUP_RANGES = {"hour": (0, 23), "day": (1, 31), "month": (1, 12)}
 MSG_RETENTION_TOO_LONG = "History retention can be at most 30 days (2,592,000 seconds)."
 MSG_RETENTION_NEGATIVE = "History retention cannot be negative."
 MSG_SUSPEND_RANGE = (
@@ -176,3 +181,27 @@ def judge_state(
     window = desired["settings"]["maintenance_window"]
     found += maintenance_window(window, current=current["settings"]["maintenance_window"])
     return found + irreversible_kept(current, desired)
+
+
+def backup_schedule(items: list[dict[str, Any]]) -> list[Violation]:
+    """A branch's backup schedule (BackupScheduleItem, as sent) as Neon's spec allows it."""
+    found: list[Violation] = []
+    seen: set[str] = set()
+    for item in items:
+        frequency = item.get("frequency")
+        if frequency not in BACKUP_FREQUENCIES:
+            found.append(Violation(None, MSG_BACKUP_FREQUENCY))
+            continue
+        if frequency in seen:
+            found.append(Violation(frequency, MSG_BACKUP_TWICE))
+        seen.add(frequency)
+        kept = item.get("retention_seconds")
+        if kept is not None and kept < BACKUP_RETENTION_MIN_SECONDS:
+            found.append(Violation(f"{frequency}_retention_hours", MSG_BACKUP_RETENTION))
+        for name, (low, high) in BACKUP_RANGES.items():
+            value = item.get(name)
+            if value is not None and not low <= value <= high:
+                found.append(
+                    Violation(f"{frequency}_{name}", f"The {name} is from {low} to {high}.")
+                )
+    return found

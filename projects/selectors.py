@@ -10,6 +10,7 @@ from django.core.cache import cache
 from projects.compute import ComputeLimits
 from projects.neon import (
     ACCOUNT_CACHE_SECONDS,
+    BackupScheduleItem,
     Branch,
     Database,
     DatabaseRole,
@@ -139,6 +140,14 @@ def branch_list(*, project_id: str) -> list[Branch]:
     """The project's branches, the default one first, then by name."""
     branches = get_client().list_branches(project_id)
     return sorted(branches, key=lambda b: (not b.default, b.name))
+
+
+def branch_get(*, project_id: str, branch_id: str) -> Branch:
+    return get_client().get_branch(project_id, branch_id)
+
+
+def backup_schedule_get(*, project_id: str, branch_id: str) -> list[BackupScheduleItem]:
+    return get_client().get_backup_schedule(project_id, branch_id)
 
 
 def endpoint_list(*, project_id: str, branch_id: str | None = None) -> list[Endpoint]:

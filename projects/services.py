@@ -11,8 +11,15 @@ from typing import Any
 from django.views.decorators.debug import sensitive_variables
 
 from audit.services import Actor, audited
-from projects.extensions import Action, Attempt, check_guards, written
-from projects.neon import CreatedProject, Project, UpdatedProject, get_client
+from projects.extensions import Action, Attempt, branch_changed, check_guards, written
+from projects.neon import (
+    BackupScheduleItem,
+    Branch,
+    CreatedProject,
+    Project,
+    UpdatedProject,
+    get_client,
+)
 from projects.project_state import Change, changes_record, diff, project_state
 
 # How a write's one call is made: at once, or (bulk) again while Neon says it did nothing.
@@ -224,6 +231,77 @@ def project_update_sent(
     if updated is not None:
         written(project.id, updated.project, actor=actor)
     return updated
+
+
+# --- Branches ---------------------------------------------------------------------------------
+
+
+def branch_protect(*, actor: Actor, branch: Branch, project_name: str, protected: bool) -> Branch:
+    """Protect the branch in Neon, or take its protection away. The guards are asked first (a
+    policy may require the default branch protected); Neon's answer is the branch as it now is."""
+    asked = {"branch_id": branch.id, "branch_name": branch.name, "protected": protected}
+    check_guards(
+        Attempt(
+            actor=actor,
+            action="branch.update",
+            project_id=branch.project_id,
+            project_name=project_name,
+            request_data={**asked, "default": branch.default},
+        )
+    )
+    with audited(
+        actor=actor,
+        action="branch.update",
+        project_id=branch.project_id,
+        project_name=project_name,
+        request_data=asked,
+    ) as entry:
+        entry.changes = {"protected": {"before": branch.protected, "after": protected}}
+        updated = get_client().update_branch(
+            branch.project_id, branch.id, protected=protected, request_id=entry.request_id
+        )
+        entry.status = 200
+    branch_changed(branch.project_id, updated, None, actor=actor)
+    return updated
+
+
+def backup_schedule_set(
+    *,
+    actor: Actor,
+    branch: Branch,
+    project_name: str,
+    before: list[BackupScheduleItem],
+    schedule: list[BackupScheduleItem],
+) -> None:
+    """Replace the branch's backup schedule (guards first, as for protection)."""
+    asked = {"branch_id": branch.id, "schedule": [item.as_api() for item in schedule]}
+    check_guards(
+        Attempt(
+            actor=actor,
+            action="branch.backup_schedule",
+            project_id=branch.project_id,
+            project_name=project_name,
+            request_data={**asked, "default": branch.default},
+        )
+    )
+    with audited(
+        actor=actor,
+        action="branch.backup_schedule",
+        project_id=branch.project_id,
+        project_name=project_name,
+        request_data=asked,
+    ) as entry:
+        entry.changes = {
+            "backup_schedule": {
+                "before": [item.as_api() for item in before],
+                "after": asked["schedule"],
+            }
+        }
+        get_client().set_backup_schedule(
+            branch.project_id, branch.id, schedule, request_id=entry.request_id
+        )
+        entry.status = 200
+    branch_changed(branch.project_id, branch, schedule, actor=actor)
 
 
 # --- Actions: what a person asked for, to run now or after approval (projects.extensions) -----

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from projects.views import detail, edit, listing
+from projects.views import branches, detail, edit, listing
 
 
 class ProjectIdConverter:
@@ -15,7 +15,14 @@ class ProjectIdConverter:
         return value
 
 
+class BranchIdConverter(ProjectIdConverter):
+    """Neon's branch ID format (br-…), as the spec's path parameter pattern allows it."""
+
+    regex = r"[a-z0-9-]{1,60}"
+
+
 register_converter(ProjectIdConverter, "project_id")
+register_converter(BranchIdConverter, "branch_id")
 
 app_name = "projects"
 
@@ -28,4 +35,14 @@ urlpatterns = [
     path("<project_id:project_id>/delete/", detail.project_delete, name="delete"),
     path("<project_id:project_id>/connect/", detail.project_connect, name="connect"),
     path("<project_id:project_id>/recover/", detail.project_recover, name="recover"),
+    path(
+        "<project_id:project_id>/branches/<branch_id:branch_id>/protect/",
+        branches.branch_protect,
+        name="branch-protect",
+    ),
+    path(
+        "<project_id:project_id>/branches/<branch_id:branch_id>/backups/",
+        branches.branch_backups,
+        name="branch-backups",
+    ),
 ]
