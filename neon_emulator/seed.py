@@ -445,6 +445,9 @@ class SeededParts:
             last = at
         return branches, endpoints, operations
 
+    def snapshots(self, project: Project) -> dict:
+        return {}  # the seed takes none
+
 
 def _operation_id(project_id: str, n: int) -> str:
     """A seeded operation's id: from its project's id, so the same whenever it is built."""
