@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from neon_emulator.validation import BACKUP_FREQUENCY_RULE, BACKUP_RETENTION_RULE, WEEKDAY_RULE
+from tests.emulator.conftest import all_projects
 
 DAY = 86400
 SCHEDULE = [
@@ -95,3 +96,20 @@ def test_unknown_branch_is_404(api, conforms):
     for response in (api.get(path), api.request("PUT", path, json={"schedule": []})):
         assert response.status_code == 404
         conforms(response)
+
+
+def test_seeded_schedules_conform_and_can_be_put_back_unchanged(emu, api, conforms):
+    emu.reset(seed=120)
+    seen = set()
+    for project in all_projects(api):
+        for branch in api.get(f"/projects/{project['id']}/branches").json()["branches"]:
+            path = f"/projects/{project['id']}/branches/{branch['id']}/backup_schedule"
+            schedule = conforms(api.get(path))
+            if schedule["schedule"]:
+                assert branch["default"], "the seed schedules default branches only"
+                seen |= {item["frequency"] for item in schedule["schedule"]}
+                put = api.request("PUT", path, json=schedule)
+                view_only = project.get("effective_project_permission") == "CAN_VIEW"
+                assert put.status_code == (403 if view_only else 200), put.text
+                assert api.get(path).json() == schedule
+    assert seen == {"daily", "weekly", "monthly"}

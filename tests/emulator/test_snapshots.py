@@ -325,3 +325,20 @@ def test_a_restore_locks_the_project_until_its_operations_finish(api, conforms):
         conforms(response)
     wait_for_operations(api, pid)
     assert api.delete(f"/projects/{pid}/snapshots/{snapshot['id']}").status_code == 202
+
+
+# ---- the seed ---------------------------------------------------------------------------------
+
+
+def test_seeded_snapshots_conform(emu, api, conforms):
+    emu.reset(seed=120)
+    manual = scheduled = 0
+    for project in api.get("/projects", params={"limit": 400}).json()["projects"]:
+        snapshots = conforms(api.get(f"/projects/{project['id']}/snapshots"))["snapshots"]
+        branches = _branches(api, project["id"])
+        for snapshot in snapshots:
+            assert branches[snapshot["source_branch_id"]]["default"]
+            assert snapshot["created_at"] >= project["created_at"]
+            manual += snapshot["manual"]
+            scheduled += not snapshot["manual"]
+    assert manual and scheduled
