@@ -24,14 +24,21 @@ from neon_emulator.store import (
     Branch,
     Endpoint,
     Project,
+    Snapshot,
     Store,
     iso,
     iso_us,
+    now_us,
     parse_iso_us,
 )
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 USER_ID = "8f2e0c5a-4b7d-4c1e-9a3f-2d6b1e7c9a10"
+# Neon's docs: protected branches cannot be deleted; an expiring branch is deleted when it
+# expires. So a branch is one or the other (the emulator's reading; the spec says nothing).
+PROTECTED_CANNOT_EXPIRE = "a protected branch cannot expire: protected branches cannot be deleted"
+NOT_A_RESTORE = "only a branch made by restoreSnapshot with finalize_restore false can be finalized"
+IN_THE_FUTURE = "must be in the future"
 
 
 @dataclass
@@ -593,6 +600,203 @@ def list_branch_endpoints(ctx: Ctx, project_id: str, branch_id: str):
     _branch(project, branch_id)
     endpoints = [e for e in project.endpoints.values() if e.branch_id == branch_id]
     return 200, {"endpoints": [render.endpoint(ctx.store, project, e) for e in endpoints]}
+
+
+# ---- branch settings, backup schedules, snapshots -----------------------------------------
+
+
+def _free_name(project: Project, name: str, *, ignore: tuple[str, ...] = ()) -> str:
+    """409 when another branch of the project has this name.
+
+    The spec hints that names are unique within a project: finalizing a restore renames the
+    replaced branch "so it no longer uses the original name"."""
+    for branch in project.branches.values():
+        if branch.name == name and branch.id not in ignore:
+            raise ApiError(409, f"branch name {name!r} is taken by {branch.id} in this project")
+    return name
+
+
+def _generated_name(project: Project, base: str) -> str:
+    names = {b.name for b in project.branches.values()}
+    name, n = base, 1
+    while name in names:
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def update_branch(ctx: Ctx, project_id: str, branch_id: str):
+    store = ctx.store
+    project = _project(ctx, project_id)
+    branch = _branch(project, branch_id)
+    spec = v.branch_update(ctx.body)
+    now = now_us()
+    if "name" in spec:
+        _free_name(project, spec["name"], ignore=(branch.id,))
+    expires_us = spec.get("expires_at", branch.expires_us)
+    if spec.get("expires_at") is not None and spec["expires_at"] <= now:
+        raise v.bad(f"branch.expires_at: {IN_THE_FUTURE}")
+    protected = spec.get("protected", branch.protected)
+    if protected and expires_us is not None:
+        if spec.get("protected") and spec.get("expires_at") is not None:
+            raise v.bad(f"branch: {PROTECTED_CANNOT_EXPIRE}")
+        # 409, as for deleting a project with protected branches: the request is well formed,
+        # the branch's present state forbids it, and the client can change that first.
+        undo = "unprotect it" if branch.protected else "remove its expires_at (null)"
+        raise ApiError(409, f"branch {branch.id}: {PROTECTED_CANNOT_EXPIRE}; {undo} first")
+    _ensure_unlocked(store, project)
+    at = store.tick()
+    operations = []
+    if "protected" in spec and spec["protected"] != branch.protected:
+        branch.protected = spec["protected"]
+        op = store.add_operation(
+            project, "timeline_update_protected_config", at_us=at, branch_id=branch.id
+        )
+        operations.append(render.operation(store, op))
+    if "name" in spec:
+        branch.name = spec["name"]
+    if "expires_at" in spec:
+        branch.expires_us = spec["expires_at"]
+        branch.ttl_interval_seconds = (
+            None if expires_us is None else (expires_us - now) // 1_000_000
+        )
+    branch.updated_us = at
+    return 200, {"branch": render.branch(store, project, branch), "operations": operations}
+
+
+def get_backup_schedule(ctx: Ctx, project_id: str, branch_id: str):
+    branch = _branch(_project(ctx, project_id), branch_id)
+    return 200, render.backup_schedule(branch)
+
+
+def set_backup_schedule(ctx: Ctx, project_id: str, branch_id: str):
+    project = _project(ctx, project_id)
+    branch = _branch(project, branch_id)
+    schedule = v.backup_schedule(ctx.body)
+    _ensure_unlocked(ctx.store, project)
+    branch.backup_schedule = schedule
+    return 200, {}  # EmptyResponse
+
+
+def _snapshot(project: Project, snapshot_id: str) -> Snapshot:
+    snapshot = project.snapshots.get(snapshot_id)
+    if snapshot is None:
+        raise ApiError(404, f"snapshot {snapshot_id} not found")
+    return snapshot
+
+
+def create_snapshot(ctx: Ctx, project_id: str, branch_id: str):
+    store = ctx.store
+    project = _project(ctx, project_id)
+    branch = _branch(project, branch_id)
+    if ctx.body not in (None, {}):
+        raise v.bad(
+            "createSnapshot takes no request body: send lsn or timestamp, name and expires_at "
+            "as query parameters"
+        )
+    query = v.snapshot_query(ctx.args)
+    now = now_us()
+    if "timestamp" in query:
+        earliest = now - project.history_retention_seconds * 1_000_000
+        if not earliest <= query["timestamp"] <= now:
+            raise v.bad(
+                "query parameter timestamp: must fall within the restore window, from "
+                f"{iso(earliest)} to now (history_retention_seconds "
+                f"{project.history_retention_seconds})"
+            )
+    if query.get("expires_at") is not None and query["expires_at"] <= now:
+        raise v.bad(f"query parameter expires_at: {IN_THE_FUTURE}")
+    _ensure_unlocked(store, project)
+    snapshot = store.take_snapshot(
+        project,
+        branch,
+        name=query.get("name"),
+        at_us=query.get("timestamp"),
+        lsn=query.get("lsn"),
+        expires_us=query.get("expires_at"),
+    )
+    # The spec's OperationAction has no snapshot action: Neon's answer carries none the
+    # emulator could name.
+    return 200, {"snapshot": render.snapshot(snapshot), "operations": []}
+
+
+def list_snapshots(ctx: Ctx, project_id: str):
+    project = _project(ctx, project_id)
+    newest_first = sorted(project.snapshots.values(), key=lambda s: s.created_us, reverse=True)
+    return 200, {"snapshots": [render.snapshot(s) for s in newest_first]}
+
+
+def update_snapshot(ctx: Ctx, project_id: str, snapshot_id: str):
+    project = _project(ctx, project_id)
+    snapshot = _snapshot(project, snapshot_id)
+    spec = v.snapshot_update(ctx.body)
+    _ensure_unlocked(ctx.store, project)
+    if "name" in spec:
+        snapshot.name = spec["name"]
+    return 200, {"snapshot": render.snapshot(snapshot)}
+
+
+def delete_snapshot(ctx: Ctx, project_id: str, snapshot_id: str):
+    project = _project(ctx, project_id)
+    _snapshot(project, snapshot_id)
+    _ensure_unlocked(ctx.store, project)
+    del project.snapshots[snapshot_id]
+    return 202, {"operations": []}
+
+
+def restore_snapshot(ctx: Ctx, project_id: str, snapshot_id: str):
+    store = ctx.store
+    project = _project(ctx, project_id)
+    snapshot = _snapshot(project, snapshot_id)
+    spec = v.snapshot_restore(ctx.body)
+    name = spec.get("name")
+    if name is None and ctx.args.get("name") is not None:  # deprecated, still in the spec
+        name = v.name(ctx.args["name"], "query parameter name")
+    target_id = spec.get("target_branch_id", snapshot.source_branch_id)
+    target = project.branches.get(target_id)
+    if target is None:
+        raise ApiError(404, f"branch {target_id} not found")
+    if name is not None:
+        _free_name(project, name)
+    stamp = iso(now_us()).replace(":", "-")
+    finalize_as = None
+    if spec.get("finalize_restore", False):
+        finalize_as = _generated_name(project, f"{target.name}_old_{stamp}")
+    _ensure_unlocked(store, project)
+    branch, operations = store.restore_snapshot(
+        project,
+        snapshot,
+        target,
+        name=name or _generated_name(project, f"{target.name}_restored_{stamp}"),
+        finalize_as=finalize_as,
+    )
+    endpoints = [e for e in project.endpoints.values() if e.branch_id == branch.id]
+    return 200, {
+        "branch": render.branch(store, project, branch),
+        "endpoints": [render.endpoint(store, project, e) for e in endpoints],
+        "operations": [render.operation(store, op) for op in operations],
+    }
+
+
+def finalize_restore(ctx: Ctx, project_id: str, branch_id: str):
+    store = ctx.store
+    project = _project(ctx, project_id)
+    branch = _branch(project, branch_id)
+    spec = v.finalize_restore(ctx.body)
+    if branch.restore_status != "restored":
+        raise v.bad(f"branch {branch.id}: {NOT_A_RESTORE}")
+    target = _branch(project, branch.restored_as)
+    if "name" in spec:
+        # The replaced branch takes this name, and the restored one takes the replaced one's.
+        if spec["name"] == target.name:
+            raise ApiError(409, f"branch name {target.name!r} is the one the restore takes over")
+        old_name = _free_name(project, spec["name"], ignore=(target.id, branch.id))
+    else:
+        stamp = iso(now_us()).replace(":", "-")
+        old_name = _generated_name(project, f"{target.name}_old_{stamp}")
+    _ensure_unlocked(store, project)
+    operations = store.finalize_restore(project, branch, target, old_name=old_name)
+    return 200, {"operations": [render.operation(store, op) for op in operations]}
 
 
 # ---- operations ---------------------------------------------------------------------------

@@ -43,6 +43,16 @@ ROUTES = [
     ),
     ("GET", "/projects/{project_id}/branches", api.list_branches),
     ("GET", "/projects/{project_id}/branches/{branch_id}", api.get_branch),
+    # Branch settings, backups and snapshots: what branch policies look at and change.
+    ("PATCH", "/projects/{project_id}/branches/{branch_id}", api.update_branch),
+    ("GET", "/projects/{project_id}/branches/{branch_id}/backup_schedule", api.get_backup_schedule),
+    ("PUT", "/projects/{project_id}/branches/{branch_id}/backup_schedule", api.set_backup_schedule),
+    ("POST", "/projects/{project_id}/branches/{branch_id}/snapshot", api.create_snapshot),
+    ("POST", "/projects/{project_id}/branches/{branch_id}/finalize_restore", api.finalize_restore),
+    ("GET", "/projects/{project_id}/snapshots", api.list_snapshots),
+    ("PATCH", "/projects/{project_id}/snapshots/{snapshot_id}", api.update_snapshot),
+    ("DELETE", "/projects/{project_id}/snapshots/{snapshot_id}", api.delete_snapshot),
+    ("POST", "/projects/{project_id}/snapshots/{snapshot_id}/restore", api.restore_snapshot),
     ("GET", "/projects/{project_id}/branches/{branch_id}/databases", api.list_databases),
     ("GET", "/projects/{project_id}/branches/{branch_id}/roles", api.list_roles),
     (
@@ -60,7 +70,7 @@ ROUTES = [
     ("GET", "/organizations/{org_id}", api.get_organization),
     ("GET", "/auth", api.auth_details),
 ]
-ID_PARAMS = ("project_id", "branch_id", "org_id")
+ID_PARAMS = ("project_id", "branch_id", "org_id", "snapshot_id")
 
 HTML_ERROR = (
     "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"

@@ -1,4 +1,4 @@
-"""Neon-looking identifiers: ``adjective-noun-12345678``, ``br-...``, ``ep-...``."""
+"""Neon-looking identifiers: ``adjective-noun-12345678``, ``br-...``, ``ep-...``, ``snap-...``."""
 
 import random
 
@@ -196,7 +196,7 @@ NOUNS = [
 NUMBERS = 10**8
 # A prefix and three draws make an id; as one int (its "code") a million projects' ids take a
 # fraction of the memory their strings would, and the seed keeps every one to refuse repeats.
-PREFIXES = ("", "br-", "ep-")
+PREFIXES = ("", "br-", "ep-", "snap-")
 _PREFIX_SHIFT = 40  # above every (adjective, noun, number): 90 * 95 * 10**8 < 2**40
 TAGS = {prefix: n << _PREFIX_SHIFT for n, prefix in enumerate(PREFIXES)}
 _BODY = (1 << _PREFIX_SHIFT) - 1
@@ -204,6 +204,7 @@ _ADJECTIVES, _NOUNS = len(ADJECTIVES), len(NOUNS)
 _A_BITS, _N_BITS, _X_BITS = _ADJECTIVES.bit_length(), _NOUNS.bit_length(), NUMBERS.bit_length()
 # "adjective-noun-" for every pair, so that spelling an id is one lookup and one format.
 _PAIRS = [f"{a}-{n}-" for a in ADJECTIVES for n in NOUNS]
+_SPAN = _ADJECTIVES * _NOUNS * NUMBERS  # how many ids one prefix has
 
 
 def draw(getrandbits, tag: int = 0) -> int:
@@ -232,6 +233,12 @@ def new_code(getrandbits, tag: int, used: set[int]) -> int:
         code = draw(getrandbits, tag)
         used.add(code)
     return code
+
+
+def from_digest(digest: bytes, tag: int) -> int:
+    """The code of an id taken from a hash rather than drawn: the same for the same digest, and
+    nothing to register in a store's ``used`` (what the seed derives from a project's id)."""
+    return tag | int.from_bytes(digest[:8], "big") % _SPAN
 
 
 def text(code: int) -> str:

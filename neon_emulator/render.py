@@ -11,6 +11,7 @@ from neon_emulator.store import (
     Operation,
     Organization,
     Project,
+    Snapshot,
     Store,
     iso,
     now_us,
@@ -137,6 +138,34 @@ def branch(store: Store, p: Project, b: Branch) -> dict:
         out["parent_id"] = b.parent_id
         out["parent_lsn"] = "0/1F6D2B8"
         out["parent_timestamp"] = iso(b.created_us)
+    if b.expires_us is not None:
+        out["expires_at"] = iso(b.expires_us)
+        out["ttl_interval_seconds"] = b.ttl_interval_seconds
+    if b.restore_status is not None:
+        out["restore_status"] = b.restore_status
+        out["restored_from"] = b.restored_from
+        out["restored_as"] = b.restored_as
+    return out
+
+
+def backup_schedule(b: Branch) -> dict:
+    return {"schedule": [dict(item) for item in b.backup_schedule]}
+
+
+def snapshot(s: Snapshot) -> dict:
+    out = {
+        "id": s.id,
+        "name": s.name,
+        "lsn": s.lsn,
+        "timestamp": iso(s.timestamp_us),
+        "source_branch_id": s.source_branch_id,
+        "created_at": iso(s.created_us),
+        "manual": s.manual,
+    }
+    if s.expires_us is not None:
+        out["expires_at"] = iso(s.expires_us)
+    if s.full_size is not None:
+        out["full_size"] = s.full_size
     return out
 
 

@@ -24,7 +24,7 @@ import itertools
 import math
 import random
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from neon_emulator import ids, limits, permissions, render
 from neon_emulator.store import (
@@ -35,8 +35,11 @@ from neon_emulator.store import (
     Organization,
     Owner,
     Project,
+    Snapshot,
     Store,
     draw_password,
+    iso,
+    lsn_at,
 )
 
 
@@ -144,6 +147,27 @@ BIG_EVERY = 12
 # have a second branch, protected as well.
 PROTECTED_EVERY = 7
 PROTECTED_AT = 4
+# Backup schedules and snapshots come from a hash of the project's id, as per-project
+# permissions do: neither random stream draws for them, so every other seeded value stays what
+# it was; a project builds them when first read, as it does its branches. A fifth of the
+# default branches have a schedule, the others none; one project in eight has a manual snapshot
+# or two. Scheduled snapshots are the last two each item took before ANCHOR_US and kept then.
+SCHEDULE_SHARE = 0.2
+MANUAL_SNAPSHOT_SHARE = 0.12
+DAY_S = 24 * 3600
+# Schedules as (frequency, hour, day, retention_seconds) items, None where an item has none.
+SEEDED_SCHEDULES = (
+    (("daily", 3, None, 7 * DAY_S),),
+    (("daily", 1, None, DAY_S),),
+    (("daily", 23, None, 3600),),  # kept an hour, the least the spec allows
+    (("weekly", 2, 1, 28 * DAY_S),),
+    (("monthly", 4, 1, 35 * DAY_S),),  # kept 35 days, the most Neon keeps
+    (("daily", 4, None, 7 * DAY_S), ("weekly", 4, 7, 35 * DAY_S)),
+    (("daily", 2, None, None),),  # no retention: kept indefinitely, says the spec
+    (("daily", 0, None, 14 * DAY_S), ("weekly", 0, 1, 35 * DAY_S), ("monthly", 0, 1, 35 * DAY_S)),
+)
+MANUAL_SNAPSHOT_NAMES = ("pre-migration", "before-upgrade", "release-2026-11", "quarter-close")
+SNAPSHOT = ids.TAGS["snap-"]
 
 # Users who share some of their projects with the emulated one (GET /projects/shared). Their
 # plans allow every common size.
@@ -359,6 +383,7 @@ class SeededParts:
             default=True,
             protected=self.protected > 0,
             logical_size=self.logical_size,
+            backup_schedule=_schedule_items(seeded_schedule(project.id)),
         )
         main.roles[OWNER_ROLE] = (self.password, created)
         main.databases[DATABASE] = (self.db_id, OWNER_ROLE, created)
@@ -444,6 +469,80 @@ class SeededParts:
             )
             last = at
         return branches, endpoints, operations
+
+    def snapshots(self, project: Project) -> dict[str, Snapshot]:
+        """The default branch's snapshots, oldest first: those its backup schedule took, and
+        manual ones (both from the project id's hash, like the schedule)."""
+        created, digest = self.created_us, _backup_digest(project.id)
+        taken = []  # (at, name, manual, expires)
+        for frequency, hour, day, retention in seeded_schedule(project.id) or ():
+            for at in _last_runs(frequency, hour, day):
+                expires = None if retention is None else at + retention * 1_000_000
+                if at >= created and (expires is None or expires > ANCHOR_US):
+                    taken.append((at, f"{frequency} {iso(at)}", False, expires))
+        if int.from_bytes(digest[5:9], "big") / 2**32 < MANUAL_SNAPSHOT_SHARE:
+            for n in range(1 + digest[9] % 2):
+                at = max(created + HOUR_US, ANCHOR_US - (1 + digest[10 + n] % 60) * DAY_US)
+                name = MANUAL_SNAPSHOT_NAMES[(digest[12] + n) % len(MANUAL_SNAPSHOT_NAMES)]
+                # Kept 90 days (past ANCHOR_US: taken at most 60 days before), or for good.
+                expires = at + 90 * DAY_US if (digest[13] + n) % 2 == 0 else None
+                taken.append((at, name, True, expires))
+        taken.sort()
+        main, out = ids.text(self.branch), {}
+        for n, (at, name, manual, expires) in enumerate(taken):
+            key = hashlib.blake2b(f"{project.id}/snapshot/{n}".encode(), digest_size=8).digest()
+            snapshot = Snapshot(
+                id=ids.text(ids.from_digest(key, SNAPSHOT)),
+                name=name,
+                source_branch_id=main,
+                created_us=at,
+                timestamp_us=at,
+                lsn=lsn_at(created, at),
+                manual=manual,
+                expires_us=expires,
+                full_size=self.logical_size,
+            )
+            out[snapshot.id] = snapshot
+        return out
+
+
+def _backup_digest(project_id: str) -> bytes:
+    return hashlib.blake2b(f"{project_id}/backups".encode(), digest_size=16).digest()
+
+
+def seeded_schedule(project_id: str) -> tuple | None:
+    """The default branch's backup schedule (SEEDED_SCHEDULES), or None for none."""
+    digest = _backup_digest(project_id)
+    if int.from_bytes(digest[:4], "big") / 2**32 >= SCHEDULE_SHARE:
+        return None
+    return SEEDED_SCHEDULES[digest[4] % len(SEEDED_SCHEDULES)]
+
+
+def _schedule_items(schedule: tuple | None) -> list[dict]:
+    keys = ("frequency", "hour", "day", "retention_seconds")
+    return [
+        {key: value for key, value in zip(keys, item, strict=True) if value is not None}
+        for item in schedule or ()
+    ]
+
+
+def _last_runs(frequency: str, hour: int, day: int | None, count: int = 2) -> list[int]:
+    """When a schedule item last ran before ANCHOR_US, newest first: daily at ``hour``, weekly
+    on weekday ``day`` (1 is Monday), monthly on day ``day`` of the month."""
+    anchor = datetime.fromtimestamp(ANCHOR_US // 1_000_000, UTC)
+    runs = []
+    for back in range(0, 100):
+        date = anchor.date() - timedelta(days=back)
+        if (frequency == "weekly" and date.isoweekday() != day) or (
+            frequency == "monthly" and date.day != day
+        ):
+            continue
+        at = int(datetime(date.year, date.month, date.day, hour, tzinfo=UTC).timestamp())
+        if at * 1_000_000 <= ANCHOR_US:
+            runs.append(at * 1_000_000)
+            if len(runs) == count:
+                break
+    return runs
 
 
 def _operation_id(project_id: str, n: int) -> str:

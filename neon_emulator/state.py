@@ -18,7 +18,9 @@ from neon_emulator.store import Store
 
 # 2: projects have slots and seeded ones keep their parts unbuilt (store.Project), ids are
 # kept as codes (ids.draw): a file of format 1 would unpickle into half-working objects.
-FORMAT = 2
+# 3: branches have expiry, restore and backup schedule fields, projects their snapshots; a
+# format 2 file would leave those slots unset.
+FORMAT = 3
 NOT_KEPT = frozenset({"lock"})  # rebuilt by each Store
 
 

@@ -154,6 +154,36 @@ class Branch:
     # database name -> (id, owner, created_us)
     databases: dict[str, tuple[int, str, int]] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
+    expires_us: int | None = None
+    # The time from when expires_at was last set to it (Branch.ttl_interval_seconds).
+    ttl_interval_seconds: int | None = None
+    # A branch made by restoreSnapshot: "restored" until finalizeRestoreBranch, then
+    # "finalized"; restored_from is the snapshot, restored_as the branch it stands in for.
+    restore_status: str | None = None
+    restored_from: str | None = None
+    restored_as: str | None = None
+    # BackupSchedule items as the spec spells them: {"frequency": "daily", "hour": 3, ...}.
+    backup_schedule: list[dict] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Snapshot:
+    id: str
+    name: str
+    source_branch_id: str
+    created_us: int
+    timestamp_us: int  # the point in time it holds
+    lsn: str
+    manual: bool = True  # false: taken by the branch's backup schedule
+    expires_us: int | None = None
+    full_size: int | None = None
+
+
+def lsn_at(created_us: int, at_us: int) -> str:
+    """A Postgres LSN (``0/1F6D2B8``) for a point in a project's history: it grows with time, so
+    that snapshots taken later have later LSNs."""
+    value = 0x1000000 + max(0, at_us - created_us) // 1000 * 37
+    return f"{value >> 32:X}/{value & 0xFFFFFFFF:X}"
 
 
 @dataclass(slots=True)
@@ -196,11 +226,13 @@ class Unbuilt(Protocol):
         self, project: Project
     ) -> tuple[dict[str, Branch], dict[str, Endpoint], list[Operation]]: ...
 
+    def snapshots(self, project: Project) -> dict[str, Snapshot]: ...
+
 
 class Project:
     """One project. A million seeded ones must fit in memory, so the class has slots, and a
     seeded project keeps its settings, ``default_endpoint_settings``, branches (with their
-    roles and databases), endpoints and operations unbuilt (``parts``) until something
+    roles and databases), endpoints, operations and snapshots unbuilt (``parts``) until something
     reads them; from then on the built ones are the project's, and changes go to them.
     Listing reads the settings through ``settings_view()``, which builds nothing to keep, so
     that paging through every project leaves them as compact as it found them."""
@@ -212,6 +244,7 @@ class Project:
         "_operations",
         "_parts",
         "_settings",
+        "_snapshots",
         "active_time",
         "compute_last_active_us",
         "compute_time_seconds",
@@ -292,9 +325,10 @@ class Project:
                 {} if default_endpoint_settings is None else default_endpoint_settings
             )
             self._branches, self._endpoints, self._operations = {}, {}, []
+            self._snapshots = {}
         else:
             self._settings = self._default_endpoint_settings = None
-            self._branches = self._endpoints = self._operations = None
+            self._branches = self._endpoints = self._operations = self._snapshots = None
 
     # ---- built on first read ---------------------------------------------------------------
 
@@ -347,15 +381,23 @@ class Project:
         return self._operations
 
     @property
+    def snapshots(self) -> dict[str, Snapshot]:
+        """Snapshot id -> Snapshot, oldest first."""
+        if self._snapshots is None:
+            self._snapshots = self._parts.snapshots(self)
+        return self._snapshots
+
+    @property
     def built(self) -> bool:
         """Whether anything was built from the seed's parts and kept: the settings, the
-        compute settings, or the branches, endpoints and operations. Always true of a
-        project made by a request."""
+        compute settings, the branches, endpoints and operations, or the snapshots. Always
+        true of a project made by a request."""
         return (
             self._parts is None
             or self._branches is not None
             or self._settings is not None
             or self._default_endpoint_settings is not None
+            or self._snapshots is not None
         )
 
     def _build(self) -> None:
@@ -479,6 +521,104 @@ class Store:
         )
         project.operations.append(op)
         return op
+
+    # ---- snapshots and restores ----------------------------------------------------------
+
+    def new_snapshot_id(self, project: Project) -> str:
+        # Seeded snapshots take their ids from a hash, not from used_ids: look in the project.
+        snapshot_id = self.new_id("snap-")
+        while snapshot_id in project.snapshots:
+            snapshot_id = self.new_id("snap-")
+        return snapshot_id
+
+    def take_snapshot(
+        self,
+        project: Project,
+        branch: Branch,
+        *,
+        name: str | None,
+        at_us: int | None,
+        lsn: str | None,
+        expires_us: int | None,
+    ) -> Snapshot:
+        """A manual snapshot of ``branch`` at ``at_us`` (its head when None), or at ``lsn``."""
+        created = self.tick()
+        timestamp = created if at_us is None else at_us
+        snapshot = Snapshot(
+            id=self.new_snapshot_id(project),
+            name=name if name is not None else f"{branch.name} {iso(timestamp)}",
+            source_branch_id=branch.id,
+            created_us=created,
+            timestamp_us=timestamp,
+            lsn=lsn if lsn is not None else lsn_at(project.created_us, timestamp),
+            expires_us=expires_us,
+            full_size=branch.logical_size,
+        )
+        project.snapshots[snapshot.id] = snapshot
+        return snapshot
+
+    def restore_snapshot(
+        self,
+        project: Project,
+        snapshot: Snapshot,
+        target: Branch,
+        *,
+        name: str,
+        finalize_as: str | None,
+    ) -> tuple[Branch, list[Operation]]:
+        """A new branch with the snapshot's data, restored as ``target``; with ``finalize_as``
+        (the name ``target`` then takes) it replaces ``target`` at once."""
+        at = self.tick()
+        source = project.branches.get(snapshot.source_branch_id, target)
+        branch = Branch(
+            id=self.new_id("br-"),
+            name=name,
+            created_us=at,
+            updated_us=at,
+            logical_size=snapshot.full_size or 0,
+            restore_status="restored",
+            restored_from=snapshot.id,
+            restored_as=target.id,
+        )
+        # The roles and databases of the branch it was taken from, as they are now: the
+        # emulator keeps no history of them.
+        for role_name, (password, _) in source.roles.items():
+            branch.roles[role_name] = (password, at)
+        for database_name, (_, owner, _) in source.databases.items():
+            branch.databases[database_name] = (self.next_db_id(), owner, at)
+        project.branches[branch.id] = branch
+        operations = [self.add_operation(project, "create_timeline", at_us=at, branch_id=branch.id)]
+        if finalize_as is not None:
+            operations += self.finalize_restore(project, branch, target, old_name=finalize_as)
+        return branch, operations
+
+    def finalize_restore(
+        self, project: Project, restored: Branch, target: Branch, *, old_name: str
+    ) -> list[Operation]:
+        """``restored`` takes ``target``'s place: its name, its computes (restarted: one
+        apply_config each) and what makes it the branch it was: default, protected, backup
+        schedule. ``target`` stays, renamed ``old_name``."""
+        at = self.tick()
+        restored.name, target.name = target.name, old_name
+        restored.default, target.default = target.default, False
+        restored.protected, target.protected = target.protected, False
+        restored.backup_schedule, target.backup_schedule = target.backup_schedule, []
+        restored.restore_status = "finalized"
+        restored.updated_us = target.updated_us = at
+        operations = []
+        for endpoint in project.endpoints.values():
+            if endpoint.branch_id == target.id:
+                endpoint.branch_id = restored.id
+                operations.append(
+                    self.add_operation(
+                        project,
+                        "apply_config",
+                        at_us=self.tick(),
+                        branch_id=restored.id,
+                        endpoint_id=endpoint.id,
+                    )
+                )
+        return operations
 
     # ---- projects ------------------------------------------------------------------------
 

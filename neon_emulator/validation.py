@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from datetime import datetime
 
 from neon_emulator.errors import ApiError
 
@@ -23,6 +24,24 @@ CREATE_ONLY_FIELDS = ("pg_version", "region_id", "provisioner", "store_passwords
 MAX_RETENTION = 2_592_000
 MAX_SUSPEND = 604_800
 INT64_MAX = 2**63 - 1
+# RFC 3339 section 5.6 date-time; fractions of a second are dropped (Neon keeps whole seconds).
+RFC3339 = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+)
+LSN = re.compile(r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$")
+
+# Backup schedules (BackupScheduleItem). The spec's text names hourly, daily, weekly, monthly and
+# yearly; Neon's API reference takes daily, weekly and monthly only, and keeps scheduled
+# snapshots up to 35 days. The minimum of 3600 s is the spec's.
+BACKUP_FREQUENCIES = ("daily", "weekly", "monthly")
+MIN_BACKUP_RETENTION = 3600
+MAX_BACKUP_RETENTION = 35 * 24 * 3600
+BACKUP_FREQUENCY_RULE = "must be daily, weekly or monthly, the frequencies Neon takes"
+BACKUP_RETENTION_RULE = (
+    f"must be between {MIN_BACKUP_RETENTION} and {MAX_BACKUP_RETENTION} seconds "
+    "(Neon keeps scheduled snapshots from one hour up to 35 days)"
+)
+WEEKDAY_RULE = "the day of the week, 1 (Monday) to 7 (Sunday)"
 
 
 def bad(message: str) -> ApiError:
@@ -229,7 +248,8 @@ def retention(value, where: str) -> int:
     return want_int(value, where, lo=0, hi=MAX_RETENTION)
 
 
-def org_id(value, where: str) -> str:
+def identifier(value, where: str) -> str:
+    """An id as the spec patterns them (project, branch, org): ``^[a-z0-9-]{1,60}$``."""
     want_str(value, where)
     if not ID_PATTERN.match(value):
         raise bad(f"{where}: must match ^[a-z0-9-]{{1,60}}$")
@@ -291,7 +311,7 @@ def project_create(body) -> dict:
             "pg_version": pg_version,
             "store_passwords": want_bool,
             "history_retention_seconds": retention,
-            "org_id": org_id,
+            "org_id": identifier,
         },
         "project",
     )
@@ -314,6 +334,150 @@ def project_update(body) -> dict:
         "project",
     )
     return project
+
+
+# ---- branches, backup schedules, snapshots ------------------------------------------------
+
+
+def rfc3339(value, where: str) -> int:
+    """An RFC 3339 date-time (``2025-06-09T18:02:16Z``, any offset) as microseconds since the
+    epoch, whole seconds."""
+    want_str(value, where)
+    match = RFC3339.match(value)
+    try:
+        if match is None:
+            raise ValueError
+        date, time, zone = match.groups()
+        zone = "+00:00" if zone in ("Z", "z") else zone
+        return int(datetime.fromisoformat(f"{date}T{time}{zone}").timestamp()) * 1_000_000
+    except (ValueError, OverflowError):
+        raise bad(f"{where}: must be an RFC 3339 date-time such as 2025-06-09T18:02:16Z") from None
+
+
+def _wrapped(body, key: str) -> dict:
+    """``{"<key>": {...}}``, the one field of the body, required."""
+    if body is None:
+        raise bad("request body is required")
+    want_object(body, "request body")
+    no_unknown(body, (key,), "request body")
+    if key not in body:
+        raise bad(f"request body: field {key!r} is required")
+    return want_object(body[key], key)
+
+
+def _optional_body(body) -> dict:
+    """A request body the spec makes optional: absent is ``{}``."""
+    return {} if body is None else want_object(body, "request body")
+
+
+def branch_update(body) -> dict:
+    """BranchUpdateRequest; ``expires_at`` comes back as microseconds, or None to remove it."""
+    branch = _wrapped(body, "branch")
+    no_unknown(branch, ("name", "protected", "expires_at"), "branch")
+    spec: dict = {}
+    if "name" in branch:
+        spec["name"] = name(branch["name"], "branch.name")
+    if "protected" in branch:
+        spec["protected"] = want_bool(branch["protected"], "branch.protected")
+    if "expires_at" in branch:
+        expires_at = branch["expires_at"]
+        if expires_at is not None:
+            expires_at = rfc3339(expires_at, "branch.expires_at")
+        spec["expires_at"] = expires_at
+    return spec
+
+
+def _backup_item(item, where: str) -> dict:
+    want_object(item, where)
+    check_fields(
+        item,
+        {
+            "frequency": want_str,
+            "hour": lambda v, w: want_int(v, w, lo=0, hi=23),
+            "day": lambda v, w: want_int(v, w, lo=1, hi=31),
+            "month": lambda v, w: want_int(v, w, lo=1, hi=12),
+            "retention_seconds": want_int,
+        },
+        where,
+    )
+    if "frequency" not in item:
+        raise bad(f"{where}.frequency: required")
+    frequency = item["frequency"]
+    if frequency not in BACKUP_FREQUENCIES:
+        raise bad(f"{where}.frequency: {frequency!r} {BACKUP_FREQUENCY_RULE}")
+    retention = item.get("retention_seconds")
+    if retention is not None and not MIN_BACKUP_RETENTION <= retention <= MAX_BACKUP_RETENTION:
+        raise bad(f"{where}.retention_seconds: {BACKUP_RETENTION_RULE}")
+    # "day" and "month" apply "if applicable": a value no schedule of this frequency can use
+    # is refused rather than kept and ignored.
+    if "month" in item:
+        raise bad(f"{where}.month: a {frequency} schedule has no month")
+    if frequency == "daily" and "day" in item:
+        raise bad(f"{where}.day: a daily schedule has no day")
+    if frequency == "weekly" and item.get("day", 1) > 7:
+        raise bad(f"{where}.day: {WEEKDAY_RULE}")
+    keys = ("frequency", "hour", "day", "retention_seconds")
+    return {key: item[key] for key in keys if key in item}
+
+
+def backup_schedule(body) -> list[dict]:
+    """BackupSchedule: the whole schedule, which replaces the branch's. Empty means none."""
+    if body is None:
+        raise bad("request body is required")
+    want_object(body, "request body")
+    no_unknown(body, ("schedule",), "request body")
+    if "schedule" not in body:
+        raise bad("request body: field 'schedule' is required")
+    items = body["schedule"]
+    if not isinstance(items, list):
+        raise bad(f"schedule: expected array, got {_type_name(items)}")
+    return [_backup_item(item, f"schedule[{i}]") for i, item in enumerate(items)]
+
+
+def snapshot_name(value, where: str) -> str:
+    return want_str(value, where, min_len=1)
+
+
+def snapshot_query(args) -> dict:
+    """createSnapshot's query parameters: ``lsn`` or ``timestamp`` (microseconds), ``name``,
+    ``expires_at`` (microseconds)."""
+    out: dict = {}
+    if args.get("lsn") is not None and args.get("timestamp") is not None:
+        raise bad("query parameters lsn and timestamp: give one of them, not both")
+    if args.get("lsn") is not None:
+        if not LSN.match(args["lsn"]):
+            raise bad("query parameter lsn: must be an LSN such as 0/1F6D2B8")
+        out["lsn"] = args["lsn"].upper()
+    for key in ("timestamp", "expires_at"):
+        if args.get(key) is not None:
+            out[key] = rfc3339(args[key], f"query parameter {key}")
+    if args.get("name") is not None:
+        out["name"] = snapshot_name(args["name"], "query parameter name")
+    return out
+
+
+def snapshot_update(body) -> dict:
+    snapshot = _wrapped(body, "snapshot")
+    check_fields(snapshot, {"name": snapshot_name}, "snapshot")
+    return snapshot
+
+
+def snapshot_restore(body) -> dict:
+    """restoreSnapshot's optional body; the restored branch's name is a branch name."""
+    spec = _optional_body(body)
+    check_fields(
+        spec,
+        {"name": name, "target_branch_id": identifier, "finalize_restore": want_bool},
+        "request body",
+    )
+    return spec
+
+
+def finalize_restore(body) -> dict:
+    """finalizeRestoreBranch's optional body: the name the replaced branch takes."""
+    spec = _optional_body(body)
+    check_fields(spec, {"name": name}, "request body")
+    return spec
 
 
 # ---- query parameters ---------------------------------------------------------------------

@@ -44,10 +44,27 @@ def first_with(api, level: str) -> dict:
     return next(p for p in borealis(api) if p.get(FIELD) == level)
 
 
-def path_of(template: str, project: dict) -> str:
-    path = template.replace("{project_id}", project["id"])
+def path_of(api, template: str, project: dict) -> str:
+    pid = project["id"]
+    path = template.replace("{project_id}", pid)
+    if "{branch_id}" in path:
+        branch = api.get(f"/projects/{pid}/branches").json()["branches"][0]
+        path = path.replace("{branch_id}", branch["id"])
+    if "{snapshot_id}" in path:
+        snapshots = api.get(f"/projects/{pid}/snapshots").json()["snapshots"]
+        # The check comes before the lookup: an id that matches the pattern is enough.
+        path = path.replace("{snapshot_id}", snapshots[0]["id"] if snapshots else "snap-none-1")
     assert not re.search(r"{\w+}", path), f"fill in the other parameters of {template}"
     return path
+
+
+def inside(api, pid: str) -> list:
+    """What the writes under a project may change besides the project itself."""
+    branches = api.get(f"/projects/{pid}/branches").json().get("branches", [])
+    schedules = [
+        api.get(f"/projects/{pid}/branches/{b['id']}/backup_schedule").json() for b in branches
+    ]
+    return [branches, schedules, api.get(f"/projects/{pid}/snapshots").json().get("snapshots")]
 
 
 def denied(response: requests.Response, conforms, level: str, needs: str) -> None:
@@ -158,11 +175,12 @@ def test_view_only_refuses_every_write_and_changes_nothing(emu, api, conforms, m
         emu.set_permission(pid, "CAN_MANAGE")
         assert api.delete(f"/projects/{pid}").status_code == 200
         emu.set_permission(pid, "CAN_VIEW")
-    before = all_projects(api) + all_projects(api, recoverable="true")
-    response = api.request(method, path_of(template, project), json={"project": {"name": "x"}})
+    before = [all_projects(api), all_projects(api, recoverable="true"), inside(api, pid)]
+    path = path_of(api, template, project)
+    response = api.request(method, path, json={"project": {"name": "x"}})
     denied(response, conforms, "CAN_VIEW", permissions.needed(method, template))
     assert pid in response.json()["message"]
-    assert all_projects(api) + all_projects(api, recoverable="true") == before
+    assert [all_projects(api), all_projects(api, recoverable="true"), inside(api, pid)] == before
 
 
 def test_view_only_refuses_before_validation_and_the_lock(emu, api, conforms):
