@@ -10,6 +10,8 @@ ACTION_LABELS = {
     "project.delete": "Delete a project",
     "project.recover": "Recover a project",
     "connection.reveal": "Reveal a connection password",
+    "branch.update": "Protect or unprotect a branch",
+    "branch.backup_schedule": "Set a branch's backup schedule",
     "policy.evaluate": "Evaluate the fleet against the policy",
     "policy.class": "Set a project's policy class",
     "policy.override": "Apply a change against the policy",

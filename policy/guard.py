@@ -129,8 +129,8 @@ def broken_by_branch_write(attempt: Attempt) -> list[Broken]:
             continue
         if rule.kind == "default_branch_protected" and data.get("protected") is False:
             found.append(Broken(rule))
-        short = "schedule" in data and not schedule_meets(rule.value, data["schedule"])
-        if rule.kind == "backup_schedule" and short:
+        asked = data.get("schedule") if rule.kind == "backup_schedule" else None
+        if asked is not None and not schedule_meets(rule.value, asked):
             found.append(Broken(rule))
     return found
 

@@ -392,7 +392,7 @@ class BackupScheduleItem:
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> BackupScheduleItem:
         return cls(
-            frequency=_str(_req(data, "frequency")),
+            frequency=_str(data, "frequency"),
             hour=data.get("hour"),
             day=data.get("day"),
             month=data.get("month"),
