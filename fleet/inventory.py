@@ -123,6 +123,7 @@ def detail_from_project(project: Project, *, read_at: datetime) -> InventoryDeta
         permission=project.permission or "",
         provisioner=project.provisioner,
         read_at=read_at,
+        owner_email=project.owner_email or "",
     )
 
 
@@ -150,7 +151,9 @@ def _upsert(
             details,
             update_conflicts=True,
             unique_fields=["project_id"],
-            update_fields=["state", "permission", "provisioner", "read_at"],
+            # A list's page carries no owner: only a full read replaces the one known.
+            update_fields=["state", "permission", "provisioner", "read_at"]
+            + (["owner_email"] if full else []),
         )
     return details
 

@@ -175,6 +175,9 @@ class InventoryDetail(models.Model):
     permission = models.CharField(max_length=16, blank=True)  # as InventoryProject.permission
     provisioner = models.CharField(max_length=32, blank=True)
     read_at = models.DateTimeField()  # when Neon gave this answer
+    # The owner's address, which only a full read of the project carries (x-sensitive in the
+    # spec: shown to operators, used for the policy's drift notices); "" not known yet.
+    owner_email = models.CharField(max_length=256, blank=True)
 
     def __str__(self) -> str:
         return f"detail of {self.project_id} read {self.read_at:%Y-%m-%d %H:%M}"

@@ -63,6 +63,10 @@ POLICY_FILE = env.str("POLICY_FILE", default="")
 # POLICY_BRANCH_FRESH_HOURS.
 POLICY_BRANCH_READS = env.int("POLICY_BRANCH_READS", default=500)
 POLICY_BRANCH_FRESH_HOURS = env.int("POLICY_BRANCH_FRESH_HOURS", default=24)
+# Drift notices (a rule's notify_after) go to the team's channels and, by mail, to each project's
+# owner. Only a full read of a project gives its owner: a pass reads at most POLICY_OWNER_READS.
+POLICY_NOTIFY_OWNERS = env.bool("POLICY_NOTIFY_OWNERS", default=True)
+POLICY_OWNER_READS = env.int("POLICY_OWNER_READS", default=200)
 # The worker's CPU priority (nice(2) increment): its work is background work, so on a machine
 # it shares with web servers the pages get the CPU first. 0 leaves it as started.
 WORKER_NICE = env.int("WORKER_NICE", default=10)

@@ -8,8 +8,12 @@ audit log. A pass follows each evaluation of the whole fleet (after each refresh
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import datetime
+from functools import partial
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
@@ -17,11 +21,14 @@ from django.utils import timezone
 from audit.services import Actor, audited
 from bulk import services as bulk_services
 from bulk.models import BulkJob
+from fleet.inventory import record_projects
+from fleet.models import InventoryDetail, InventoryProject
 from governance import notify
 from policy import fixes
 from policy.catalog import KINDS
 from policy.document import Policy, Rule
 from policy.models import Drift
+from projects.neon import NeonError, Project, begin_request, end_request, get_client
 
 logger = logging.getLogger(__name__)
 SYSTEM = Actor(username="system (policy)")
@@ -48,30 +55,83 @@ def _notify(rule: Rule, now: datetime) -> int:
     due = Drift.objects.filter(
         rule_id=rule.id, notified_at__isnull=True, since__lte=now - rule.notify_after
     )
+    ids = list(due.values_list("project_id", flat=True))
+    if not ids:
+        return 0
+    owners = owners_of(ids) if settings.POLICY_NOTIFY_OWNERS else {}
     with transaction.atomic():
-        count = due.update(notified_at=now)
-        if count:
-            text = (
-                f"[Neon Admin] Policy drift: {count} project{'s' if count != 1 else ''} of class "
-                f"{rule.klass} out of “{KINDS[rule.kind].label}” ({rule.severity}). "
-                f"{KINDS[rule.kind].fix}"
-            )
-            with audited(
-                actor=SYSTEM,
-                action="policy.notify",
-                request_data={"rule": rule.id, "projects": count},
-            ):
-                transaction.on_commit(lambda: _send_later(text))
+        count = Drift.objects.filter(rule_id=rule.id, project_id__in=ids).update(notified_at=now)
+        kind = KINDS[rule.kind]
+        text = (
+            f"[Neon Admin] Policy drift: {count} project{'s' if count != 1 else ''} of class "
+            f"{rule.klass} out of “{kind.label}” ({rule.severity}). {kind.fix}"
+        )
+        with audited(
+            actor=SYSTEM,
+            action="policy.notify",
+            request_data={"rule": rule.id, "projects": count, "owners": len(owners)},
+        ):
+            transaction.on_commit(lambda: policy_notify.enqueue(text))
+            for email, projects in owners.items():
+                told = owner_text(rule, projects)
+                transaction.on_commit(lambda e=email, t=told: policy_notify.enqueue(t, [e]))
     return count
 
 
-def _send_later(text: str) -> None:
-    policy_notify.enqueue(text)
+def owners_of(project_ids: list[str]) -> dict[str, list[str]]:
+    """The projects' names by their owner's address: known from a full read of each project
+    (InventoryDetail), or read now, at most POLICY_OWNER_READS a pass, at background priority
+    (those beyond wait for a later pass's notice)."""
+    known = dict(
+        InventoryDetail.objects.filter(project_id__in=project_ids)
+        .exclude(owner_email="")
+        .values_list("project_id", "owner_email")
+    )
+    missing = [pid for pid in project_ids if pid not in known][: settings.POLICY_OWNER_READS]
+    if missing:
+        token = begin_request(priority="background", allow_stale=False)[1]
+        try:
+            reads = get_client().together(*[partial(_read, pid) for pid in missing])
+        finally:
+            end_request(token)
+        read = [project for project in reads if isinstance(project, Project)]
+        for detail in record_projects(read, full=True):
+            if detail.owner_email:
+                known[detail.project_id] = detail.owner_email
+    names = dict(
+        InventoryProject.objects.filter(project_id__in=known).values_list("project_id", "name")
+    )
+    owners: dict[str, list[str]] = defaultdict(list)
+    for pid, email in known.items():
+        owners[email].append(names.get(pid, pid))
+    return {email: sorted(projects) for email, projects in owners.items()}
+
+
+def _read(project_id: str) -> Project | NeonError:
+    try:
+        return get_client().get_project(project_id)
+    except NeonError as exc:
+        return exc
+
+
+def owner_text(rule: Rule, projects: list[str]) -> str:
+    kind = KINDS[rule.kind]
+    shown = ", ".join(projects[:20]) + (
+        f" and {len(projects) - 20} more" if len(projects) > 20 else ""
+    )
+    return (
+        f"[Neon Admin] Your project{'s' if len(projects) != 1 else ''} {shown} "
+        f"{'are' if len(projects) != 1 else 'is'} out of the {rule.klass} policy: "
+        f"“{kind.label}” ({rule.severity}). {kind.why} {kind.fix}"
+    )
 
 
 @task()
-def policy_notify(text: str) -> dict:
-    """A drift notice, by the team's channels (governance's: mail and the webhook)."""
+def policy_notify(text: str, recipients: list[str] | None = None) -> dict:
+    """A drift notice: to the team by its channels (governance's: mail and the webhook), or,
+    with `recipients`, to those project owners by mail."""
+    if recipients:
+        return {"email": send_mail(text.splitlines()[0][:200], text, None, recipients)}
     return {"email": notify.send_email(text), "webhook": notify.send_webhook(text)}
 
 

@@ -47,7 +47,7 @@ def test_told_at_once_fixed_after_seven_days_not_before_and_never_twice(policy, 
     out = Drift.objects.filter(rule_id=RULE)
     assert out.exists() and not out.filter(notified_at__isnull=True).exists()
     run_worker()  # the notice goes
-    [notice] = [m for m in mail.outbox if "suspend" in m.body.lower()]
+    [notice] = [m for m in mail.outbox if m.to == ["platform@example.test"]]
     count = out.count()
     assert f"{count} project{'s' if count != 1 else ''} of class production" in notice.body
     assert AuditEvent.objects.filter(action="policy.notify").count() >= 1
@@ -102,3 +102,46 @@ def test_notify_after_waits_its_time(neon, settings, tmp_path):
     assert grace.run(policy, now=found + timedelta(hours=23))["notified"] == []
     done = grace.run(policy, now=found + timedelta(days=1, minutes=1))
     assert done["notified"] == [(RULE, out.count())]
+
+
+GET_PROJECT = "GET /api/v2/projects/{project_id}"
+
+
+def test_each_owner_hears_of_their_own_projects_once(policy, neon, settings):
+    """The refresh's grace pass read each drifting project's owner (one full read each, once),
+    and the worker mailed each owner the names of their projects out of the rule."""
+    from fleet.models import InventoryDetail, InventoryProject
+
+    out = set(Drift.objects.filter(rule_id=RULE).values_list("project_id", flat=True))
+    owners = dict(
+        InventoryDetail.objects.filter(project_id__in=out).values_list("project_id", "owner_email")
+    )
+    assert set(owners) == out and all(owners.values())
+    run_worker()
+    told = [m for m in mail.outbox if m.to != ["platform@example.test"]]
+    assert {address for m in told for address in m.to} == set(owners.values())
+    names = dict(
+        InventoryProject.objects.filter(project_id__in=out).values_list("project_id", "name")
+    )
+    for message in told:
+        [email] = message.to
+        mine = [names[pid] for pid, owner in owners.items() if owner == email]
+        assert all(name in message.body for name in mine) and "Your project" in message.body
+    record = AuditEvent.objects.filter(action="policy.notify").first()
+    assert record.request_data["owners"] == len(set(owners.values()))
+    neon.clear_stats()
+    grace.run(policy, now=timezone.now() + timedelta(days=2))  # the other rule's notice
+    reads = neon.stats().get(GET_PROJECT, 0)
+    other = Drift.objects.filter(rule_id="production.logical_replication_off")
+    assert reads == len(set(other.values_list("project_id", flat=True)) - out)  # known: not read
+
+
+def test_owners_are_not_told_when_the_team_says_so(neon, settings, tmp_path):
+    settings.POLICY_NOTIFY_OWNERS = False
+    path = tmp_path / "policy.yaml"
+    path.write_text(POLICY)
+    settings.POLICY_FILE = str(path)
+    settings.APPROVAL_NOTIFY_EMAILS = ["platform@example.test"]
+    fleet_tasks.refresh_inventory.call(fleet_tasks.start_refresh(trigger="manual").pk)
+    run_worker()
+    assert mail.outbox and all(m.to == ["platform@example.test"] for m in mail.outbox)
