@@ -30,6 +30,7 @@ from neon_emulator import ids, limits, permissions, render
 from neon_emulator.store import (
     REGIONS,
     Branch,
+    BranchOutline,
     Endpoint,
     Operation,
     Organization,
@@ -346,6 +347,25 @@ class SeededParts:
             limits.MAX_FIELD: max_cu,
             limits.SUSPEND_FIELD: suspend,
         }
+
+    def outline(self) -> list[BranchOutline]:
+        """The branches as build() makes them, in its order, without making them."""
+        min_cu, max_cu, _ = self.compute
+        out = [
+            BranchOutline(
+                ids.text(self.branch),
+                self.created_us,
+                self.logical_size,
+                True,
+                True,
+                (min_cu, max_cu),
+            )
+        ]
+        for extra in self.extra_branches or ():
+            at, code, _, size, _, _, endpoint, ep_min, ep_max, _ = extra
+            compute = None if endpoint is None else (ep_min, ep_max)
+            out.append(BranchOutline(ids.text(code), at, size, False, False, compute))
+        return out
 
     def build(self, project: Project):
         """The branches, endpoints and operations, as api.build_project and the seed made them."""
