@@ -53,11 +53,13 @@ MONTH_S = 30 * 24 * 3600
 GIB, TIB = 2**30, 2**40
 
 # id, name, handle, plan, allow_hipaa_projects. GET /users/me/organizations lists them in
-# this order.
+# this order. Two usage-based plans and a legacy one: the spec opens project consumption
+# history to Business but branch consumption history and the spending limit only to
+# usage-based plans (billing.py), so the seed has both sides.
 ORGS = [
     ("org-acme-analytics-41502719", "Acme Analytics", "acme-analytics", "scale", False),
     ("org-borealis-labs-83920461", "Borealis Labs", "borealis-labs", "business", True),
-    ("org-cedar-health-27064815", "Cedar Health", "cedar-health", "business", True),
+    ("org-cedar-health-27064815", "Cedar Health", "cedar-health", "scale", True),
 ]
 ACME, BOREALIS, CEDAR = (org[0] for org in ORGS)
 # Organizations with per-project permissions turned on: their projects carry the caller's

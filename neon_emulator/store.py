@@ -419,6 +419,8 @@ class Organization:
     allow_hipaa_projects: bool = False
     # Per-project permissions turned on: its projects carry effective_project_permission.
     project_permissions: bool = False
+    # The monthly spending cap in cents (billing/spending_limit), None when none is set.
+    spending_limit_cents: int | None = None
 
 
 class Store:
