@@ -181,12 +181,11 @@ class ProjectUsage:
         else:
             self.active_end_hour = min(end_hour, last // HOUR_US + 1)
             self.activity = "idle since compute_last_active_at"
-        active_end_s = self.active_end_hour * 3600
         # Storage grows until the seed's clock stopped, or until the project went idle.
         self.grow_until_day = min(ANCHOR_US // HOUR_US, self.active_end_hour) // 24
         self.private = bool(project.settings_view().get("block_public_connections"))
         self.retention_s = project.history_retention_seconds
-        self.created_s, self.active_end_s = created_s, active_end_s
+        self.created_s, self.active_end_s = created_s, self.active_end_hour * 3600
         self.offset = REGION_UTC_OFFSETS.get(project.region_id, 0)
 
         project_key = _key(project.id)
@@ -205,9 +204,7 @@ class ProjectUsage:
         self.writes_per_s = project.written_data_bytes / MONTH_S if seeded else 0.0
         self.branches: list[_Branch] = []
         for outline in project.branch_outline():
-            self.branches.append(
-                self._branch(outline, project_key, seeded, compute_time, transfer, end_hour)
-            )
+            self.branches.append(self._branch(outline, project_key, seeded, compute_time, transfer))
         self.branches.sort(key=lambda b: b.id)
 
     def _branch(
@@ -217,7 +214,6 @@ class ProjectUsage:
         seeded: bool,
         compute_time: int,
         transfer: int,
-        end_hour: int,
     ) -> _Branch:
         key = _key(outline.id)
         mean = floor = cap = 0.0

@@ -4,6 +4,7 @@ and the rate limit of its own."""
 
 from __future__ import annotations
 
+import random
 import time
 from datetime import datetime, timedelta
 
@@ -13,6 +14,7 @@ import requests
 from neon_emulator import consumption, seed
 from neon_emulator.__main__ import parse_args
 from neon_emulator.rate_limits import Rate
+from neon_emulator.store import Store, parse_iso_us
 from neon_emulator.testing import run_emulator
 from tests.emulator.conftest import Api, listed_projects
 
@@ -145,6 +147,33 @@ def test_hours_sum_to_days_and_days_to_months(usage, api, conforms):
                 assert _sum(in_month) == monthly[pid][f"{month}-01T00:00:00Z"], (pid, month)
         busy += any(v["compute_unit_seconds"] for v in days.values())
     assert busy >= 5, "several projects computed"
+
+
+def _columns(rows: list[list[int]]) -> list[int]:
+    return [sum(column) for column in zip(*rows, strict=True)]
+
+
+def test_any_split_of_a_range_adds_up_for_every_seeded_project():
+    store = Store(rng_seed=1)
+    seed.seed_store(store, 300)
+    now = parse_iso_us(NOW)
+    start = consumption.data_cutoff_hour(now) - 40 * 24
+    rng = random.Random(7)
+    for project in [*store.projects.values(), *store.deleted.values()]:
+        usage = consumption.ProjectUsage(project, now_us=now, extra_branch_allowance=1)
+        whole = usage.totals(start, start + 40 * 24)
+        cuts = sorted(
+            {start, start + 40 * 24, *(rng.randrange(start, start + 960) for _ in range(9))}
+        )
+        assert _columns(usage.series(cuts)) == whole, project.id
+        branches = usage.branch_series([start, start + 40 * 24]).values()
+        assert _columns([rows[0] for rows in branches]) == whole[:6]
+        # An allowance of one branch: every other branch counts, hour for hour.
+        assert whole[consumption.EXTRA] == sum(
+            max(0, min(start + 960, usage.end_hour) - max(start, b.first_hour))
+            for b in sorted(usage.branches, key=lambda b: b.first_hour)[1:]
+        )
+    assert not any(project.built for project in store.projects.values())
 
 
 def test_the_raw_numbers_are_the_apis(usage, api):
