@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from neon_emulator.app import EmulatorApp
+from neon_emulator.app import CONSUMPTION_RATE_LIMIT, EmulatorApp, consumption_rate
 from neon_emulator.errors import ApiError
 from neon_emulator.limits import DEFAULT_CEILING, ceiling_value
 from neon_emulator.rate_limits import Rate, parse_rate
@@ -19,6 +19,15 @@ def _rate(value: str) -> Rate:
     except ApiError:
         raise argparse.ArgumentTypeError(
             f"expected N/s, N/min or N/h with N a positive integer, got {value!r}"
+        ) from None
+
+
+def _consumption_rate(value: str) -> Rate | None:
+    try:
+        return consumption_rate(value)
+    except ApiError:
+        raise argparse.ArgumentTypeError(
+            f"expected N/s, N/min, N/h or off, with N a positive integer, got {value!r}"
         ) from None
 
 
@@ -70,6 +79,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="N/UNIT",
         help="refuse with 429 beyond N requests per API key and route, in a sliding window "
         "(Neon's is 40/s; default: no limit)",
+    )
+    parser.add_argument(
+        "--consumption-rate-limit",
+        type=_consumption_rate,
+        default=CONSUMPTION_RATE_LIMIT,
+        metavar="N/UNIT",
+        help="refuse consumption history requests with 429 beyond N per API key, in a bucket "
+        f"of their own (default {CONSUMPTION_RATE_LIMIT}, Neon's; off turns it off)",
     )
     parser.add_argument(
         "--org-only",
@@ -126,6 +143,7 @@ def _app(args: argparse.Namespace) -> EmulatorApp:
         rate_limit=args.rate_limit,
         burst=args.burst,
         org_only=args.org_only,
+        consumption_rate_limit=args.consumption_rate_limit,
         state_path=args.state,
     )
 

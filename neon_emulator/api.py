@@ -47,6 +47,8 @@ class Ctx:
     args: object  # werkzeug MultiDict of the query string
     body: object  # parsed JSON body, or None
     api_key: str
+    # The clock consumption history reads (POST /_emulator/reset {"consumption_now": ...}).
+    consumption_now_us: int | None = None
 
 
 # ---- lookups ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import re
 import socket
 import threading
 import uuid
@@ -15,16 +16,22 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarg
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from neon_emulator import api, limits, permissions, seed, state
+from neon_emulator import api, billing, limits, permissions, seed, state
 from neon_emulator.errors import CODES, ApiError
 from neon_emulator.faults import Fault, parse_faults
 from neon_emulator.rate_limits import Rate, RateLimiter, parse_rate
-from neon_emulator.store import Store
+from neon_emulator.store import Store, iso, now_us, parse_iso_us
 from neon_emulator.validation import ID_PATTERN
+
+PLAN_PATTERN = re.compile(r"^[a-z0-9_]{1,40}$")
 
 API_PREFIX = "/api/v2"
 MAX_BODY_BYTES = 1024 * 1024
 CONTROL_PREFIX = "/_emulator/"
+# Neon documents about 30 consumption history requests a minute per account, in a bucket of
+# their own beside the general limits; unlike those, the emulator enforces it unless told not to.
+CONSUMPTION_PREFIX = "/consumption_history/"
+CONSUMPTION_RATE_LIMIT = "30/min"
 
 # (method, path template as written in the spec, handler)
 ROUTES = [
@@ -68,6 +75,12 @@ ROUTES = [
     ("GET", "/users/me", api.current_user),
     ("GET", "/users/me/organizations", api.current_user_organizations),
     ("GET", "/organizations/{org_id}", api.get_organization),
+    # Consumption history and the spending limit: billing.py.
+    ("GET", "/consumption_history/v2/projects", billing.project_consumption),
+    ("GET", "/consumption_history/v2/branches", billing.branch_consumption),
+    ("GET", "/organizations/{org_id}/billing/spending_limit", billing.get_spending_limit),
+    ("PUT", "/organizations/{org_id}/billing/spending_limit", billing.set_spending_limit),
+    ("DELETE", "/organizations/{org_id}/billing/spending_limit", billing.delete_spending_limit),
     ("GET", "/auth", api.auth_details),
 ]
 ID_PARAMS = ("project_id", "branch_id", "org_id", "snapshot_id")
@@ -84,6 +97,11 @@ CANNED_JSON = '{"projects":[{"id":"shiny-wind-02883412","platform_id":"aws","reg
 def _refuse_constant(name: str):
     # NaN and Infinity are not JSON, whatever Python's parser allows.
     raise ValueError(f"{name} is not valid JSON")
+
+
+def consumption_rate(value, name: str = "consumption_rate_limit") -> Rate | None:
+    """Like parse_rate, and ``"off"`` turns the limit off as None does."""
+    return None if value == "off" else parse_rate(value, name)
 
 
 def _werkzeug_rule(template: str) -> str:
@@ -104,6 +122,7 @@ class EmulatorApp:
         rate_limit: str | Rate | None = None,
         burst: str | Rate | None = None,
         org_only: bool = False,
+        consumption_rate_limit: str | Rate | None = CONSUMPTION_RATE_LIMIT,
         state_path: str | Path | None = None,
     ) -> None:
         # The account's plan ceiling and kind after a plain reset; a reset may set others.
@@ -128,6 +147,10 @@ class EmulatorApp:
         self.rate_limiter = RateLimiter(
             parse_rate(rate_limit, "rate_limit"), parse_rate(burst, "burst")
         )
+        # The startup value; a reset may set another until the next one.
+        self.consumption_rate_limit = consumption_rate(consumption_rate_limit)
+        self.consumption_limiter = RateLimiter(self.consumption_rate_limit, None)
+        self.consumption_now_us: int | None = None  # None: the real clock
         self.closing = threading.Event()
         by_template: dict[str, dict[str, object]] = {}
         for method, template, handler in ROUTES:
@@ -205,9 +228,11 @@ class EmulatorApp:
             self.stats[route] += 1
 
         # On arrival: a refused request reaches neither the faults nor the API.
-        retry_after = self.rate_limiter.check(self._key(request), route)
+        consumption = template is not None and template.startswith(CONSUMPTION_PREFIX)
+        limiter = self.consumption_limiter if consumption else self.rate_limiter
+        retry_after = limiter.check(self._key(request), route)
         if retry_after is not None:
-            return self._rate_limited(route, retry_after, request_id)
+            return self._rate_limited(route, retry_after, request_id, consumption=consumption)
 
         fault = self._pick_fault(method, request.path)
         if fault is not None and not fault.after_apply:
@@ -222,7 +247,11 @@ class EmulatorApp:
             body = self._body(request) if method in ("POST", "PATCH", "PUT") else None
             handler = self.handlers[template][method]
             ctx = api.Ctx(
-                store=self.store, args=request.args, body=body, api_key=self._key(request)
+                store=self.store,
+                args=request.args,
+                body=body,
+                api_key=self._key(request),
+                consumption_now_us=self.consumption_now_us,
             )
             with self.store.lock:
                 api.check_permission(ctx, method, template, path_args)
@@ -281,18 +310,20 @@ class EmulatorApp:
         except RecursionError:
             raise ApiError(400, "request body is nested too deeply") from None
 
-    def _rate_limited(self, route: str, retry_after: int, request_id: str) -> Response:
+    def _rate_limited(
+        self, route: str, retry_after: int, request_id: str, *, consumption: bool = False
+    ) -> Response:
         with self.stats_lock:
             self.stats[f"429 {route}"] += 1
         # The startup latency still applies, as Neon's gateway takes its time to refuse too;
         # latency faults do not (they belong to the fault injection the request never reached).
         if self.latency_ms:
             self.closing.wait(self.latency_ms / 1000)
-        error = ApiError(
-            429,
-            "rate limit exceeded, retry later",
-            headers={"Retry-After": str(retry_after)},
-        )
+        message = "rate limit exceeded, retry later"
+        if consumption:
+            limit = self.consumption_limiter.rate_limit
+            message = f"consumption history rate limit exceeded ({limit} per account), retry later"
+        error = ApiError(429, message, headers={"Retry-After": str(retry_after)})
         return self._error(error, request_id)
 
     # ---- faults --------------------------------------------------------------------------
@@ -375,8 +406,8 @@ class EmulatorApp:
                     self.faults = []
                 return self._json(200, self._faults_json(), request_id)
             if route == ("POST", "/_emulator/reset"):
-                count, ceiling, org_only = self._reset_body(self._body(request))
-                self.reset(count, max_autoscaling_limit=ceiling, org_only=org_only)
+                count, ceiling, org_only, knobs = self._reset_body(self._body(request))
+                self.reset(count, max_autoscaling_limit=ceiling, org_only=org_only, **knobs)
                 answer = {
                     "seed": count,
                     "projects": count,
@@ -384,6 +415,25 @@ class EmulatorApp:
                     "max_autoscaling_limit": self.store.max_autoscaling_limit,
                     "org_only": self.store.org_only,
                 }
+                return self._json(200, answer, request_id)
+            if route == ("POST", "/_emulator/plans"):
+                org_id, plan = self._plan_body(self._body(request))
+                with self.store.lock:
+                    org = self.store.organizations.get(org_id)
+                    if org is None:
+                        raise ApiError(404, f"organization {org_id} not found")
+                    org.plan = plan
+                    self.save_state()
+                return self._json(200, {"org_id": org_id, "plan": plan}, request_id)
+            if route == ("GET", "/_emulator/consumption_clock"):
+                return self._json(200, self._clock_json(), request_id)
+            if route == ("PUT", "/_emulator/consumption_clock"):
+                self.consumption_now_us = self._clock_body(self._body(request))
+                return self._json(200, self._clock_json(), request_id)
+            if route == ("GET", "/_emulator/consumption"):
+                with self.store.lock:
+                    now = self.consumption_now_us or now_us()
+                    answer = billing.raw_usage(self.store, request.args, now)
                 return self._json(200, answer, request_id)
             if route == ("POST", "/_emulator/permissions"):
                 project_id, level = self._permission_body(self._body(request))
@@ -410,8 +460,11 @@ class EmulatorApp:
         except ApiError as error:
             return self._error(error, request_id)
         known = {
+            "/_emulator/consumption",
+            "/_emulator/consumption_clock",
             "/_emulator/faults",
             "/_emulator/permissions",
+            "/_emulator/plans",
             "/_emulator/rate_limits",
             "/_emulator/reset",
             "/_emulator/stats",
@@ -420,17 +473,22 @@ class EmulatorApp:
             return self._error(ApiError(405, f"method {request.method} not allowed"), request_id)
         return self._error(ApiError(404, f"no route for {request.path}"), request_id)
 
-    def _reset_body(self, body) -> tuple[int, float | None, bool | None]:
-        """``{"seed": N?, "max_autoscaling_limit": CU?, "org_only": bool?}``; absent means the
-        startup value."""
+    def _reset_body(self, body) -> tuple[int, float | None, bool | None, dict]:
+        """``{"seed": N?, "max_autoscaling_limit": CU?, "org_only": bool?,
+        "consumption_rate_limit": "30/min" | "off" | null?}``; absent means the startup value."""
         body = {} if body is None else body
         usage = (
-            'expected {"seed": N, "max_autoscaling_limit": CU, "org_only": true or false}, '
-            "all optional"
+            'expected {"seed": N, "max_autoscaling_limit": CU, "org_only": true or false, '
+            '"consumption_rate_limit": "N/UNIT" or "off"}, all optional'
         )
         if not isinstance(body, dict):
             raise ApiError(400, usage)
-        unknown = set(body) - {"seed", "max_autoscaling_limit", "org_only"}
+        unknown = set(body) - {
+            "seed",
+            "max_autoscaling_limit",
+            "org_only",
+            "consumption_rate_limit",
+        }
         if unknown:
             raise ApiError(400, f"{usage}; unknown field {sorted(unknown)[0]!r}")
         count = body.get("seed", self.seed_count)
@@ -442,7 +500,36 @@ class EmulatorApp:
         org_only = body.get("org_only")
         if org_only is not None and type(org_only) is not bool:
             raise ApiError(400, "org_only: expected true or false")
-        return count, ceiling, org_only
+        knobs: dict = {}
+        if "consumption_rate_limit" in body:
+            knobs["consumption_rate_limit"] = consumption_rate(body["consumption_rate_limit"])
+        return count, ceiling, org_only, knobs
+
+    @staticmethod
+    def _clock_body(body) -> int | None:
+        """``{"now": "2026-12-07T18:20:00Z" | null}``: null is the real clock."""
+        usage = 'expected {"now": "2026-12-07T18:20:00Z" or null}'
+        if not isinstance(body, dict) or set(body) != {"now"}:
+            raise ApiError(400, usage)
+        if body["now"] is None:
+            return None
+        moment = parse_iso_us(body["now"]) if isinstance(body["now"], str) else None
+        if moment is None:
+            raise ApiError(400, f"{usage}; now: not such a date-time")
+        return moment
+
+    @staticmethod
+    def _plan_body(body) -> tuple[str, str]:
+        """``{"org_id": "...", "plan": "free_v3"}``: the organization's plan until a reset."""
+        usage = 'expected {"org_id": "...", "plan": "scale", "launch", "business", "free", ...}'
+        if not isinstance(body, dict) or set(body) != {"org_id", "plan"}:
+            raise ApiError(400, usage)
+        org_id, plan = body["org_id"], body["plan"]
+        if not isinstance(org_id, str) or not ID_PATTERN.match(org_id):
+            raise ApiError(400, f"{usage}; org_id: must match ^[a-z0-9-]{{1,60}}$")
+        if not isinstance(plan, str) or not PLAN_PATTERN.match(plan):
+            raise ApiError(400, f"{usage}; plan: lower-case letters, digits and _")
+        return org_id, plan
 
     @staticmethod
     def _permission_body(body) -> tuple[str, str | None]:
@@ -479,6 +566,10 @@ class EmulatorApp:
             body.get("burst"), "burst"
         )
 
+    def _clock_json(self) -> dict:
+        now = self.consumption_now_us
+        return {"now": None if now is None else iso(now)}
+
     def _faults_json(self) -> dict:
         with self.fault_lock:
             return {"faults": [f.as_json() for f in self.faults]}
@@ -489,12 +580,18 @@ class EmulatorApp:
         *,
         max_autoscaling_limit: float | None = None,
         org_only: bool | None = None,
+        consumption_rate_limit: Rate | str | None = "startup",
     ) -> None:
-        """Forget everything and seed again; the plan ceiling and whether the user belongs
-        only to organizations are the startup ones unless given.
+        """Forget everything and seed again; the plan ceiling, whether the user belongs
+        only to organizations and the consumption history rate limit are the startup ones
+        unless given, and consumption history reads the real clock again.
 
         The rate limits stay as they are, their windows empty.
         """
+        if consumption_rate_limit == "startup":
+            consumption_rate_limit = self.consumption_rate_limit
+        self.consumption_limiter.configure(consumption_rate_limit, None)
+        self.consumption_now_us = None
         if max_autoscaling_limit is None:
             max_autoscaling_limit = self.max_autoscaling_limit
         with self.store.lock:

@@ -30,6 +30,7 @@ from neon_emulator import ids, limits, permissions, render
 from neon_emulator.store import (
     REGIONS,
     Branch,
+    BranchOutline,
     Endpoint,
     Operation,
     Organization,
@@ -55,11 +56,13 @@ MONTH_S = 30 * 24 * 3600
 GIB, TIB = 2**30, 2**40
 
 # id, name, handle, plan, allow_hipaa_projects. GET /users/me/organizations lists them in
-# this order.
+# this order. Two usage-based plans and a legacy one: the spec opens project consumption
+# history to Business but branch consumption history and the spending limit only to
+# usage-based plans (billing.py), so the seed has both sides.
 ORGS = [
     ("org-acme-analytics-41502719", "Acme Analytics", "acme-analytics", "scale", False),
     ("org-borealis-labs-83920461", "Borealis Labs", "borealis-labs", "business", True),
-    ("org-cedar-health-27064815", "Cedar Health", "cedar-health", "business", True),
+    ("org-cedar-health-27064815", "Cedar Health", "cedar-health", "scale", True),
 ]
 ACME, BOREALIS, CEDAR = (org[0] for org in ORGS)
 # Organizations with per-project permissions turned on: their projects carry the caller's
@@ -370,6 +373,25 @@ class SeededParts:
             limits.MAX_FIELD: max_cu,
             limits.SUSPEND_FIELD: suspend,
         }
+
+    def outline(self) -> list[BranchOutline]:
+        """The branches as build() makes them, in its order, without making them."""
+        min_cu, max_cu, _ = self.compute
+        out = [
+            BranchOutline(
+                ids.text(self.branch),
+                self.created_us,
+                self.logical_size,
+                True,
+                True,
+                (min_cu, max_cu),
+            )
+        ]
+        for extra in self.extra_branches or ():
+            at, code, _, size, _, _, endpoint, ep_min, ep_max, _ = extra
+            compute = None if endpoint is None else (ep_min, ep_max)
+            out.append(BranchOutline(ids.text(code), at, size, False, False, compute))
+        return out
 
     def build(self, project: Project):
         """The branches, endpoints and operations, as api.build_project and the seed made them."""

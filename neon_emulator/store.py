@@ -20,7 +20,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from neon_emulator import ids, limits
 
@@ -214,9 +214,23 @@ class Owner:
 ACCOUNT_OWNER = Owner(DEFAULT_OWNER_ID, DEFAULT_USER_EMAIL, "Ada Lovelace", "launch")
 
 
+class BranchOutline(NamedTuple):
+    """What consumption history needs of a branch, readable without building a seeded
+    project (Project.branch_outline)."""
+
+    id: str
+    created_us: int
+    logical_size: int
+    default: bool
+    root: bool  # no parent: its storage is root branch storage, the rest child storage
+    compute: tuple[float, float] | None  # its read-write compute's (min CU, max CU), if any
+
+
 class Unbuilt(Protocol):
     """What a seeded project keeps instead of its dicts and objects until they are read
     (``seed.SeededParts``). Each call builds them afresh, the same every time."""
+
+    def outline(self) -> list[BranchOutline]: ...
 
     def settings(self) -> dict: ...
 
@@ -414,6 +428,28 @@ class Project:
         # Equal, not identical: a kept state is a copy.
         return self.owner is not ACCOUNT_OWNER and self.owner != ACCOUNT_OWNER
 
+    def branch_outline(self) -> list[BranchOutline]:
+        """The branches as consumption history sees them. Builds nothing: paging through the
+        consumption of every project must leave seeded ones as compact as listing does."""
+        if self._branches is None:
+            return self._parts.outline()
+        computes = {
+            e.branch_id: (e.min_cu, e.max_cu)
+            for e in self._endpoints.values()
+            if e.type == "read_write"
+        }
+        return [
+            BranchOutline(
+                b.id,
+                b.created_us,
+                b.logical_size,
+                b.default,
+                b.parent_id is None,
+                computes.get(b.id),
+            )
+            for b in self._branches.values()
+        ]
+
 
 @dataclass
 class Organization:
@@ -425,6 +461,8 @@ class Organization:
     allow_hipaa_projects: bool = False
     # Per-project permissions turned on: its projects carry effective_project_permission.
     project_permissions: bool = False
+    # The monthly spending cap in cents (billing/spending_limit), None when none is set.
+    spending_limit_cents: int | None = None
 
 
 class Store:

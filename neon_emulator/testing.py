@@ -11,6 +11,11 @@
         emu.set_rate_limits(rate_limit="700/min", burst="40/s")  # Neon's, until changed again
         emu.rate_limited()  # how many requests got a 429 for going over them
         emu.set_permission(project_id, "CAN_VIEW")  # writes to it get 403, until the next reset
+        emu.set_plan(org_id, "free")  # consumption history gets 403 there, until the next reset
+        emu.set_consumption_clock("2026-12-07T18:20:00Z")  # until the next reset; None: real
+        emu.reset(seed=20, consumption_rate_limit="off")  # or "5/min"; Neon's 30/min by default
+        emu.consumption(project_id, granularity="hourly")  # the raw numbers, every metric
+        emu.rate_limited("consumption")  # 429s from the consumption history bucket only
 
 Each call starts its own server on a free port with its own state.
 
@@ -20,6 +25,11 @@ prefixed with "429 " (``{"GET /api/v2/regions": 12, "429 GET /api/v2/regions": 2
 exist only once such a 429 was sent; injected 429 faults do not count under them.
 Rate limits are off unless given (``run_emulator(rate_limit="5/s", burst="2/s")``); a reset
 keeps them and empties their windows.
+
+Consumption history (``GET /consumption_history/v2/...``) has a rate limit of its own, per
+API key, on from the start at Neon's documented 30 a minute (``consumption_rate_limit="off"``
+or another ``N/UNIT`` at start or in a reset, until the next reset). Its 429s count in the stats
+as any other, under their routes; ``rate_limited("consumption")`` sums them.
 
 ``run_emulator(org_only=True)`` starts as a user who belongs only to organizations: no
 personal projects, and ``GET /projects`` or ``POST /projects`` without ``org_id`` gets Neon's
@@ -32,10 +42,11 @@ from __future__ import annotations
 import http.client
 import json
 import threading
+import urllib.parse
 from contextlib import contextmanager
 from typing import Self
 
-from neon_emulator.app import EmulatorApp
+from neon_emulator.app import API_PREFIX, CONSUMPTION_PREFIX, CONSUMPTION_RATE_LIMIT, EmulatorApp
 from neon_emulator.limits import DEFAULT_CEILING
 from neon_emulator.server import build_server
 
@@ -68,9 +79,11 @@ class RunningEmulator:
 
     # ---- control routes, over HTTP like any other client -------------------------------
 
-    def _control(self, method: str, path: str, body=None):
+    def _control(self, method: str, path: str, body=None, params: dict | None = None):
         host, port = self._server.server_address[:2]
         connection = http.client.HTTPConnection(host, port, timeout=10)
+        if params:
+            path += "?" + urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
         try:
             data = None if body is None else json.dumps(body)
             connection.request(
@@ -114,12 +127,15 @@ class RunningEmulator:
         seed: int | None = None,
         max_autoscaling_limit: float | None = None,
         org_only: bool | None = None,
+        consumption_rate_limit: str | None = None,
     ) -> dict:
         """Forget everything (projects, faults, stats) and seed again; returns what was seeded.
 
-        ``max_autoscaling_limit`` sets the account's plan ceiling in CU (0 = none) and
-        ``org_only`` whether the user belongs only to organizations, each until the next
-        reset; without them they go back to what the emulator started with.
+        ``max_autoscaling_limit`` sets the account's plan ceiling in CU (0 = none),
+        ``org_only`` whether the user belongs only to organizations and
+        ``consumption_rate_limit`` the consumption history bucket (``"5/min"``, ``"off"``),
+        each until the next reset; without them they go back to what the emulator started
+        with. Consumption history reads the real clock again.
         """
         body: dict = {}
         if seed is not None:
@@ -128,7 +144,36 @@ class RunningEmulator:
             body["max_autoscaling_limit"] = max_autoscaling_limit
         if org_only is not None:
             body["org_only"] = org_only
+        if consumption_rate_limit is not None:
+            body["consumption_rate_limit"] = consumption_rate_limit
         return self._control("POST", "/_emulator/reset", body)
+
+    def set_consumption_clock(self, now: str | None) -> dict:
+        """The time consumption history takes for now (``"2026-12-07T18:20:00Z"``), until the
+        next reset or another call; None is the real clock. Its data stops about 15 minutes
+        before it. Returns ``{"now": ...}``."""
+        return self._control("PUT", "/_emulator/consumption_clock", {"now": now})
+
+    def set_plan(self, org_id: str, plan: str) -> dict:
+        """Put an organization on another plan (``"free"``, ``"launch"``, ``"scale"``,
+        ``"business"``, ...) until the next reset. Returns ``{"org_id": ..., "plan": ...}``."""
+        return self._control("POST", "/_emulator/plans", {"org_id": org_id, "plan": plan})
+
+    def consumption(
+        self,
+        project_id: str,
+        *,
+        from_: str | None = None,
+        to: str | None = None,
+        granularity: str = "daily",
+    ) -> dict:
+        """The emulator's raw consumption numbers for one project, live or deleted: every metric
+        per bucket (``buckets``), per branch and in total (``totals``, ``branches``) over
+        [from, to), without plan, window or rate limit. ``from_`` defaults to the start of
+        this month, ``to`` to the end of the current bucket; ``data_until`` says where the data
+        stops (about 15 minutes behind the clock)."""
+        params = {"project_id": project_id, "from": from_, "to": to, "granularity": granularity}
+        return self._control("GET", "/_emulator/consumption", params=params)
 
     def set_permission(self, project_id: str, level: str | None) -> dict:
         """Set the caller's ``effective_project_permission`` on one project (live or deleted):
@@ -154,9 +199,17 @@ class RunningEmulator:
     def stats(self) -> dict[str, int]:
         return self._control("GET", "/_emulator/stats")
 
-    def rate_limited(self) -> int:
-        """How many requests got a 429 for going over a rate limit (since the stats were zeroed)."""
-        return sum(n for key, n in self.stats().items() if key.startswith("429 "))
+    def rate_limited(self, bucket: str | None = None) -> int:
+        """How many requests got a 429 for going over a rate limit (since the stats were zeroed):
+        all of them, or those of one bucket, ``"consumption"`` (consumption history) or
+        ``"api"`` (every other route)."""
+        marker = f" {API_PREFIX}{CONSUMPTION_PREFIX}"
+        return sum(
+            n
+            for key, n in self.stats().items()
+            if key.startswith("429 ")
+            and (bucket is None or (marker in key) == (bucket == "consumption"))
+        )
 
     def clear_stats(self) -> None:
         self._control("DELETE", "/_emulator/stats")
@@ -172,6 +225,7 @@ def start_emulator(
     rate_limit: str | None = None,
     burst: str | None = None,
     org_only: bool = False,
+    consumption_rate_limit: str | None = CONSUMPTION_RATE_LIMIT,
     host: str = "127.0.0.1",
     port: int = 0,
 ) -> RunningEmulator:
@@ -189,6 +243,7 @@ def start_emulator(
         rate_limit=rate_limit,
         burst=burst,
         org_only=org_only,
+        consumption_rate_limit=consumption_rate_limit,
     )
     return RunningEmulator(app, host, port)
 
