@@ -172,14 +172,11 @@ def _backup(value: Any) -> list[str]:
         return ["a mapping with a frequency (and retention_seconds, optional)"]
     problems = [f"{key}: unknown (expected frequency, retention_seconds)"
                 for key in sorted(set(value) - {"frequency", "retention_seconds"})]  # fmt: skip
-    if value["frequency"] not in BACKUP_FREQUENCIES:
-        problems.append(f"frequency must be one of {', '.join(BACKUP_FREQUENCIES)}")
-    retention = value.get("retention_seconds")
-    if retention is not None and (
-        isinstance(retention, bool) or not isinstance(retention, int) or retention < 3600
-    ):
-        problems.append("retention_seconds must be a whole number of seconds, 3,600 or more")
-    return problems
+    item = {"frequency": value["frequency"], "retention_seconds": value.get("retention_seconds")}
+    retention = item["retention_seconds"]
+    if retention is not None and (isinstance(retention, bool) or not isinstance(retention, int)):
+        return [*problems, "retention_seconds must be a whole number of seconds"]
+    return problems + _messages(rules.backup_schedule([item]))
 
 
 def _unprotected(value: Any) -> Q:
@@ -292,8 +289,8 @@ KINDS: dict[str, Kind] = {
             "Set a backup schedule on the default branch from the project's page.",
             _backup,
             _backup_short,
-            value_help="frequency (hourly, daily, weekly, monthly or yearly) and, optional, "
-            "retention_seconds (3,600 or more)",
+            value_help="frequency (daily, weekly or monthly) and, optional, retention_seconds "
+            "(3,600 to 3,024,000)",
             fixable=False,
             branch=True,
         ),

@@ -1,5 +1,5 @@
-"""A branch's backup schedule: one line per frequency Neon offers, each on or off, with when
-the snapshot is taken and how long it is kept."""
+"""A branch's backup schedule: one line per frequency Neon accepts (daily, weekly, monthly), each
+on or off, with when the snapshot is taken and how long it is kept."""
 
 from __future__ import annotations
 
@@ -8,17 +8,11 @@ from typing import Any
 from django import forms
 
 from projects import rules
-from projects.neon import BACKUP_FREQUENCIES, BackupScheduleItem
+from projects.neon import BackupScheduleItem
 
-# Which of hour, day and month each frequency is taken at (the spec: "if applicable").
-WHEN = {
-    "hourly": (),
-    "daily": ("hour",),
-    "weekly": ("day", "hour"),
-    "monthly": ("day", "hour"),
-    "yearly": ("month", "day", "hour"),
-}
-LABELS = {"hour": "Hour (UTC)", "day": "Day", "month": "Month"}
+# Which of hour and day each frequency is taken at (the spec: "if applicable").
+WHEN = {"daily": ("hour",), "weekly": ("day", "hour"), "monthly": ("day", "hour")}
+LABELS = {"hour": "Hour (UTC)", "day": "Day"}
 
 
 class BackupScheduleForm(forms.Form):
@@ -27,7 +21,10 @@ class BackupScheduleForm(forms.Form):
     def __init__(self, data=None, *, schedule: list[BackupScheduleItem] = (), **kwargs):
         super().__init__(data, **kwargs)
         current = {item.frequency: item for item in schedule}
-        for frequency in BACKUP_FREQUENCIES:
+        # Items of a frequency Neon's docs do not list (the spec's text names hourly and
+        # yearly): not offered, but kept as they are when the schedule is saved.
+        self.kept = [item for item in schedule if item.frequency not in rules.BACKUP_ACCEPTED]
+        for frequency in rules.BACKUP_ACCEPTED:
             item = current.get(frequency)
             self.fields[f"{frequency}_on"] = forms.BooleanField(
                 required=False, label=frequency.capitalize(), initial=item is not None
@@ -45,6 +42,7 @@ class BackupScheduleForm(forms.Form):
             self.fields[f"{frequency}_retention_hours"] = forms.IntegerField(
                 required=False,
                 min_value=rules.BACKUP_RETENTION_MIN_SECONDS // 3600,
+                max_value=rules.BACKUP_RETENTION_MAX_SECONDS // 3600,
                 label="Keep for (hours)",
                 help_text="Empty: until deleted.",
                 initial=kept // 3600 if kept else None,
@@ -59,7 +57,7 @@ class BackupScheduleForm(forms.Form):
                 "fields": [self[f"{frequency}_{name}"] for name in WHEN[frequency]]
                 + [self[f"{frequency}_retention_hours"]],
             }
-            for frequency in BACKUP_FREQUENCIES
+            for frequency in rules.BACKUP_ACCEPTED
         ]
 
     def clean(self) -> dict[str, Any]:
@@ -70,12 +68,12 @@ class BackupScheduleForm(forms.Form):
         return data
 
     def schedule(self) -> list[BackupScheduleItem]:
-        return self._items(self.cleaned_data)
+        return self._items(self.cleaned_data) + self.kept
 
     @staticmethod
     def _items(data: dict[str, Any]) -> list[BackupScheduleItem]:
         items = []
-        for frequency in BACKUP_FREQUENCIES:
+        for frequency in rules.BACKUP_ACCEPTED:
             if not data.get(f"{frequency}_on"):
                 continue
             hours = data.get(f"{frequency}_retention_hours")

@@ -107,12 +107,12 @@ rules:
         ("classes: [{name: a, match: {annotations: [env]}}]", "must map up to 50 keys"),
         (
             "rules: {unclassified: [{rule: backup_schedule, value: {frequency: often}}]}",
-            "frequency must be one of hourly, daily, weekly, monthly, yearly",
+            "Neon takes scheduled snapshots daily, weekly or monthly",
         ),
         (
             "rules: {unclassified: [{rule: backup_schedule,"
             " value: {frequency: daily, retention_seconds: 60}}]}",
-            "retention_seconds must be a whole number of seconds, 3,600 or more",
+            "kept from an hour (3,600 seconds) to 35 days",
         ),
         (
             "rules: {unclassified: [{rule: default_branch_protected, fix_after: 1d}]}",
