@@ -456,8 +456,17 @@ def snapshot_query(args) -> dict:
     return out
 
 
+SNAPSHOT_NAME_ONLY = (
+    "the spec this emulator follows (@neondatabase/api-client 2.7.3) lets updateSnapshot "
+    "change the name only"
+)
+
+
 def snapshot_update(body) -> dict:
     snapshot = _wrapped(body, "snapshot")
+    if "expires_at" in snapshot:
+        # Neon's newer SDKs, and neonctl 5's `snapshots update --expires-at`, send it.
+        raise bad(f"snapshot.expires_at: {SNAPSHOT_NAME_ONLY}")
     check_fields(snapshot, {"name": snapshot_name}, "snapshot")
     return snapshot
 
