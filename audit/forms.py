@@ -11,6 +11,8 @@ ACTION_LABELS = {
     "project.recover": "Recover a project",
     "connection.reveal": "Reveal a connection password",
     "branch.update": "Protect or unprotect a branch",
+    "cost.sync": "Sync consumption",
+    "cost.spending_limit": "Set an organization's spending limit",
     "branch.backup_schedule": "Set a branch's backup schedule",
     "policy.evaluate": "Evaluate the fleet against the policy",
     "policy.class": "Set a project's policy class",

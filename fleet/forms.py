@@ -17,6 +17,7 @@ SORTS = {
     "transfer": "data_transfer_bytes",
     "cu": "cu_max",
     "suspend": "suspend_timeout_seconds",
+    "cost": "cost_cents",
 }
 YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
 DRIFT = [("", "Any"), ("yes", "Out of policy"), ("no", "Within policy")]
@@ -54,6 +55,10 @@ class FleetFilterForm(forms.Form):
         required=False, choices=[("", "Any")] + [(f.slug, f.title) for f in FINDINGS]
     )
     drift = forms.ChoiceField(required=False, choices=DRIFT, label="Policy")
+    cost_over = forms.DecimalField(
+        required=False, min_value=0, max_digits=12, decimal_places=2,
+        label="Costing more than (USD this month)",
+    )  # fmt: skip
     rule = forms.ChoiceField(required=False, label="Out of rule")
     include_gone = forms.BooleanField(required=False, label="Include projects gone from Neon")
     sort = forms.ChoiceField(
@@ -118,6 +123,7 @@ class FleetFilterForm(forms.Form):
             "class": data.get("class") or "",
             "drift": data.get("drift") or "",
             "rule": data.get("rule") or "",
+            "cost_over": data.get("cost_over"),
             "include_gone": bool(data.get("include_gone")),
             "sort": data.get("sort") or "name",
             "cursor": data.get("cursor") or "",

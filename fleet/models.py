@@ -45,6 +45,9 @@ class InventoryProject(models.Model):
     # means no policy has classed it. A refresh never writes them.
     project_class = models.CharField(max_length=40, blank=True, default="")
     drift = models.PositiveSmallIntegerField(default=0)
+    # This month's estimated cost in cents, as the cost app last priced the project's
+    # consumption (None: not synced; the personal account has no consumption history).
+    cost_cents = models.BigIntegerField(null=True)
 
     class Meta:
         ordering = ["name"]

@@ -28,6 +28,11 @@ def suspend_text(seconds: int | None) -> str:
     return duration(seconds)
 
 
+def dollars(cents: int | None) -> str:
+    """This month's estimate as the table shows it; "—" when not synced."""
+    return "—" if cents is None else f"${cents / 100:,.2f}"
+
+
 # How the key's per-project permission reads in a row; no level (most projects) shows nothing.
 PERMISSIONS = {"CAN_VIEW": "view only", "CAN_EDIT": "edit, no delete"}
 
@@ -64,6 +69,7 @@ def fleet_rows(
             "transfer": escaped(bytes_iec(r.data_transfer_bytes)),
             "cu": escaped(_cu(r)),
             "suspend": escaped(suspend_text(r.suspend_timeout_seconds)),
+            "cost": escaped(dollars(r.cost_cents)),
             "klass": escaped(r.project_class),
             "drift": r.drift,
         }

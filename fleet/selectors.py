@@ -34,7 +34,7 @@ EXPOSURES = {
 NO_FILTERS = {
     "q": "", "org": "", "region": "", "pg": None, "idle_days": None, "exposure": "",
     "hipaa": "", "logical_replication": "", "finding": "", "include_gone": False,
-    "class": "", "drift": "", "rule": "",
+    "class": "", "drift": "", "rule": "", "cost_over": None,
 }  # fmt: skip
 
 
@@ -48,6 +48,8 @@ def _row_conditions(filters: dict) -> Q:
     q = Q()
     if filters["rule"]:
         q &= marks.rule_rows(filters["rule"])
+    if filters["cost_over"] is not None:
+        q &= Q(cost_cents__gt=int(filters["cost_over"] * 100))
     if filters["q"]:
         q &= Q(name__icontains=filters["q"]) | Q(project_id__icontains=filters["q"])
     if filters["idle_days"]:
@@ -143,7 +145,9 @@ def view_counts(filters: dict) -> tally.ViewCounts:
 def _view_counts(filters: dict) -> tally.ViewCounts:
     kept = tally.current()
     names = tally.organization_names(kept.groups)
-    if not (filters["q"] or filters["idle_days"] or filters["rule"]):
+    if not (
+        filters["q"] or filters["idle_days"] or filters["rule"] or filters["cost_over"] is not None
+    ):
         total, per_facet = tally.count(kept.groups, filters)
         return tally.ViewCounts(total, tally.labelled(per_facet, names), kept.counted_at)
     # Not among the tallied values: group the rows they match, as they are now; when they

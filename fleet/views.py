@@ -22,7 +22,7 @@ EXPORT_COLUMNS = (
     "data_transfer_bytes", "cu_min", "cu_max", "suspend_timeout_seconds",
     "history_retention_seconds", "allowed_ips_count", "block_public_connections",
     "has_maintenance_window", "compute_time_quota_seconds", "hipaa", "logical_replication",
-    "permission", "read_at", "gone_at", "project_class", "drift",
+    "permission", "read_at", "gone_at", "project_class", "drift", "cost_cents",
 )  # fmt: skip
 
 
@@ -58,7 +58,7 @@ def fleet_list(request):
         "rule_link": marks.rule_link(filters["rule"]) if filters["rule"] else "",
         "classed": form.classed,
         # The table's width, for "Load more": a tick box for those who may change projects.
-        "columns": 12
+        "columns": 13
         + 2 * form.classed
         + bool(finding and finding.fix)
         + has_role(request.user, Role.OPERATOR),

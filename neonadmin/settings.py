@@ -34,6 +34,10 @@ NEON_MAX_ATTEMPTS = env.int("NEON_MAX_ATTEMPTS", default=4)
 # limits (about 700 a minute per account, 40 a second per route), shared by every instance
 # through Redis; the rest is headroom for the Neon Console and scripts using the same account.
 NEON_RATE_LIMIT = env.str("NEON_RATE_LIMIT", default="600/min")
+# The consumption history's own limit (Neon documents about 30 a minute per account, apart from
+# the rest; platforms on Neon's Agent plan may have more). Its bucket holds a tenth of a minute,
+# so any 60 s carries at most 1.1 times this: 27/min stays under 30.
+NEON_CONSUMPTION_RATE_LIMIT = env.str("NEON_CONSUMPTION_RATE_LIMIT", default="27/min")
 NEON_ROUTE_BURST = env.str("NEON_ROUTE_BURST", default="30/s")
 # How long an operator's page may wait for budget before reads fall back to the last known data,
 # and how long a call with nothing to fall back on (a first read, a write, a secret) may wait,
@@ -67,6 +71,20 @@ POLICY_BRANCH_FRESH_HOURS = env.int("POLICY_BRANCH_FRESH_HOURS", default=24)
 # owner. Only a full read of a project gives its owner: a pass reads at most POLICY_OWNER_READS.
 POLICY_NOTIFY_OWNERS = env.bool("POLICY_NOTIFY_OWNERS", default=True)
 POLICY_OWNER_READS = env.int("POLICY_OWNER_READS", default=200)
+# Cost per project (cost/): Neon's published prices, dated (docs "Plans", updated 2026-03-20);
+# each can be set from the environment when Neon changes them. The page calls them estimates.
+COST_PRICES = {
+    "as_of": env.str("COST_PRICES_AS_OF", default="2026-03-20"),
+    "compute_launch": env.str("COST_PRICE_COMPUTE_LAUNCH", default="0.106"),  # per CU-hour
+    "compute_scale": env.str("COST_PRICE_COMPUTE_SCALE", default="0.222"),
+    "storage": env.str("COST_PRICE_STORAGE", default="0.35"),  # per GB-month
+    "history": env.str("COST_PRICE_HISTORY", default="0.20"),
+    "snapshot": env.str("COST_PRICE_SNAPSHOT", default="0.09"),
+    "public_transfer": env.str("COST_PRICE_PUBLIC_TRANSFER", default="0.10"),  # per GB
+    "public_allowance_gb": env.int("COST_PUBLIC_ALLOWANCE_GB", default=100),
+    "private_transfer": env.str("COST_PRICE_PRIVATE_TRANSFER", default="0.01"),
+    "extra_branch": env.str("COST_PRICE_EXTRA_BRANCH", default="1.50"),  # per branch-month
+}
 # The worker's CPU priority (nice(2) increment): its work is background work, so on a machine
 # it shares with web servers the pages get the CPU first. 0 leaves it as started.
 WORKER_NICE = env.int("WORKER_NICE", default=10)
@@ -159,6 +177,7 @@ INSTALLED_APPS = [
     "governance",
     "bulk",
     "policy",
+    "cost",
 ]
 
 MIDDLEWARE = [

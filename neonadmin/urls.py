@@ -18,4 +18,5 @@ urlpatterns = [
     path("governance/", include("governance.urls")),
     path("bulk/", include("bulk.urls")),
     path("policy/", include("policy.urls")),
+    path("cost/", include("cost.urls")),
 ]

@@ -27,6 +27,9 @@ NEON_READ_TIMEOUT = 5.0
 # The suite calls the emulator far faster than any team browses; the budget tests set their own.
 NEON_RATE_LIMIT = "100000/min"
 NEON_ROUTE_BURST = "10000/s"
+# Under the emulator's own 30 a minute for a test's few calls, without waiting between them
+# (tests/cost holds the sync to the real limit where it counts).
+NEON_CONSUMPTION_RATE_LIMIT = "600/min"
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # An in-memory test database is shared by every thread of the live server, and the detail

@@ -47,10 +47,14 @@ from projects.neon.errors import (
 from projects.neon.metrics import RequestStats, begin_request, current, end_request
 from projects.neon.models import (
     BACKUP_FREQUENCIES,
+    CONSUMPTION_METRICS,
     AuthDetails,
     BackupScheduleItem,
     Branch,
     ConnectionDetails,
+    ConsumptionPage,
+    ConsumptionPeriod,
+    ConsumptionTimeframe,
     CreatedProject,
     CurrentUser,
     Database,
@@ -63,6 +67,7 @@ from projects.neon.models import (
     Organization,
     PreloadLibrary,
     Project,
+    ProjectConsumption,
     ProjectPage,
     ProjectSettings,
     Quota,
@@ -74,6 +79,7 @@ from projects.neon.transport import USER_AGENT
 __all__ = [
     "ACCOUNT_CACHE_SECONDS",
     "BACKUP_FREQUENCIES",
+    "CONSUMPTION_METRICS",
     "MSG_AUTH",
     "MSG_BAD_RESPONSE",
     "MSG_BUDGET_SPENT",
@@ -90,6 +96,9 @@ __all__ = [
     "Branch",
     "Budget",
     "ConnectionDetails",
+    "ConsumptionPage",
+    "ConsumptionPeriod",
+    "ConsumptionTimeframe",
     "CreatedProject",
     "CurrentUser",
     "Database",
@@ -113,6 +122,7 @@ __all__ = [
     "Organization",
     "PreloadLibrary",
     "Project",
+    "ProjectConsumption",
     "ProjectPage",
     "ProjectSettings",
     "Quota",
@@ -127,6 +137,8 @@ __all__ = [
     "reset_client",
 ]
 
+# Neon limits the consumption history apart from the account's allowance (FACTS.md 12).
+CONSUMPTION_ROUTES = "GET /consumption_history"
 # Regions, organizations and the plan's limits change rarely; every create form needs them.
 ACCOUNT_CACHE_SECONDS = 300
 
@@ -147,6 +159,19 @@ def get_client() -> NeonClient:
                 interactive_wait=settings.NEON_BUDGET_WAIT,
                 max_wait=settings.NEON_BUDGET_MAX_WAIT,
             )
+            consumption = Budget(
+                rate=parse_rate(
+                    settings.NEON_CONSUMPTION_RATE_LIMIT, "NEON_CONSUMPTION_RATE_LIMIT"
+                ),
+                route_burst=parse_rate(
+                    settings.NEON_CONSUMPTION_RATE_LIMIT, "NEON_CONSUMPTION_RATE_LIMIT"
+                ),
+                shared=redis_client() is not None,
+                local_share=settings.NEON_BUDGET_LOCAL_SHARE,
+                interactive_wait=settings.NEON_BUDGET_WAIT,
+                max_wait=settings.NEON_BUDGET_MAX_WAIT,
+                prefix="neon:budget:consumption",
+            )
             _client = NeonClient(
                 api_key=settings.NEON_API_KEY,
                 base_url=settings.NEON_API_URL,
@@ -155,6 +180,7 @@ def get_client() -> NeonClient:
                 retry_budget=settings.NEON_RETRY_BUDGET,
                 max_attempts=settings.NEON_MAX_ATTEMPTS,
                 budget=budget,
+                route_budgets={CONSUMPTION_ROUTES: consumption},
                 cache_seconds=settings.NEON_CACHE_SECONDS,
                 account_cache_seconds=ACCOUNT_CACHE_SECONDS,
                 stale_seconds=settings.NEON_STALE_SECONDS,

@@ -24,17 +24,20 @@ Failure classes raised by every method (projects.neon.errors):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from projects.neon.budget import Budget
 from projects.neon.gateway import Gateway
 from projects.neon.models import (
+    CONSUMPTION_METRICS,
     AuthDetails,
     BackupScheduleItem,
     Branch,
     ConnectionDetails,
+    ConsumptionPage,
     CreatedProject,
     CurrentUser,
     Database,
@@ -45,6 +48,7 @@ from projects.neon.models import (
     Organization,
     PreloadLibrary,
     Project,
+    ProjectConsumption,
     ProjectPage,
     Region,
     UpdatedProject,
@@ -80,6 +84,11 @@ def _branch_page(body: Any) -> list[Branch]:
     ]
 
 
+def _iso(moment: datetime) -> str:
+    """RFC 3339 in UTC, to the second, as the spec's examples write it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _seg(value: str) -> str:
     """One URL path segment; IDs come from URLs the operator can type."""
     return quote(str(value), safe="")
@@ -98,6 +107,7 @@ class NeonClient:
         backoff_base: float = 0.25,
         pool_size: int = 10,
         budget: Budget | None = None,
+        route_budgets: Mapping[str, Budget] | None = None,
         cache_seconds: float = 0.0,
         account_cache_seconds: float = 0.0,
         stale_seconds: int = 86400,
@@ -113,6 +123,7 @@ class NeonClient:
             backoff_base=backoff_base,
             pool_size=pool_size,
             budget=budget,
+            route_budgets=route_budgets,
         )
         self.gateway = Gateway(stale_seconds=stale_seconds, threads=fanout_threads)
         self.cache_seconds = cache_seconds
@@ -323,6 +334,70 @@ class NeonClient:
             ).parse(lambda body: [PreloadLibrary.from_api(x) for x in _list(body, "libraries")]),
             ttl=self.cache_seconds,
             scope=project_id,
+        )
+
+    # --- Consumption and the spending limit (organizations on paid plans) ---
+
+    def consumption_projects(
+        self,
+        *,
+        org_id: str,
+        start: datetime,
+        end: datetime,
+        granularity: str,
+        project_ids: Sequence[str] = (),
+        metrics: Sequence[str] = CONSUMPTION_METRICS,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> ConsumptionPage:
+        """One page of the organization's projects' consumption from `start` up to `end`
+        (hourly, daily or monthly; up to 100 projects). Never cached: a sync stores what it
+        reads. Neon limits these calls apart from the rest (the transport's route budgets)."""
+        params: dict[str, Any] = {
+            "org_id": org_id,
+            "from": _iso(start),
+            "to": _iso(end),
+            "granularity": granularity,
+            "metrics": ",".join(metrics),
+            "limit": limit,
+            "cursor": cursor,
+        }
+        if project_ids:
+            params["project_ids"] = ",".join(project_ids)
+        answer = self._get("/consumption_history/v2/projects", "/consumption_history/v2/projects",
+                           params=params)  # fmt: skip
+        return answer.parse(
+            lambda body: ConsumptionPage(
+                projects=[ProjectConsumption.from_api(p) for p in _list(body, "projects")],
+                next_cursor=(body.get("pagination") or {}).get("cursor") or None,
+            )
+        )
+
+    def get_spending_limit(self, org_id: str) -> int | None:
+        """The organization's monthly spending cap in cents (None: no cap)."""
+        return self._get(
+            "/organizations/{org_id}/billing/spending_limit",
+            f"/organizations/{_seg(org_id)}/billing/spending_limit",
+        ).parse(lambda body: _req(body, "spending_limit_cents"))
+
+    def set_spending_limit(self, org_id: str, cents: int, *, request_id: str | None = None) -> int:
+        answer = self._write(
+            "PUT",
+            "/organizations/{org_id}/billing/spending_limit",
+            f"/organizations/{_seg(org_id)}/billing/spending_limit",
+            project_id=None,
+            json={"spending_limit_cents": cents},
+            request_id=request_id,
+        )
+        return answer.parse(lambda body: _req(body, "spending_limit_cents"))
+
+    def delete_spending_limit(self, org_id: str, *, request_id: str | None = None) -> None:
+        self._write(
+            "DELETE",
+            "/organizations/{org_id}/billing/spending_limit",
+            f"/organizations/{_seg(org_id)}/billing/spending_limit",
+            project_id=None,
+            request_id=request_id,
         )
 
     # --- What a project contains ---

@@ -596,3 +596,78 @@ class PreloadLibrary:
             is_experimental=bool(data.get("is_experimental")),
             version=str(data.get("version", "")),
         )
+
+
+# --- Consumption (GET /consumption_history/v2/projects) and the spending limit --------------
+
+# What the consumption history can report (ConsumptionHistoryQueryMetrics, FACTS.md 12).
+CONSUMPTION_METRICS = (
+    "compute_unit_seconds",
+    "root_branch_bytes_month",
+    "child_branch_bytes_month",
+    "instant_restore_bytes_month",
+    "public_network_transfer_bytes",
+    "private_network_transfer_bytes",
+    "extra_branches_month",
+    "snapshot_storage_bytes_month",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumptionTimeframe:
+    """One hour, day or month of a project's consumption: each metric's value (0 if absent)."""
+
+    start: datetime
+    end: datetime
+    metrics: Mapping[str, int]
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> ConsumptionTimeframe:
+        values = {}
+        for metric in data.get("metrics") or []:
+            if isinstance(metric, Mapping):
+                values[_str(metric, "metric_name")] = int(_req(metric, "value"))
+        start, end = _dt(_req(data, "timeframe_start")), _dt(_req(data, "timeframe_end"))
+        if start is None or end is None:
+            raise NeonBadResponse("Neon's consumption timeframe has no start or end.")
+        return cls(start=start, end=end, metrics=values)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumptionPeriod:
+    """A billing period: its plan (which prices apply) and its timeframes."""
+
+    period_id: str
+    plan: str
+    start: datetime | None
+    end: datetime | None  # only for periods that are over
+    timeframes: list[ConsumptionTimeframe]
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> ConsumptionPeriod:
+        return cls(
+            period_id=_str(data, "period_id"),
+            plan=_str(data, "period_plan"),
+            start=_dt(data.get("period_start")),
+            end=_dt(data.get("period_end")),
+            timeframes=[ConsumptionTimeframe.from_api(t) for t in _list(data, "consumption")],
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectConsumption:
+    project_id: str
+    periods: list[ConsumptionPeriod]
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> ProjectConsumption:
+        return cls(
+            project_id=_str(data, "project_id"),
+            periods=[ConsumptionPeriod.from_api(p) for p in _list(data, "periods")],
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumptionPage:
+    projects: list[ProjectConsumption]
+    next_cursor: str | None

@@ -179,7 +179,9 @@ class _NeonRetry(Retry):
         if self.call:
             self.call.outcome(response.status if response is not None else _error_outcome(error))
             if response is not None and response.status == 429:
-                self.call.transport.rate_limited(response.headers.get("Retry-After"))
+                self.call.transport.rate_limited(
+                    response.headers.get("Retry-After"), route=self.call.route
+                )
         retry._planned = delay
         return retry
 
@@ -260,6 +262,7 @@ class Transport:
         backoff_base: float = 0.25,
         pool_size: int = 10,
         budget: Budget | None = None,
+        route_budgets: Mapping[str, Budget] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
@@ -268,6 +271,10 @@ class Transport:
         self.max_attempts = max(1, max_attempts)
         self.backoff_base = backoff_base
         self.budget = budget
+        # Routes Neon limits apart from the account's allowance (the consumption history's
+        # own 30 a minute), by the start of the route ("GET /consumption_history"): they draw
+        # from their own budget instead, and a 429 on them pauses only that one.
+        self.route_budgets = dict(route_budgets or {})
         # One connection pool for every thread: urllib3's pool manager is thread-safe, while a
         # Session (cookies, settings) is not, so each thread gets its own thin Session around this
         # shared adapter. Threaded servers that start a thread per request (runserver) still
@@ -352,7 +359,7 @@ class Transport:
             return Answer(status, request_id, self._decode(response, request_id))
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if status == 429:
-            self.rate_limited(response.headers.get("Retry-After"))
+            self.rate_limited(response.headers.get("Retry-After"), route=route)
         raise self._error_from_response(response, request_id, retry_after)
 
     def _retry(self, call: _Call) -> _NeonRetry:
@@ -371,17 +378,25 @@ class Transport:
         retry.call, retry.backoff_base = call, self.backoff_base
         return retry
 
+    def budget_for(self, route: str) -> Budget | None:
+        for start, budget in self.route_budgets.items():
+            if route.startswith(start):
+                return budget
+        return self.budget
+
     def take_budget(self, route: str) -> None:
-        if self.budget is None:
+        budget = self.budget_for(route)
+        if budget is None:
             return
-        waited = self.budget.acquire(route, priority=current().priority)
+        waited = budget.acquire(route, priority=current().priority)
         if waited:
             current().add(budget_seconds=waited)
 
-    def rate_limited(self, retry_after: str | None) -> None:
+    def rate_limited(self, retry_after: str | None, *, route: str = "") -> None:
         RATE_LIMITED.inc()
-        if self.budget is not None:
-            self.budget.pause(parse_retry_after(retry_after) or DEFAULT_PAUSE_SECONDS)
+        budget = self.budget_for(route)
+        if budget is not None:
+            budget.pause(parse_retry_after(retry_after) or DEFAULT_PAUSE_SECONDS)
 
     def record(self, call: _Call, outcome: Any) -> None:
         seconds = time.monotonic() - call.started

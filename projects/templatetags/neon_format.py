@@ -27,6 +27,14 @@ def bytes_iec(value) -> str:
 
 
 @register.filter
+def cents(value) -> str:
+    """An amount in cents as dollars with thousands separators: 123456 -> 1,234.56."""
+    if value is None:
+        return "—"
+    return f"{int(value) / 100:,.2f}"
+
+
+@register.filter
 def duration(value) -> str:
     """Seconds as the two largest units: '3 d 4 h', '1 h 30 min', '45 s'."""
     if value is None or value == "":

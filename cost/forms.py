@@ -1,0 +1,20 @@
+from decimal import Decimal
+
+from django import forms
+
+
+class SpendingLimitForm(forms.Form):
+    """An organization's monthly cap in dollars (Neon keeps cents); empty takes it away."""
+
+    dollars = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=14,
+        decimal_places=2,
+        label="Monthly spending limit (USD)",
+        help_text="Empty: no limit. Neon e-mails at 80 % and 100 %; it suspends nothing.",
+    )
+
+    def cents(self) -> int | None:
+        dollars = self.cleaned_data["dollars"]
+        return None if dollars is None else int(dollars * 100)

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from cost import views
+
+app_name = "cost"
+
+urlpatterns = [
+    path("", views.cost_overview, name="overview"),
+    path("sync/", views.cost_sync, name="sync"),
+    path("report.csv", views.cost_report_csv, name="report-csv"),
+    path("report.json", views.cost_report_json, name="report-json"),
+    path("organizations/<str:org_id>/spending-limit/", views.cost_spending_limit, name="limit"),
+]

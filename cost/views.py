@@ -1,0 +1,78 @@
+"""The cost page: this month's estimate, its trend, where it goes, the sync, and the exports."""
+
+from datetime import date
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from audit.services import Actor
+from cost import presenters, selectors, services
+from cost.forms import SpendingLimitForm
+from neonadmin.exports import csv_response, json_response
+from neonadmin.roles import Role, role_required
+from projects.neon import NeonError
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def cost_overview(request):
+    overview = selectors.overview()
+    context = {
+        "o": overview,
+        "chart": presenters.chart_data(overview.days, presenters.SERIES),
+        "limit_form": SpendingLimitForm(),
+    }
+    return render(request, "cost/overview.html", context)
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def cost_sync(request):
+    run = services.sync_start(actor=Actor.from_request(request))
+    messages.success(request, f"The consumption sync #{run.pk} runs in the background.")
+    return redirect("cost:overview")
+
+
+@require_POST
+@role_required(Role.ADMIN)
+def cost_spending_limit(request, org_id: str):
+    form = SpendingLimitForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("cost:overview")
+    try:
+        services.spending_limit_set(
+            actor=Actor.from_request(request), org_id=org_id, cents=form.cents()
+        )
+    except NeonError as exc:
+        messages.error(request, f"The spending limit was not changed: {exc.message}")
+    else:
+        messages.success(request, "The spending limit is saved.")
+    return redirect("cost:overview")
+
+
+def _month(request) -> date:
+    text = request.GET.get("month") or timezone.now().date().strftime("%Y-%m")
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise Http404("The month is YYYY-MM.") from None
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def cost_report_csv(request):
+    """Per project, per day, per line item: the month's estimate for finance."""
+    month = _month(request)
+    rows = ([r[c] for c in selectors.REPORT_COLUMNS] for r in selectors.report_rows(month=month))
+    return csv_response(f"neon-cost-{month:%Y-%m}.csv", selectors.REPORT_COLUMNS, rows)
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def cost_report_json(request):
+    month = _month(request)
+    return json_response(f"neon-cost-{month:%Y-%m}.json", selectors.report_rows(month=month))
