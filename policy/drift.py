@@ -107,15 +107,19 @@ def evaluate(policy: Policy, *, project_ids: list[str] | None = None) -> dict[st
     counts = {}
     with transaction.atomic():
         gone_rules = Drift.objects.exclude(rule_id__in=[rule.id for rule in policy.rules])
-        _only(gone_rules, project_ids).delete()
+        changed = _only(gone_rules, project_ids).delete()[0]
         for rule in policy.rules:
             out = _only(drifting(policy, rule, classes), project_ids)
             kept = _only(Drift.objects.filter(rule_id=rule.id), project_ids)
             # Back within the rule: no longer among `out` (an anti-join, see above).
-            kept.filter(~Exists(out.filter(project_id=OuterRef("project_id")))).delete()
+            changed += kept.filter(~Exists(out.filter(project_id=OuterRef("project_id")))).delete()[
+                0
+            ]
             known = Drift.objects.filter(rule_id=rule.id, project_id=OuterRef("project_id"))
-            _insert(out.filter(~Exists(known)), rule, now)
+            changed += _insert(out.filter(~Exists(known)), rule, now)
             counts[rule.id] = kept.count()
+    if changed:
+        tally.bump()  # what the fleet counts per rule (fleet.marks) is kept by generation
     return counts
 
 
@@ -123,7 +127,7 @@ def _only(rows: QuerySet, project_ids: list[str] | None) -> QuerySet:
     return rows if project_ids is None else rows.filter(project_id__in=project_ids)
 
 
-def _insert(rows: QuerySet, rule: Rule, now) -> None:
+def _insert(rows: QuerySet, rule: Rule, now) -> int:
     """INSERT INTO drift ... SELECT from the inventory: the database copies the rows."""
     text = CharField()
     select = (
@@ -142,6 +146,7 @@ def _insert(rows: QuerySet, rule: Rule, now) -> None:
     columns = "project_id, rule_id, klass, kind, severity, since"
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({columns}) {sql}", params)
+        return max(cursor.rowcount, 0)
 
 
 # -- The marks the fleet page shows (fleet.marks): each project's class and drift count --

@@ -118,6 +118,17 @@ def recently_deleted(page: Page) -> None:
     print("recently_deleted: an organization's deleted project, from the delete message's link")
 
 
+def sync_cost(page) -> None:
+    """Each refresh queues a consumption sync; wait until the page has a month to show."""
+    for _ in range(120):
+        page.goto("/cost/")
+        page.wait_for_load_state("networkidle")
+        if page.locator("#sync-status").count() == 0 and page.locator("canvas").count():
+            return
+        page.wait_for_timeout(1000)
+    print("cost: the sync did not finish in time; the page shows where it stands")
+
+
 def main() -> None:
     base = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
     OUT.mkdir(parents=True, exist_ok=True)
@@ -153,6 +164,10 @@ def main() -> None:
         phone(page, "list_phone", "/projects/")
         shoot(page, "policy", "/policy/")  # evaluated at the refresh's end (make run's policy)
         phone(page, "policy_phone", "/policy/")
+        shoot(page, "fleet_policy", "/fleet/?class=production&drift=yes", full_page=False)
+        sync_cost(page)
+        shoot(page, "cost", "/cost/")
+        phone(page, "cost_phone", "/cost/")
         bulk_dry_run(page)
         protect_first(page, first)
         recently_deleted(page)

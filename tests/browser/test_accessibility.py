@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from audit.models import AuditEvent
+from cost import sync as cost_sync
 from fleet import tasks as fleet_tasks
 from projects.neon import get_client
 
@@ -23,7 +24,7 @@ BLOCKING_IMPACTS = ("serious", "critical")
 PHONE = {"width": 390, "height": 844}
 PAGES = (
     "list", "detail", "settings", "create", "delete", "connect", "recently_deleted", "audit",
-    "fleet", "login",
+    "fleet", "login", "cost", "policy",
 )  # fmt: skip
 
 
@@ -72,6 +73,7 @@ def paths(neon) -> dict[str, str]:
     # The fleet with its table: an inventory read from the emulator, as the worker reads it.
     run = fleet_tasks.start_refresh(trigger="manual")
     fleet_tasks.refresh_inventory.call(run.pk)
+    cost_sync.run(cost_sync.start_run())  # the cost page's numbers and charts
     project = f"/projects/{shown.id}"
     return {
         "list": "/projects/",
@@ -83,6 +85,8 @@ def paths(neon) -> dict[str, str]:
         "recently_deleted": "/projects/deleted/",
         "audit": "/audit/",
         "fleet": "/fleet/?sort=-storage",
+        "cost": "/cost/",
+        "policy": "/policy/",
         "login": "/accounts/login/",
     }
 

@@ -138,6 +138,7 @@ def test_the_fleet_filters_by_class_drift_and_rule(signed_in_page: Page, neon, s
     ).count()
     expect(page.locator("#fleet-total [data-total]")).to_have_text(str(expected))
     page.goto("/fleet/")
+    page.get_by_text(re.compile(r"Policy drift: \d+ rules")).click()
     chip = page.get_by_role("link", name=re.compile(r"out of production: Suspend"))
     expect(chip).to_contain_text(str(len(truth)))
     chip.click()

@@ -187,3 +187,15 @@ def test_the_fleet_offers_set_class_to_admins(admin_client_, evaluated):
 
 def test_the_fleet_does_not_offer_set_class_to_operators(operator_client, evaluated):
     assert BUTTON not in operator_client.get(reverse("fleet:list")).content.decode()
+
+
+def test_rule_counts_follow_a_change_of_drift_at_once(admin_client_, evaluated):
+    """Counts kept per tally generation: any change of drift retires them."""
+    admin_client_.get(reverse("fleet:list"))  # counted, and kept
+    row = InventoryProject.objects.filter(project_class="production", drift__gt=0).first()
+    admin_client_.post(
+        reverse("policy:set-class", args=[row.project_id]), {"name": "preview", "reason": "x"}
+    )
+    page = admin_client_.get(reverse("fleet:list"))
+    for item in page.context["rule_counts"]:
+        assert item.count == Drift.objects.filter(rule_id=item.rule.id).count(), item.rule.id
