@@ -13,6 +13,8 @@ ACTION_LABELS = {
     "branch.update": "Protect or unprotect a branch",
     "cost.sync": "Sync consumption",
     "cost.spending_limit": "Set an organization's spending limit",
+    "cost.budget": "Set or stop a class's budget",
+    "cost.budget_alert": "Tell the team of a budget passed",
     "branch.backup_schedule": "Set a branch's backup schedule",
     "policy.evaluate": "Evaluate the fleet against the policy",
     "policy.class": "Set a project's policy class",

@@ -18,3 +18,22 @@ class SpendingLimitForm(forms.Form):
     def cents(self) -> int | None:
         dollars = self.cleaned_data["dollars"]
         return None if dollars is None else int(dollars * 100)
+
+
+class BudgetForm(forms.Form):
+    """A monthly budget for each project of a class, in dollars."""
+
+    klass = forms.ChoiceField(label="Class")
+    dollars = forms.DecimalField(
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=2,
+        label="Budget per project (USD a month)",
+    )
+
+    def __init__(self, data=None, *, classes: list[str], **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["klass"].choices = [(c, c) for c in classes]
+
+    def cents(self) -> int:
+        return int(self.cleaned_data["dollars"] * 100)

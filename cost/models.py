@@ -119,3 +119,39 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"consumption sync {self.pk} ({self.status})"
+
+
+class Budget(models.Model):
+    """A monthly budget for each project of a class (fleet's project_class), in cents: turned
+    into Neon's per-project quotas through a bulk job, and watched against each project's
+    month so far (warnings at 80 % and 100 %)."""
+
+    klass = models.CharField(max_length=40, unique=True)
+    monthly_cents = models.BigIntegerField()
+    created_by = models.CharField(max_length=254)
+    created_at = models.DateTimeField(auto_now_add=True)
+    job_id = models.BigIntegerField(null=True)  # the bulk job that set its quotas, last
+
+    def __str__(self) -> str:
+        return f"{self.klass}: {self.monthly_cents / 100:.2f} USD a project a month"
+
+
+class BudgetAlert(models.Model):
+    """A project of a budgeted class past 80 % or 100 % of its budget in a month: told once."""
+
+    budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="alerts")
+    project_id = models.CharField(max_length=64)
+    month = models.DateField()
+    level = models.PositiveSmallIntegerField()  # 80 or 100
+    cents = models.BigIntegerField()  # the month so far when found
+    found_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "project_id", "month", "level"], name="cost_alert_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} at {self.level} % of {self.budget.klass}'s budget"

@@ -12,8 +12,15 @@ from decimal import Decimal
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
-from cost import prices
-from cost.models import METRIC_FIELDS, ConsumptionDay, OrgSync, ProjectMonth, SyncRun
+from cost import budgets, prices
+from cost.models import (
+    METRIC_FIELDS,
+    Budget,
+    ConsumptionDay,
+    OrgSync,
+    ProjectMonth,
+    SyncRun,
+)
 from cost.sync import month_start
 from fleet.models import InventoryProject
 
@@ -235,3 +242,52 @@ REPORT_COLUMNS = (
     "day", "project_id", "org_id", "plan",
     *(f"{line}_usd" for line in prices.LINES), "total_usd", *METRIC_FIELDS,
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    budget: Budget
+    projects: int
+    over_80: int
+    over_100: int
+    quotas: dict[str, int]
+
+    @property
+    def warn_dollars(self) -> str:
+        """80 % of the budget in dollars, the fleet's "costing more than" filter's value."""
+        return f"{self.budget.monthly_cents * 80 // 100 / 100:.2f}"
+
+
+def budget_states() -> list[BudgetState]:
+    """Each budget with where its class's projects stand this month, and the quotas it sets."""
+    price = prices.current()
+    states = []
+    for budget in Budget.objects.order_by("klass"):
+        rows = budgets.class_projects(budget.klass)
+        found = rows.aggregate(
+            n=Count("pk"),
+            over_80=Count("pk", filter=Q(cost_cents__gte=budget.monthly_cents * 80 // 100)),
+            over_100=Count("pk", filter=Q(cost_cents__gte=budget.monthly_cents)),
+        )
+        rate = budgets.compute_rate(budget.klass, price)
+        states.append(
+            BudgetState(
+                budget,
+                found["n"],
+                found["over_80"],
+                found["over_100"],
+                budgets.quotas(budget.monthly_cents, compute_rate=rate, price=price),
+            )
+        )
+    return states
+
+
+def class_choices() -> list[str]:
+    """The classes the fleet holds (a policy's, fleet.marks), for a budget."""
+    return sorted(
+        set(
+            InventoryProject.objects.exclude(project_class="")
+            .values_list("project_class", flat=True)
+            .distinct()
+        )
+    )

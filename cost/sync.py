@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from cost import prices
+from cost import budgets, prices
 from cost.models import METRIC_FIELDS, ConsumptionDay, OrgSync, ProjectMonth, SyncRun
 from fleet.models import InventoryProject
 from projects.neon import (
@@ -83,6 +83,7 @@ def run(sync: SyncRun, *, now: datetime | None = None) -> SyncRun:
             _sync_batch(sync, state, ids, now=now)
         _close(orgs.values(), now=now)
         _spending_limits(orgs.values())
+        budgets.check(month=month_start(now.date()))
         SyncRun.objects.filter(pk=sync.pk).update(status="finished", finished_at=timezone.now())
     except Exception as exc:
         logger.exception("consumption sync %s failed", sync.pk)

@@ -10,4 +10,6 @@ urlpatterns = [
     path("report.csv", views.cost_report_csv, name="report-csv"),
     path("report.json", views.cost_report_json, name="report-json"),
     path("organizations/<str:org_id>/spending-limit/", views.cost_spending_limit, name="limit"),
+    path("budgets/", views.cost_budget, name="budget"),
+    path("budgets/<int:budget_id>/delete/", views.cost_budget_delete, name="budget-delete"),
 ]

@@ -9,8 +9,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import Actor
-from cost import presenters, selectors, services
-from cost.forms import SpendingLimitForm
+from cost import budgets, presenters, selectors, services
+from cost.forms import BudgetForm, SpendingLimitForm
+from cost.models import Budget
 from neonadmin.exports import csv_response, json_response
 from neonadmin.roles import Role, role_required
 from projects.neon import NeonError
@@ -24,6 +25,8 @@ def cost_overview(request):
         "o": overview,
         "chart": presenters.chart_data(overview.days, presenters.SERIES),
         "limit_form": SpendingLimitForm(),
+        "budgets": selectors.budget_states(),
+        "budget_form": BudgetForm(classes=selectors.class_choices()),
     }
     return render(request, "cost/overview.html", context)
 
@@ -76,3 +79,41 @@ def cost_report_csv(request):
 def cost_report_json(request):
     month = _month(request)
     return json_response(f"neon-cost-{month:%Y-%m}.json", selectors.report_rows(month=month))
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def cost_budget(request):
+    """A class's budget: kept, then its quotas as a bulk job (dry run first, on its page)."""
+    form = BudgetForm(request.POST, classes=selectors.class_choices())
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("cost:overview")
+    try:
+        budget, job = budgets.budget_set(
+            actor=Actor.from_request(request),
+            klass=form.cleaned_data["klass"],
+            monthly_cents=form.cents(),
+        )
+    except budgets.NoJob as exc:
+        messages.error(request, exc.message)
+        return redirect("cost:overview")
+    messages.success(
+        request,
+        f"Budget kept for {budget.klass}. Its quotas are a bulk job: check its dry run, "
+        "then apply.",
+    )
+    return redirect("bulk:job", job_id=job.pk)
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def cost_budget_delete(request, budget_id: int):
+    budget = Budget.objects.filter(pk=budget_id).first()
+    if budget is None:
+        raise Http404("No such budget.")
+    budgets.budget_delete(actor=Actor.from_request(request), budget=budget)
+    messages.success(
+        request, f"The budget of {budget.klass} is no longer watched; its quotas stay."
+    )
+    return redirect("cost:overview")

@@ -2,16 +2,19 @@
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 import redis
 from django.core.cache import cache
 from django.test import Client, override_settings
 
+from fleet import tasks as fleet_tasks
 from neon_emulator.testing import run_emulator
 from neonadmin.auth.proxy import forget_known_users
 from neonadmin.cache import redis_breaker
 from neonadmin.roles import Role, user_role_set
+from policy import loaded
 
 TEST_NEON_KEY = "test-neon-key-not-real"
 SEED_PROJECTS = 25
@@ -168,3 +171,24 @@ def second_admin_page(browser, live_server, django_user_model):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+# -- The example policy in force, and the emulator's fleet refreshed and evaluated by the worker
+# (tests/policy, tests/cost) --
+
+EXAMPLE_POLICY = Path(__file__).resolve().parents[1] / "policy" / "example-policy.yaml"
+
+
+@pytest.fixture
+def in_force(settings):
+    settings.POLICY_FILE = str(EXAMPLE_POLICY)
+    return loaded.current().policy
+
+
+@pytest.fixture
+def evaluated(neon, in_force, django_capture_on_commit_callbacks):
+    """The worker's refresh, whose end evaluates the fleet (on commit)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        run = fleet_tasks.start_refresh(trigger="manual")
+        fleet_tasks.refresh_inventory.call(run.pk)
+    return in_force
