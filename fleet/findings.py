@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import LessThan
 from django.utils import timezone
@@ -63,6 +63,10 @@ QUERIES = {
         Q(cu_max__gt=settings.FLEET_LARGE_CU) & Q(compute_time_quota_seconds__isnull=True)
     ),
     "no-history": lambda: Q(history_retention_seconds=0),
+    "held-by-quota": lambda: Q(
+        compute_time_quota_seconds__gt=0,
+        compute_time_seconds__gte=F("compute_time_quota_seconds"),
+    ),
 }
 
 
@@ -90,6 +94,11 @@ MATCHES = {
         and row.compute_time_quota_seconds is None
     ),
     "no-history": lambda row, now: row.history_retention_seconds == 0,
+    "held-by-quota": lambda row, now: (
+        bool(row.compute_time_quota_seconds)
+        and row.compute_time_seconds is not None
+        and row.compute_time_seconds >= row.compute_time_quota_seconds
+    ),
 }
 
 FINDINGS = [
@@ -131,6 +140,15 @@ FINDINGS = [
         "Computes may scale above the threshold with no compute-time quota to cap the bill.",
         "section-quotas",
         "Set a compute-time quota",
+    ),
+    Finding(
+        "held-by-quota",
+        "Suspended by its compute quota",
+        "The project has used its compute-time quota for the billing period: Neon keeps its "
+        "computes suspended until the quota resets or is raised (a budget doing its job, or a "
+        "quota set too low).",
+        "section-quotas",
+        "Raise the compute-time quota",
     ),
     Finding(
         "no-history",

@@ -74,6 +74,7 @@ class Group:
     large_no_quota: bool  # finding large-autoscaling-without-quota
     no_history: bool
     idle: bool  # finding idle-with-storage, as of when it was tallied
+    at_quota: bool  # finding held-by-quota
     project_class: str  # fleet.marks: the class a policy put it in ("" none)
     drifting: bool  # out of at least one rule of its class
 
@@ -123,6 +124,7 @@ def group_of(row: InventoryProject, *, now: datetime | None = None) -> Group:
         large_no_quota=BY_SLUG["large-autoscaling-without-quota"].matches(row, now=now),
         no_history=row.history_retention_seconds == 0,
         idle=BY_SLUG["idle-with-storage"].matches(row, now=now),
+        at_quota=BY_SLUG["held-by-quota"].matches(row, now=now),
         project_class=row.project_class,
         drifting=row.drift > 0,
     )
@@ -147,6 +149,7 @@ COLUMNS = {  # each dimension's column in `grouped`'s query
     "large_no_quota": "t_large",
     "no_history": "t_no_history",
     "idle": "t_idle",
+    "at_quota": "t_at_quota",
     "project_class": "project_class",
     "drifting": "t_drifting",
 }
@@ -168,6 +171,7 @@ def grouped(
         t_large=_flag(BY_SLUG["large-autoscaling-without-quota"].query()),
         t_no_history=_flag(Q(history_retention_seconds=0)),
         t_idle=_flag(BY_SLUG["idle-with-storage"].query()),
+        t_at_quota=_flag(BY_SLUG["held-by-quota"].query()),
         t_drifting=_flag(Q(drift__gt=0)),
     )
     values = annotated.values(*COLUMNS.values()).annotate(n=Count("pk")).order_by()
@@ -291,6 +295,7 @@ def _finding_test(slug: str) -> Callable[[Group], bool]:
         "no-maintenance-window": lambda g: not g.maintenance,
         "large-autoscaling-without-quota": lambda g: g.large_no_quota,
         "no-history": lambda g: g.no_history,
+        "held-by-quota": lambda g: g.at_quota,
     }[slug]
 
 

@@ -219,12 +219,25 @@ class Project:
     active_time_seconds: int | None = None
     consumption_period_start: datetime | None = None
     consumption_period_end: datetime | None = None
+    quota_reset_at: datetime | None = None  # when the period's quotas start again
     owner_email: str | None = None
     owner_name: str | None = None
     # The key's `effective_project_permission` (CAN_VIEW, CAN_EDIT, CAN_MANAGE), in both forms;
     # None when Neon omits it (personal projects, organizations without per-project
     # permissions): then Neon refuses nothing for it. `projects.permissions` reads it.
     permission: str | None = None
+
+    @property
+    def held_by_quota(self) -> bool:
+        """Its compute time this period has reached its compute-time quota: Neon keeps its
+        computes suspended until the quota resets or is raised."""
+        quota = self.settings.quota.compute_time_seconds
+        used = (
+            self.compute_time_seconds
+            if self.compute_time_seconds is not None
+            else (self.cpu_used_sec)
+        )
+        return bool(quota) and used is not None and used >= quota
 
     @property
     def effective_permission(self) -> str | None:
@@ -271,6 +284,7 @@ _PROJECT_TIMES = (
     "recoverable_until",
     "consumption_period_start",
     "consumption_period_end",
+    "quota_reset_at",
 )
 _PROJECT_AS_SENT = (
     "org_id",

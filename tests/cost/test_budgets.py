@@ -133,3 +133,15 @@ def test_a_budget_on_an_empty_class_says_so(classed, admin_client_):
 def test_viewers_may_not_set_budgets(classed, viewer_client):
     response = viewer_client.post(reverse("cost:budget"), {"klass": "production", "dollars": "1"})
     assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_project_at_its_compute_quota_shows_as_suspended_by_it(neon, viewer_client):
+    client = get_client()
+    project = next(p for p in client.list_projects(limit=20).projects if (p.cpu_used_sec or 0) > 60)
+    client.update_project(project.id, {"settings": {"quota": {"compute_time_seconds": 60}}})
+    page = viewer_client.get(reverse("projects:detail", args=[project.id])).content.decode()
+    assert 'id="held-by-quota"' in page and "Suspended by its compute quota" in page
+    client.update_project(project.id, {"settings": {"quota": {"compute_time_seconds": 0}}})
+    page = viewer_client.get(reverse("projects:detail", args=[project.id])).content.decode()
+    assert 'id="held-by-quota"' not in page

@@ -40,6 +40,10 @@ CASES = {
         {"cu_max": 8, "compute_time_quota_seconds": 36000},
     ),
     "no-history": ({"history_retention_seconds": 0}, {"history_retention_seconds": 3600}),
+    "held-by-quota": (
+        {"compute_time_quota_seconds": 3600, "compute_time_seconds": 3600},
+        {"compute_time_quota_seconds": 3600, "compute_time_seconds": 3599},
+    ),
 }
 
 
