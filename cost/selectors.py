@@ -23,6 +23,7 @@ from cost.models import (
 )
 from cost.sync import month_start
 from fleet.models import InventoryProject
+from projects.neon import get_client
 
 TOP = 20
 IDLE_DAYS = 30
@@ -291,3 +292,40 @@ def class_choices() -> list[str]:
             .distinct()
         )
     )
+
+
+@dataclass(frozen=True)
+class HourCost:
+    start: datetime
+    lines: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.lines.values())
+
+
+def project_hours(*, project_id: str, now: datetime | None = None) -> list[HourCost] | None:
+    """The project's last 24 hours, hour by hour, read from Neon now (one call from the
+    consumption budget, an operator's page's priority); None for a project outside any
+    organization (Neon's consumption history needs one)."""
+    row = InventoryProject.objects.filter(project_id=project_id).first()
+    if row is None or not row.org_id:
+        return None
+    now = now or timezone.now()
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    page = get_client().consumption_projects(
+        org_id=row.org_id,
+        start=end - timedelta(hours=25),
+        end=end,
+        granularity="hourly",
+        project_ids=[project_id],
+        limit=1,
+    )
+    price = prices.current()
+    hours = []
+    for project in page.projects:
+        for period in project.periods:
+            for frame in period.timeframes:
+                lines = prices.line_items(dict(frame.metrics), period.plan, price)
+                hours.append(HourCost(frame.start, {k: prices.cents(v) for k, v in lines.items()}))
+    return sorted(hours, key=lambda h: h.start)[-24:]

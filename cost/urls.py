@@ -1,6 +1,7 @@
 from django.urls import path
 
 from cost import views
+from projects import urls as _project_urls  # noqa: F401 - registers the project_id converter
 
 app_name = "cost"
 
@@ -11,5 +12,6 @@ urlpatterns = [
     path("report.json", views.cost_report_json, name="report-json"),
     path("organizations/<str:org_id>/spending-limit/", views.cost_spending_limit, name="limit"),
     path("budgets/", views.cost_budget, name="budget"),
+    path("projects/<project_id:project_id>/hours/", views.cost_project_hours, name="hours"),
     path("budgets/<int:budget_id>/delete/", views.cost_budget_delete, name="budget-delete"),
 ]

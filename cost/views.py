@@ -13,6 +13,7 @@ from cost import budgets, presenters, selectors, services
 from cost.forms import BudgetForm, SpendingLimitForm
 from cost.models import Budget
 from neonadmin.exports import csv_response, json_response
+from neonadmin.htmx import render_page_or_fragment
 from neonadmin.roles import Role, role_required
 from projects.neon import NeonError
 
@@ -117,3 +118,17 @@ def cost_budget_delete(request, budget_id: int):
         request, f"The budget of {budget.klass} is no longer watched; its quotas stay."
     )
     return redirect("cost:overview")
+
+
+@require_GET
+@role_required(Role.VIEWER)
+def cost_project_hours(request, project_id: str):
+    """One project's last 24 hours, hour by hour, read from Neon on demand (a fragment of the
+    project page's cost card; the whole page without htmx)."""
+    try:
+        hours = selectors.project_hours(project_id=project_id)
+        error = None
+    except NeonError as exc:
+        hours, error = None, exc
+    context = {"project_id": project_id, "hours": hours, "error": error}
+    return render_page_or_fragment(request, "cost/hours.html", context, fragment="hours")

@@ -209,3 +209,22 @@ def test_an_admin_sets_and_clears_a_spending_limit_audited(synced, admin_client_
 def test_operators_may_not_set_a_spending_limit(synced, operator_client):
     url = reverse("cost:limit", args=["org-acme-analytics-41502719"])
     assert operator_client.post(url, {"dollars": "10"}).status_code == 403
+
+
+def test_one_projects_last_day_hour_by_hour_on_demand(synced, neon, viewer_client, now):
+    month = ProjectMonth.objects.exclude(plan="").order_by("-total_cents").first()
+    neon.clear_stats()
+    url = reverse("cost:hours", args=[month.project_id])
+    fragment = viewer_client.get(url, headers={"HX-Request": "true"})
+    html = fragment.content.decode()
+    assert "<html" not in html and 'id="cost-hours"' in html
+    hours = fragment.context["hours"]
+    assert 20 <= len(hours) <= 24 and neon.stats()[CONSUMPTION] == 1
+    whole = viewer_client.get(url).content.decode()
+    assert "<html" in whole and "hour by hour" not in whole
+
+
+def test_a_personal_project_has_no_hours_and_says_why(synced, viewer_client):
+    personal = InventoryProject.objects.filter(org_id="", gone_at__isnull=True).first()
+    page = viewer_client.get(reverse("cost:hours", args=[personal.project_id]))
+    assert "needs an organization" in page.content.decode()
