@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from audit.services import Actor, audited
 from cost import tasks
 from cost.models import OrgSync, SyncRun
@@ -10,8 +12,9 @@ from projects.neon import get_client
 
 def on_refreshed(**_) -> None:
     """fleet.inventory.refreshed: the inventory knows every project now; their consumption
-    follows, in the background (at most one sync at a time)."""
-    tasks.start_sync(requested_by="system (refresh)")
+    follows, in the background (at most one sync at a time), unless COST_SYNC is off."""
+    if settings.COST_SYNC:
+        tasks.start_sync(requested_by="system (refresh)")
 
 
 def sync_start(*, actor: Actor) -> SyncRun:

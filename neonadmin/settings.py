@@ -71,7 +71,9 @@ POLICY_BRANCH_FRESH_HOURS = env.int("POLICY_BRANCH_FRESH_HOURS", default=24)
 # owner. Only a full read of a project gives its owner: a pass reads at most POLICY_OWNER_READS.
 POLICY_NOTIFY_OWNERS = env.bool("POLICY_NOTIFY_OWNERS", default=True)
 POLICY_OWNER_READS = env.int("POLICY_OWNER_READS", default=200)
-# Cost per project (cost/): Neon's published prices, dated (docs "Plans", updated 2026-03-20);
+# Cost per project (cost/): a consumption sync after each fleet refresh (off: only "Sync now").
+COST_SYNC = env.bool("COST_SYNC", default=True)
+# Neon's published prices, dated (docs "Plans", updated 2026-03-20);
 # each can be set from the environment when Neon changes them. The page calls them estimates.
 COST_PRICES = {
     "as_of": env.str("COST_PRICES_AS_OF", default="2026-03-20"),

@@ -79,3 +79,16 @@ def fix_job(*, actor: Actor, rule: Rule, project_ids: list[str] | None = None) -
         selection={"policy_rule": rule.id},
         projects=projects,
     )
+
+
+def fix_class(*, actor: Actor, policy, klass: str) -> tuple[list[BulkJob], list[str]]:
+    """One fix job per fixable rule of the class with drift; and why any could not be made."""
+    jobs, refused = [], []
+    for rule in policy.rules_of(klass):
+        if not fixable(rule) or not Drift.objects.filter(rule_id=rule.id).exists():
+            continue
+        try:
+            jobs.append(fix_job(actor=actor, rule=rule))
+        except NothingToFix as exc:
+            refused.append(f"{rule.id}: {exc.message}")
+    return jobs, refused

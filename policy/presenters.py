@@ -10,6 +10,7 @@ from fleet import marks
 from policy import loaded
 from policy.catalog import KINDS
 from policy.document import UNCLASSIFIED
+from policy.fixes import FIXES
 from policy.guard import class_of
 from policy.models import ClassOverride, Drift
 from policy.show import show_value
@@ -31,6 +32,7 @@ def project_card(*, request, project, **_) -> dict:
             "since": d.since,
             "why": KINDS[d.kind].why,
             "fix": KINDS[d.kind].fix,
+            "fixable": d.kind in FIXES,
         }
         for d in Drift.objects.filter(project_id=project.id).order_by("klass", "kind")
     ]

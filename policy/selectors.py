@@ -11,6 +11,7 @@ from fleet.models import InventoryBranch, InventoryProject
 from policy import loaded
 from policy.catalog import KINDS, Kind
 from policy.document import UNCLASSIFIED, Rule
+from policy.fixes import FIXES
 from policy.models import Drift, Evaluation
 from policy.show import show_value
 
@@ -37,6 +38,10 @@ class ClassState:
     name: str
     projects: int | None  # at the last evaluation (None: not evaluated yet)
     rules: list[RuleState]
+
+    @property
+    def fixable_drift(self) -> bool:
+        return any(s.drift and s.kind.slug in FIXES for s in self.rules)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ app_name = "policy"
 urlpatterns = [
     path("", views.policy_overview, name="overview"),
     path("evaluate/", views.policy_evaluate, name="evaluate"),
+    path("fix-class/", views.policy_fix_class, name="fix-class"),
     path("classes/", views.policy_bulk_class, name="bulk-class"),
     path("report.csv", views.policy_report_csv, name="report-csv"),
     path("report.json", views.policy_report_json, name="report-json"),

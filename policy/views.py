@@ -72,15 +72,42 @@ def policy_fix(request, rule_id: str):
     state = selectors.rule_state(rule_id)
     if state is None or not fixes.fixable(state.rule):
         raise Http404("No rule in the policy in force that a change can fix.")
+    # From a project's page: that project only.
+    only = [request.POST["project"]] if request.POST.get("project") else None
     try:
-        job = fixes.fix_job(actor=Actor.from_request(request), rule=state.rule)
+        job = fixes.fix_job(actor=Actor.from_request(request), rule=state.rule, project_ids=only)
     except fixes.NothingToFix as exc:
         messages.error(request, exc.message)
         return redirect("policy:rule", rule_id=rule_id)
+    count = job.items.count()
     messages.success(
-        request, f"A bulk job fixes the {state.drift} projects: its dry run comes first."
+        request,
+        f"A bulk job fixes {count} project{'s' if count != 1 else ''}: its dry run comes first.",
     )
     return redirect("bulk:job", job_id=job.pk)
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def policy_fix_class(request):
+    """Everything of a class a change can fix: one bulk job per rule with drift (a bulk job
+    makes one kind of change), each with its dry run first; the bulk list shows them."""
+    policy = loaded.current().policy
+    klass = request.POST.get("class", "")
+    if policy is None or klass not in {c.name for c in policy.classes} | {UNCLASSIFIED}:
+        raise Http404("No such class in the policy in force.")
+    jobs, refused = fixes.fix_class(actor=Actor.from_request(request), policy=policy, klass=klass)
+    for message in refused:
+        messages.error(request, message)
+    if jobs:
+        messages.success(
+            request,
+            f"{len(jobs)} bulk job{'s' if len(jobs) != 1 else ''} fix {klass}: each runs its "
+            "dry run first.",
+        )
+    elif not refused:
+        messages.error(request, f"Nothing in {klass} is out of a rule a change can fix.")
+    return redirect("bulk:list" if jobs else "policy:overview")
 
 
 @require_POST

@@ -152,3 +152,33 @@ def second_admin(django_user_model):
     client = Client()
     client.force_login(user)
     return client
+
+
+def test_one_projects_drift_is_fixed_from_its_page(operator_client, policy):
+    rule = next(r for r in policy.rules if r.id == "production.suspend_timeout_max")
+    out = Drift.objects.filter(rule_id=rule.id).first()
+    page = operator_client.get(reverse("projects:detail", args=[out.project_id])).content.decode()
+    assert "Fix this drift" in page
+    operator_client.post(reverse("policy:fix", args=[rule.id]), {"project": out.project_id})
+    job = BulkJob.objects.get()
+    assert list(job.items.values_list("project_id", flat=True)) == [out.project_id]
+
+
+def test_everything_of_a_class_a_change_can_fix_is_one_job_per_rule(operator_client, policy):
+    wanted = {
+        r.id
+        for r in policy.rules_of("production")
+        if fixes.fixable(r) and Drift.objects.filter(rule_id=r.id).exists()
+    }
+    assert len(wanted) >= 2
+    response = operator_client.post(reverse("policy:fix-class"), {"class": "production"})
+    assert response.status_code == 302 and response.url == reverse("bulk:list")
+    made = {job.selection["policy_rule"] for job in BulkJob.objects.all()}
+    assert made == wanted
+    for job in BulkJob.objects.all():
+        drifting = set(
+            Drift.objects.filter(rule_id=job.selection["policy_rule"]).values_list(
+                "project_id", flat=True
+            )
+        )
+        assert set(job.items.values_list("project_id", flat=True)) == drifting
