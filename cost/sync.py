@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from cost import budgets, prices
 from cost.models import METRIC_FIELDS, ConsumptionDay, OrgSync, ProjectMonth, SyncRun
+from fleet import tally
 from fleet.models import InventoryProject
 from projects.neon import (
     NeonAuthError,
@@ -81,6 +82,8 @@ def run(sync: SyncRun, *, now: datetime | None = None) -> SyncRun:
             if not state.access:
                 continue
             _sync_batch(sync, state, ids, now=now)
+        # The fleet's counts include a finding by cost (idle but costing): count again once.
+        tally.rebuild()
         _close(orgs.values(), now=now)
         _spending_limits(orgs.values())
         budgets.check(month=month_start(now.date()))

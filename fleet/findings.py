@@ -28,6 +28,7 @@ class Finding:
     why: str
     fix: str  # the settings section that fixes it, or "" when the fix is not a setting
     fix_label: str
+    costed: bool = False  # about money: the page says what the projects cost
 
     def query(self) -> Q:
         return QUERIES[self.slug]()
@@ -67,18 +68,25 @@ QUERIES = {
         compute_time_quota_seconds__gt=0,
         compute_time_seconds__gte=F("compute_time_quota_seconds"),
     ),
+    "idle-but-costing": lambda: (
+        quiet_before(timezone.now() - timedelta(days=settings.FLEET_IDLE_DAYS))
+        & Q(cost_cents__gt=0)
+    ),
 }
 
 
-def _idle_row(row, now: datetime) -> bool:
+def _quiet_row(row, now: datetime) -> bool:
     since = now - timedelta(days=settings.FLEET_IDLE_DAYS)
     last = row.last_active_at
-    quiet = (
+    return (
         last < since
         if last is not None
         else (row.created_at is not None and row.created_at < since)
     )
-    return quiet and (row.storage_bytes or 0) > 0
+
+
+def _idle_row(row, now: datetime) -> bool:
+    return _quiet_row(row, now) and (row.storage_bytes or 0) > 0
 
 
 MATCHES = {
@@ -98,6 +106,9 @@ MATCHES = {
         bool(row.compute_time_quota_seconds)
         and row.compute_time_seconds is not None
         and row.compute_time_seconds >= row.compute_time_quota_seconds
+    ),
+    "idle-but-costing": lambda row, now: (
+        _quiet_row(row, now) and row.cost_cents is not None and row.cost_cents > 0
     ),
 }
 
@@ -149,6 +160,16 @@ FINDINGS = [
         "quota set too low).",
         "section-quotas",
         "Raise the compute-time quota",
+    ),
+    Finding(
+        "idle-but-costing",
+        "Idle, but costing this month",
+        "No compute has run for a long time, yet the project costs money this month (storage, "
+        "history, snapshots), by the consumption sync's estimate: the fleet's Cost column and "
+        "the cost page say how much.",
+        "",
+        "Delete the project if nobody needs it",
+        costed=True,
     ),
     Finding(
         "no-history",

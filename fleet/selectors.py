@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from fleet import cursors, inventory, marks, tally
@@ -196,6 +196,13 @@ def _filter_choices(live: list[tally.Group]) -> dict:
 class FindingCount:
     finding: Finding
     count: int
+
+
+def view_cents(filters: dict) -> int:
+    """What the view's projects cost this month, by the cost sync's estimate (a finding about
+    money says how much)."""
+    total = inventory_rows({**filters, "cursor": ""}).order_by().aggregate(n=Sum("cost_cents"))
+    return total["n"] or 0
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ class Group:
     no_history: bool
     idle: bool  # finding idle-with-storage, as of when it was tallied
     at_quota: bool  # finding held-by-quota
+    idle_costing: bool  # finding idle-but-costing, as of when it was tallied
     project_class: str  # fleet.marks: the class a policy put it in ("" none)
     drifting: bool  # out of at least one rule of its class
 
@@ -125,6 +126,7 @@ def group_of(row: InventoryProject, *, now: datetime | None = None) -> Group:
         no_history=row.history_retention_seconds == 0,
         idle=BY_SLUG["idle-with-storage"].matches(row, now=now),
         at_quota=BY_SLUG["held-by-quota"].matches(row, now=now),
+        idle_costing=BY_SLUG["idle-but-costing"].matches(row, now=now),
         project_class=row.project_class,
         drifting=row.drift > 0,
     )
@@ -150,6 +152,7 @@ COLUMNS = {  # each dimension's column in `grouped`'s query
     "no_history": "t_no_history",
     "idle": "t_idle",
     "at_quota": "t_at_quota",
+    "idle_costing": "t_idle_costing",
     "project_class": "project_class",
     "drifting": "t_drifting",
 }
@@ -172,6 +175,7 @@ def grouped(
         t_no_history=_flag(Q(history_retention_seconds=0)),
         t_idle=_flag(BY_SLUG["idle-with-storage"].query()),
         t_at_quota=_flag(BY_SLUG["held-by-quota"].query()),
+        t_idle_costing=_flag(BY_SLUG["idle-but-costing"].query()),
         t_drifting=_flag(Q(drift__gt=0)),
     )
     values = annotated.values(*COLUMNS.values()).annotate(n=Count("pk")).order_by()
@@ -296,6 +300,7 @@ def _finding_test(slug: str) -> Callable[[Group], bool]:
         "large-autoscaling-without-quota": lambda g: g.large_no_quota,
         "no-history": lambda g: g.no_history,
         "held-by-quota": lambda g: g.at_quota,
+        "idle-but-costing": lambda g: g.idle_costing,
     }[slug]
 
 

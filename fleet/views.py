@@ -63,6 +63,7 @@ def fleet_list(request):
         + bool(finding and finding.fix)
         + has_role(request.user, Role.OPERATOR),
         "findings": selectors.finding_counts(),
+        "finding_cents": selectors.view_cents(filters) if finding and finding.costed else None,
         "rule_counts": selectors.rule_counts(),
         "bulk_actions": marks.bulk_actions(admin=has_role(request.user, Role.ADMIN)),
         "status": selectors.inventory_status(),

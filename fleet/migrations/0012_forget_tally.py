@@ -2,7 +2,8 @@ from django.db import migrations
 
 
 def forget_tally(apps, schema_editor):
-    # The tally's groups gain a value (held by quota): the next view counts them again.
+    # The tally's groups gain two values (held by quota, idle but costing): the next view counts
+    # them again.
     apps.get_model("fleet", "InventoryGroup").objects.all().delete()
     apps.get_model("fleet", "InventoryTally").objects.all().delete()
 

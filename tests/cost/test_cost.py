@@ -228,3 +228,17 @@ def test_a_personal_project_has_no_hours_and_says_why(synced, viewer_client):
     personal = InventoryProject.objects.filter(org_id="", gone_at__isnull=True).first()
     page = viewer_client.get(reverse("cost:hours", args=[personal.project_id]))
     assert "needs an organization" in page.content.decode()
+
+
+def test_idle_but_costing_is_a_fleet_finding_with_its_dollars(synced, viewer_client, settings):
+    from fleet.findings import BY_SLUG
+
+    page = viewer_client.get(reverse("fleet:list"))
+    counts = {item.finding.slug: item.count for item in page.context["findings"]}
+    live = InventoryProject.objects.filter(gone_at__isnull=True)
+    idle = live.filter(BY_SLUG["idle-but-costing"].query())
+    assert counts["idle-but-costing"] == idle.count() > 0  # the tally was counted again
+    chosen = viewer_client.get(reverse("fleet:list"), {"finding": "idle-but-costing"})
+    cents = sum(idle.values_list("cost_cents", flat=True))
+    assert chosen.context["finding_cents"] == cents
+    assert f"${cents / 100:,.2f} this month" in chosen.content.decode()

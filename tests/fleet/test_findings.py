@@ -40,6 +40,10 @@ CASES = {
         {"cu_max": 8, "compute_time_quota_seconds": 36000},
     ),
     "no-history": ({"history_retention_seconds": 0}, {"history_retention_seconds": 3600}),
+    "idle-but-costing": (
+        {"last_active_at": NOW - timedelta(days=45), "cost_cents": 1},
+        {"last_active_at": NOW - timedelta(days=45), "cost_cents": 0},
+    ),
     "held-by-quota": (
         {"compute_time_quota_seconds": 3600, "compute_time_seconds": 3600},
         {"compute_time_quota_seconds": 3600, "compute_time_seconds": 3599},
