@@ -57,9 +57,10 @@ def has_period_quota(settings: dict) -> bool:
     return any(quota.get(name) for name, _ in PERIOD_QUOTAS)
 
 
-def held_since(project: Project) -> int | None:
-    """When the project's computes were suspended by a quota it has reached, or None."""
-    if not reached(project):
+def held_since(project: Project, settings: dict | None = None) -> int | None:
+    """When the project's computes were suspended by a quota it has reached, or None.
+    ``settings``: its ``settings_view()``, when the caller has it already."""
+    if not reached(project, settings):
         return None
     if project.quota_held_us is not None:
         return project.quota_held_us
