@@ -12,7 +12,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from neon_emulator import limits, permissions, render
+from neon_emulator import limits, permissions, quotas, render
 from neon_emulator import validation as v
 from neon_emulator.errors import ORG_ID_REQUIRED, RUNNING_OPERATIONS, ApiError
 from neon_emulator.store import (
@@ -360,6 +360,7 @@ def update_project(ctx: Ctx, project_id: str):
     if turns_hipaa_on:
         _check_hipaa_allowed(store, project.org_id)
     _ensure_unlocked(store, project)
+    was_held = quotas.held_since(project)
     touches_computes = (
         "default_endpoint_settings" in spec
         or "preload_libraries" in settings
@@ -375,6 +376,7 @@ def update_project(ctx: Ctx, project_id: str):
         project.history_retention_seconds = spec["history_retention_seconds"]
     if settings:
         project.settings = _merge_settings(project.settings, settings)
+        quotas.update(project, was_held=was_held, now_us=now)
     if turns_hipaa_on:
         project.hipaa_enabled_us = now
     if "default_endpoint_settings" in spec:
@@ -590,18 +592,22 @@ def reveal_password(ctx: Ctx, project_id: str, branch_id: str, role_name: str):
     return 200, {"password": branch.roles[role_name][0]}
 
 
+def _endpoints(store: Store, project: Project, endpoints) -> list[dict]:
+    """Endpoints as a client reads them: suspended while a quota holds the project."""
+    held_since = quotas.held_since(project)
+    return [render.endpoint(store, project, e, held_since=held_since) for e in endpoints]
+
+
 def list_endpoints(ctx: Ctx, project_id: str):
     project = _project(ctx, project_id)
-    return 200, {
-        "endpoints": [render.endpoint(ctx.store, project, e) for e in project.endpoints.values()]
-    }
+    return 200, {"endpoints": _endpoints(ctx.store, project, project.endpoints.values())}
 
 
 def list_branch_endpoints(ctx: Ctx, project_id: str, branch_id: str):
     project = _project(ctx, project_id)
     _branch(project, branch_id)
     endpoints = [e for e in project.endpoints.values() if e.branch_id == branch_id]
-    return 200, {"endpoints": [render.endpoint(ctx.store, project, e) for e in endpoints]}
+    return 200, {"endpoints": _endpoints(ctx.store, project, endpoints)}
 
 
 # ---- branch settings, backup schedules, snapshots -----------------------------------------
@@ -775,7 +781,7 @@ def restore_snapshot(ctx: Ctx, project_id: str, snapshot_id: str):
     endpoints = [e for e in project.endpoints.values() if e.branch_id == branch.id]
     return 200, {
         "branch": render.branch(store, project, branch),
-        "endpoints": [render.endpoint(store, project, e) for e in endpoints],
+        "endpoints": _endpoints(store, project, endpoints),
         "operations": [render.operation(store, op) for op in operations],
     }
 

@@ -16,7 +16,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarg
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from neon_emulator import api, billing, limits, permissions, seed, state
+from neon_emulator import api, billing, limits, permissions, quotas, seed, state
 from neon_emulator.errors import CODES, ApiError
 from neon_emulator.faults import Fault, parse_faults
 from neon_emulator.rate_limits import Rate, RateLimiter, parse_rate
@@ -445,6 +445,10 @@ class EmulatorApp:
                     project.permission = level
                     self.save_state()
                 return self._json(200, {"project_id": project_id, "permission": level}, request_id)
+            if route == ("GET", "/_emulator/quota_holds"):
+                with self.store.lock:
+                    answer = self._quota_holds(request.args)
+                return self._json(200, answer, request_id)
             if route == ("GET", "/_emulator/rate_limits"):
                 return self._json(200, self.rate_limiter.as_json(), request_id)
             if route == ("PUT", "/_emulator/rate_limits"):
@@ -465,6 +469,7 @@ class EmulatorApp:
             "/_emulator/faults",
             "/_emulator/permissions",
             "/_emulator/plans",
+            "/_emulator/quota_holds",
             "/_emulator/rate_limits",
             "/_emulator/reset",
             "/_emulator/stats",
@@ -565,6 +570,27 @@ class EmulatorApp:
         return parse_rate(body.get("rate_limit"), "rate_limit"), parse_rate(
             body.get("burst"), "burst"
         )
+
+    def _quota_holds(self, args) -> dict:
+        """``GET /_emulator/quota_holds[?project_id=...]``: the live projects a quota holds,
+        oldest first, with when and which quotas their usage reached. Without project_id it
+        reads every project (builds none): for tests and small seeds, not a million."""
+        store = self.store
+        project_id = args.get("project_id")
+        if project_id is not None:
+            project = store.projects.get(project_id)
+            if project is None:
+                raise ApiError(404, f"project {project_id} not found")
+            candidates = [project]
+        else:
+            candidates = sorted(store.projects.values(), key=lambda p: p.created_us)
+        holds = []
+        for project in candidates:
+            hold = quotas.describe(project)
+            if hold is not None:
+                since = hold.pop("held_since_us")
+                holds.append({**hold, "held_since": iso(since)})
+        return {"holds": holds}
 
     def _clock_json(self) -> dict:
         now = self.consumption_now_us

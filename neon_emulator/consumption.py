@@ -28,6 +28,8 @@ How the consumption agrees with the project:
   compute size; storage grows to the branch's logical size by the anchor (or by the last
   activity) and stays. A project created through the API computes a couple of hours a day at
   its minimum size and stores its 30 MiB default branch.
+- Nothing computes while a quota holds the project (``quotas.held_since``): compute and
+  transfer stop in the hour it was held.
 - Data is complete up to the last whole hour that ended at least ``FRESHNESS_S`` ago: Neon
   refreshes consumption about every 15 minutes.
 - ``snapshot_storage_bytes_month`` is 0: no project has snapshots in this emulator yet.
@@ -40,6 +42,7 @@ import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 
+from neon_emulator import quotas
 from neon_emulator.seed import ANCHOR_US, MONTH_S
 from neon_emulator.store import BranchOutline, Project
 
@@ -181,9 +184,15 @@ class ProjectUsage:
         else:
             self.active_end_hour = min(end_hour, last // HOUR_US + 1)
             self.activity = "idle since compute_last_active_at"
+        project_settings = project.settings_view()  # unbuilt projects build it per call
+        held = quotas.held_since(project, project_settings)
+        if held is not None and held // HOUR_US + 1 < self.active_end_hour:
+            # Suspended by a quota it reached: no compute from the hour after.
+            self.active_end_hour = max(self.first_hour, held // HOUR_US + 1)
+            self.activity = "held by a quota since held_since"
         # Storage grows until the seed's clock stopped, or until the project went idle.
         self.grow_until_day = min(ANCHOR_US // HOUR_US, self.active_end_hour) // 24
-        self.private = bool(project.settings_view().get("block_public_connections"))
+        self.private = bool(project_settings.get("block_public_connections"))
         self.retention_s = project.history_retention_seconds
         self.created_s, self.active_end_s = created_s, self.active_end_hour * 3600
         self.offset = REGION_UTC_OFFSETS.get(project.region_id, 0)

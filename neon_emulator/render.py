@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from neon_emulator import quotas
 from neon_emulator.store import (
     RECOVERY_WINDOW_SECONDS,
     Branch,
@@ -92,6 +93,10 @@ def project(store: Store, p: Project) -> dict:
             },
         }
     )
+    if quotas.has_period_quota(out["settings"]):
+        # Deprecated in the spec for consumption_period_end, which it equals: quotas reset
+        # with the billing period. Sent only where there is a quota to reset.
+        out["quota_reset_at"] = end
     return out
 
 
@@ -169,7 +174,8 @@ def snapshot(s: Snapshot) -> dict:
     return out
 
 
-def endpoint(store: Store, p: Project, e: Endpoint) -> dict:
+def endpoint(store: Store, p: Project, e: Endpoint, *, held_since: int | None = None) -> dict:
+    """``held_since``: when a quota the project reached suspended its computes (quotas.py)."""
     host_suffix = region_host(p.region_id)
     out = {
         "host": f"{e.id}.{host_suffix}",
@@ -195,10 +201,15 @@ def endpoint(store: Store, p: Project, e: Endpoint) -> dict:
     }
     if e.last_active_us is not None:
         out["last_active"] = iso(e.last_active_us)
-        if e.idle:
-            out["suspended_at"] = iso(e.last_active_us + 300_000_000)
-        else:
-            out["started_at"] = iso(e.last_active_us)
+    if held_since is not None and quotas.suspended_by_hold(e, held_since):
+        out["current_state"] = "idle"
+        out["suspended_at"] = iso(held_since)
+        return out
+    suspended = e.suspended_at_us()
+    if suspended is not None:
+        out["suspended_at"] = iso(suspended)
+    elif not e.idle and e.last_active_us is not None:
+        out["started_at"] = iso(e.last_active_us)
     return out
 
 

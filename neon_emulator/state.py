@@ -20,7 +20,9 @@ from neon_emulator.store import Store
 # kept as codes (ids.draw): a file of format 1 would unpickle into half-working objects.
 # 3: branches have expiry, restore and backup schedule fields, projects their snapshots; a
 # format 2 file would leave those slots unset.
-FORMAT = 3
+# 4: projects have quota_held_us and endpoints suspended_us (quota holds): a format 3 file would
+# leave the project slot unset.
+FORMAT = 4
 NOT_KEPT = frozenset({"lock"})  # rebuilt by each Store
 
 

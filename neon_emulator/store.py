@@ -179,6 +179,10 @@ class Snapshot:
     full_size: int | None = None
 
 
+# An idle compute was suspended this long after its last activity: Neon's default timeout.
+SUSPEND_AFTER_US = 300_000_000
+
+
 def lsn_at(created_us: int, at_us: int) -> str:
     """A Postgres LSN (``0/1F6D2B8``) for a point in a project's history: it grows with time, so
     that snapshots taken later have later LSNs."""
@@ -197,6 +201,18 @@ class Endpoint:
     suspend_timeout_seconds: int = 0
     last_active_us: int | None = None
     idle: bool = True
+    # When it was suspended, if something other than its suspend timeout did it (a quota).
+    suspended_us: int | None = None
+
+    def suspended_at_us(self) -> int | None:
+        """``suspended_at``: when an idle compute was suspended, None for an active one."""
+        if not self.idle:
+            return None
+        if self.suspended_us is not None:
+            return self.suspended_us
+        if self.last_active_us is not None:
+            return self.last_active_us + SUSPEND_AFTER_US
+        return None
 
 
 @dataclass(frozen=True)
@@ -277,6 +293,8 @@ class Project:
         "permission",
         "pg_version",
         "provisioner",
+        # When a PATCH put a quota at or below the usage (quotas.held_since); None otherwise.
+        "quota_held_us",
         "region_id",
         "store_passwords",
         "synthetic_storage_size",
@@ -310,6 +328,7 @@ class Project:
         owner: Owner = ACCOUNT_OWNER,
         permission: str | None = None,
         parts: Unbuilt | None = None,
+        quota_held_us: int | None = None,
     ) -> None:
         self.id = id
         self.name = name
@@ -332,6 +351,7 @@ class Project:
         self.deleted_us = deleted_us
         self.owner = owner
         self.permission = permission
+        self.quota_held_us = quota_held_us
         self._parts = parts
         if parts is None:
             self._settings = {} if settings is None else settings

@@ -16,6 +16,7 @@
         emu.reset(seed=20, consumption_rate_limit="off")  # or "5/min"; Neon's 30/min by default
         emu.consumption(project_id, granularity="hourly")  # the raw numbers, every metric
         emu.rate_limited("consumption")  # 429s from the consumption history bucket only
+        emu.quota_holds()  # the projects a quota they reached holds, since when and why
 
 Each call starts its own server on a free port with its own state.
 
@@ -182,6 +183,13 @@ class RunningEmulator:
         again. Returns ``{"project_id": ..., "permission": ...}``."""
         body = {"project_id": project_id, "permission": level}
         return self._control("POST", "/_emulator/permissions", body)
+
+    def quota_holds(self, project_id: str | None = None) -> list[dict]:
+        """The live projects a quota holds (one, with ``project_id``): ``[{"project_id": ...,
+        "held_since": ..., "reached": [{"quota": "compute_time_seconds", "limit": ...,
+        "usage": ...}]}]``, oldest first."""
+        params = {"project_id": project_id}
+        return self._control("GET", "/_emulator/quota_holds", params=params)["holds"]
 
     def set_rate_limits(self, rate_limit: str | None = None, burst: str | None = None) -> dict:
         """Set both rate limits (None turns one off); every window starts empty.

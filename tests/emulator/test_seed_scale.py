@@ -324,4 +324,4 @@ def test_a_kept_state_keeps_projects_unbuilt_and_the_same(fixed_clock, tmp_path)
     after = Client(again)
     for pid, answer in before.items():
         assert after.get(f"/api/v2/projects/{pid}", headers=AUTH).json == answer
-    assert state.FORMAT == 3
+    assert state.FORMAT == 4
