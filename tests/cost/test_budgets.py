@@ -59,7 +59,7 @@ def test_the_quotas_are_the_budget_at_the_prices(classed):
 
 
 def test_a_class_budget_sets_neons_quotas_after_dry_run_and_approval(
-    classed, admin_client_, bea, settings
+    classed, admin_client_, bea, settings, neon
 ):
     settings.APPROVAL_REQUIRED_FOR = ["bulk"]
     production = set(budgets.class_projects("production").values_list("project_id", flat=True))
@@ -93,6 +93,16 @@ def test_a_class_budget_sets_neons_quotas_after_dry_run_and_approval(
         assert quota.logical_size_bytes == expected["quota_logical_size"]
     assert AuditEvent.objects.filter(action="cost.budget").count() == 1
     assert Budget.objects.get().job_id == job.pk
+    # A project already past its new compute quota is held by Neon, and says so.
+    held = {
+        h["project_id"]
+        for h in neon.quota_holds()
+        if any(r["quota"] == "compute_time_seconds" for r in h["reached"])
+    }
+    assert held & changing  # the seed's busiest production projects spend more than $32
+    for project_id in changing:
+        project = client.get_project(project_id)
+        assert project.held_by_quota is (project_id in held)
 
 
 def test_the_team_hears_once_when_projects_pass_80_and_100_percent(classed, settings):
