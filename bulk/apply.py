@@ -21,7 +21,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit.services import Actor
-from bulk.changes import DELETE, desired_state
+from bulk import branches
+from bulk.changes import DEFAULT_BRANCH, DELETE, KINDS, desired_state
 from bulk.dry_run import MSG_MISSING, MSG_NO_CHANGE, MSG_PROTECTED
 from bulk.models import BulkItem, BulkJob
 from bulk.patience import MSG_LANDED_UNKNOWN, LandedUnknown, patiently
@@ -164,6 +165,8 @@ def _apply_item(job: BulkJob, item: BulkItem, *, stopping: bool = False) -> None
 
 def _change(job: BulkJob, item: BulkItem, *, resumed: bool) -> tuple[str, str, str]:
     """Re-read the project, then send what the dry run reviewed if it still applies."""
+    if KINDS[job.kind].target == DEFAULT_BRANCH:
+        return branches.change(job, item, resumed=resumed)
     try:
         project = patiently(job, lambda: get_client().get_project(item.project_id))
     except NeonNotFound:
@@ -206,6 +209,8 @@ def _change(job: BulkJob, item: BulkItem, *, resumed: bool) -> tuple[str, str, s
 def _settle_in_flight(job: BulkJob, item: BulkItem) -> tuple[str, str, str]:
     """A stopped job's item that a dead worker was sending: changed if Neon has it, else not
     done. Nothing is sent."""
+    if KINDS[job.kind].target == DEFAULT_BRANCH:
+        return branches.settle(item, found=MSG_FOUND_APPLIED, not_done=MSG_STOPPED)
     try:
         landed = _gone(item.project_id) if job.kind == DELETE else _landed(job, item.project_id)
     except NeonError as exc:

@@ -21,6 +21,7 @@ from projects.project_state import (
 )
 
 DELETE = "delete"
+DEFAULT_BRANCH = "default_branch"
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class Kind:
     apply: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None
     summary: Callable[[dict[str, Any]], str]
     admin_only: bool = False  # operators may run every change that can be undone
+    # What it changes: the project's settings (its state, projects.project_state), or its
+    # default branch (bulk.branches: {"protected": bool, "schedule": [BackupScheduleItem]}).
+    target: str = "project"
 
 
 def _set(path: str) -> Callable[[dict[str, Any], Any], None]:
@@ -105,6 +109,41 @@ def _quotas_summary(params: dict[str, Any]) -> str:
     return "; ".join(f"{SETTINGS_BY_PATH[p].label}: {_show(p, v)}" for p, v in paths)
 
 
+def schedule_item(params: dict[str, Any]) -> dict[str, Any]:
+    """The schedule line a backup_schedule change asks for (BackupScheduleItem, as sent)."""
+    item: dict[str, Any] = {"frequency": params["backup_frequency"]}
+    if params.get("backup_hour") is not None and params["backup_frequency"] != "hourly":
+        item["hour"] = params["backup_hour"]
+    if params.get("backup_day") is not None and params["backup_frequency"] in ("weekly", "monthly"):
+        item["day"] = params["backup_day"]
+    if params.get("backup_retention_hours"):
+        item["retention_seconds"] = params["backup_retention_hours"] * 3600
+    return item
+
+
+def _scheduled(state: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """The line of that frequency set as asked; the schedule's other lines kept."""
+    wanted = schedule_item(params)
+    kept = [i for i in state["schedule"] or [] if i.get("frequency") != wanted["frequency"]]
+    return {**state, "schedule": sorted([*kept, wanted], key=lambda i: i["frequency"])}
+
+
+def schedule_text(schedule: list[dict[str, Any]] | None) -> str:
+    if schedule is None:
+        return "not known"
+    if not schedule:
+        return "no snapshots scheduled"
+    parts = []
+    for item in schedule:
+        kept = item.get("retention_seconds")
+        parts.append(item["frequency"] + (f", kept {kept // 3600} h" if kept else ""))
+    return "; ".join(parts)
+
+
+def _schedule_summary(params: dict[str, Any]) -> str:
+    return f"Backup schedule of the default branch: {schedule_text([schedule_item(params)])}"
+
+
 def _entries(params: dict[str, Any]) -> str:
     return ", ".join(params["ip_entries"])
 
@@ -168,6 +207,22 @@ KINDS: dict[str, Kind] = {
             ("audit_log_level",),
             lambda state, p: _with(state, (_AUDIT, p["audit_log_level"])),
             lambda p: f"Audit log level: {p['audit_log_level']}",
+        ),
+        Kind(
+            "protect_default_branch",
+            "Protect the default branch",
+            (),
+            lambda state, p: {**state, "protected": True},
+            lambda p: "Protect the default branch in Neon",
+            target=DEFAULT_BRANCH,
+        ),
+        Kind(
+            "backup_schedule",
+            "Backup schedule of the default branch",
+            ("backup_frequency", "backup_hour", "backup_day", "backup_retention_hours"),
+            _scheduled,
+            _schedule_summary,
+            target=DEFAULT_BRANCH,
         ),
         Kind(DELETE, "Delete projects", (), None, lambda p: "Delete projects", admin_only=True),
     )

@@ -23,7 +23,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from bulk.changes import DELETE, desired_state
+from bulk import branches
+from bulk.changes import DEFAULT_BRANCH, DELETE, KINDS, desired_state
 from bulk.models import BulkItem, BulkJob
 from bulk.worker import beat, pace_start
 from fleet.details import accounts_of, details_fresh, list_calls
@@ -58,10 +59,13 @@ def plan(job: BulkJob) -> BulkJob:
     token = begin_request(priority="background", allow_stale=False)[1]
     pace_start(job, done=job.items.exclude(verdict=Verdict.PENDING).count())
     try:
-        judge = partial(_judge_and_save, job, limits=compute_limits())
-        stale = _judge_known(job, judge=judge)
-        stale = _judge_listed(job, stale, judge=judge)
-        _judge_read(stale, judge=judge)
+        if KINDS[job.kind].target == DEFAULT_BRANCH:
+            branches.plan(job)
+        else:
+            judge = partial(_judge_and_save, job, limits=compute_limits())
+            stale = _judge_known(job, judge=judge)
+            stale = _judge_listed(job, stale, judge=judge)
+            _judge_read(stale, judge=judge)
         job.status, job.planned_at = BulkJob.Status.PLANNED, timezone.now()
     except Exception as exc:
         logger.exception("bulk job %s: the dry run failed", job.pk)

@@ -20,6 +20,11 @@ from projects.forms.project import (
     ProjectSettingsFields,
     _cu_choices,
 )
+from projects.rules import (
+    BACKUP_ACCEPTED,
+    BACKUP_RETENTION_MAX_SECONDS,
+    BACKUP_RETENTION_MIN_SECONDS,
+)
 
 MSG_CHOOSE_KIND = "Choose the change to make."
 MSG_REQUIRED = "This change needs a value here."
@@ -59,6 +64,23 @@ class BulkChangeForm(forms.Form):
     ip_entries = _field("allowed_ips")
     history_retention = _field("history_retention")
     audit_log_level = _field("audit_log_level")
+    # The default branch's backup schedule: one line, as the branch's backups page has it.
+    backup_frequency = forms.ChoiceField(
+        required=False,
+        label="Snapshot frequency",
+        choices=[("", "Choose…")] + [(f, f.capitalize()) for f in BACKUP_ACCEPTED],
+    )
+    backup_hour = forms.IntegerField(required=False, min_value=0, max_value=23, label="Hour (UTC)")
+    backup_day = forms.IntegerField(
+        required=False, min_value=1, max_value=31, label="Day (weekly, monthly)"
+    )
+    backup_retention_hours = forms.IntegerField(
+        required=False,
+        min_value=BACKUP_RETENTION_MIN_SECONDS // 3600,
+        max_value=BACKUP_RETENTION_MAX_SECONDS // 3600,
+        label="Keep for (hours)",
+        help_text="Empty: until deleted.",
+    )
 
     def __init__(self, *args: Any, limits: ComputeLimits, is_admin: bool, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
@@ -140,6 +162,9 @@ class BulkChangeForm(forms.Form):
 
     def _check_audit_log_level(self, data: dict[str, Any]) -> None:
         self._need(data, "audit_log_level")
+
+    def _check_backup_schedule(self, data: dict[str, Any]) -> None:
+        self._need(data, "backup_frequency")
 
     def change(self) -> tuple[str, dict[str, Any]]:
         """(kind, params): the values the chosen kind reads, as JSON keeps them."""

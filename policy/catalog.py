@@ -273,12 +273,11 @@ KINDS: dict[str, Kind] = {
             "Default branch protected in Neon",
             "A protected branch cannot be deleted, archived or reset, and blocks deleting its "
             "project: the production data's last line of defence.",
-            "Protect the default branch from the project's page (Default branch).",
+            "Protect the default branch (a bulk job, or from the project's Branches).",
             _one_of(True),
             _branch_unprotected,
             needs_value=False,
             default=True,
-            fixable=False,
             branch=True,
         ),
         Kind(
@@ -286,12 +285,12 @@ KINDS: dict[str, Kind] = {
             "Backup schedule on the default branch",
             "Scheduled snapshots are what a restore can go back to once history retention has "
             "moved past the moment that matters.",
-            "Set a backup schedule on the default branch from the project's page.",
+            "Set the backup schedule's line of that frequency (a bulk job, or from the "
+            "project's Branches).",
             _backup,
             _backup_short,
             value_help="frequency (daily, weekly or monthly) and, optional, retention_seconds "
             "(3,600 to 3,024,000)",
-            fixable=False,
             branch=True,
         ),
         Kind(

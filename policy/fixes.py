@@ -45,6 +45,19 @@ FIXES = {
     ),
     "compute_quota_max": lambda v: ("quota", {"quota_compute_time": v}),
     "audit_log_level": lambda v: ("audit_log_level", {"audit_log_level": v}),
+    "default_branch_protected": lambda v: ("protect_default_branch", {}),
+    "backup_schedule": lambda v: (
+        "backup_schedule",
+        {
+            "backup_frequency": v["frequency"],
+            "backup_hour": None,
+            "backup_day": 1 if v["frequency"] in ("weekly", "monthly") else None,
+            # Whole hours, rounded up: never kept less than the rule asks.
+            "backup_retention_hours": -(-v["retention_seconds"] // 3600)
+            if v.get("retention_seconds")
+            else None,
+        },
+    ),
 }
 
 

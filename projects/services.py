@@ -236,7 +236,14 @@ def project_update_sent(
 # --- Branches ---------------------------------------------------------------------------------
 
 
-def branch_protect(*, actor: Actor, branch: Branch, project_name: str, protected: bool) -> Branch:
+def branch_protect(
+    *,
+    actor: Actor,
+    branch: Branch,
+    project_name: str,
+    protected: bool,
+    bulk_job_id: int | None = None,
+) -> Branch:
     """Protect the branch in Neon, or take its protection away. The guards are asked first (a
     policy may require the default branch protected); Neon's answer is the branch as it now is."""
     asked = {"branch_id": branch.id, "branch_name": branch.name, "protected": protected}
@@ -247,6 +254,7 @@ def branch_protect(*, actor: Actor, branch: Branch, project_name: str, protected
             project_id=branch.project_id,
             project_name=project_name,
             request_data={**asked, "default": branch.default},
+            bulk_job_id=bulk_job_id,
         )
     )
     with audited(
@@ -255,6 +263,7 @@ def branch_protect(*, actor: Actor, branch: Branch, project_name: str, protected
         project_id=branch.project_id,
         project_name=project_name,
         request_data=asked,
+        bulk_job_id=bulk_job_id,
     ) as entry:
         entry.changes = {"protected": {"before": branch.protected, "after": protected}}
         updated = get_client().update_branch(
@@ -272,6 +281,7 @@ def backup_schedule_set(
     project_name: str,
     before: list[BackupScheduleItem],
     schedule: list[BackupScheduleItem],
+    bulk_job_id: int | None = None,
 ) -> None:
     """Replace the branch's backup schedule (guards first, as for protection)."""
     asked = {"branch_id": branch.id, "schedule": [item.as_api() for item in schedule]}
@@ -282,6 +292,7 @@ def backup_schedule_set(
             project_id=branch.project_id,
             project_name=project_name,
             request_data={**asked, "default": branch.default},
+            bulk_job_id=bulk_job_id,
         )
     )
     with audited(
@@ -290,6 +301,7 @@ def backup_schedule_set(
         project_id=branch.project_id,
         project_name=project_name,
         request_data=asked,
+        bulk_job_id=bulk_job_id,
     ) as entry:
         entry.changes = {
             "backup_schedule": {

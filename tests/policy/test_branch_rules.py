@@ -187,3 +187,60 @@ def test_without_annotation_classes_only_the_branch_rules_classes_are_read(
     wanted = production_ids()
     assert set(InventoryBranch.objects.values_list("project_id", flat=True)) == wanted
     assert neon.stats().get(LIST_BRANCHES, 0) == len(wanted)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_branch_rules_drift_is_fixed_through_a_bulk_job(evaluated, operator_client, neon):
+    """Dry run (from the fleet's copy of each default branch), apply (each branch read again,
+    then protected in Neon, audited with the job), drift gone."""
+    from bulk.models import BulkItem, BulkJob
+    from tests.bulk.jobs import run_worker
+
+    rule = "production.default_branch_protected"
+    out = set(Drift.objects.filter(rule_id=rule).values_list("project_id", flat=True))
+    assert out
+    operator_client.post(reverse("policy:fix", args=[rule]))
+    job = BulkJob.objects.get()
+    assert job.kind == "protect_default_branch"
+    neon.clear_stats()
+    run_worker()  # the dry run: every branch was read at the refresh's end, so no call
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.PLANNED and LIST_BRANCHES not in neon.stats()
+    changing = set(
+        job.items.filter(verdict=BulkItem.Verdict.CHANGE).values_list("project_id", flat=True)
+    )
+    assert changing == out
+    operator_client.post(reverse("bulk:apply", args=[job.pk]), headers={"HX-Request": "true"})
+    run_worker()
+    job.refresh_from_db()
+    assert job.status == BulkJob.Status.FINISHED
+    assert neon.stats()[PATCH_BRANCH] == len(changing)
+    for project_id in changing:
+        default, _ = truth(neon, project_id)
+        assert default["protected"]
+    records = AuditEvent.objects.filter(action="branch.update", bulk_job_id=job.pk)
+    assert records.count() == len(changing)
+    assert not Drift.objects.filter(rule_id=rule).exists()  # each write evaluated its project
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_rules_drift_is_fixed_by_adding_its_line(evaluated, operator_client, neon):
+    from bulk.models import BulkItem, BulkJob
+    from tests.bulk.jobs import run_worker
+
+    rule = "production.backup_schedule"
+    out = set(Drift.objects.filter(rule_id=rule).values_list("project_id", flat=True))
+    operator_client.post(reverse("policy:fix", args=[rule]))
+    job = BulkJob.objects.get()
+    run_worker()
+    changing = set(
+        job.items.filter(verdict=BulkItem.Verdict.CHANGE).values_list("project_id", flat=True)
+    )
+    assert changing == out
+    operator_client.post(reverse("bulk:apply", args=[job.pk]), headers={"HX-Request": "true"})
+    run_worker()
+    for project_id in changing:
+        _, schedule = truth(neon, project_id)
+        daily = [i for i in schedule if i["frequency"] == "daily"]
+        assert daily and daily[0]["retention_seconds"] == 604800
+    assert not Drift.objects.filter(rule_id=rule).exists()

@@ -114,10 +114,6 @@ rules:
             " value: {frequency: daily, retention_seconds: 60}}]}",
             "kept from an hour (3,600 seconds) to 35 days",
         ),
-        (
-            "rules: {unclassified: [{rule: default_branch_protected, fix_after: 1d}]}",
-            "cannot be fixed by a change",
-        ),
     ],
 )
 def test_each_problem_is_named_where_it_is(text, expected):
