@@ -15,6 +15,7 @@ import re
 
 from django.db import connection, transaction
 from django.db.models import (
+    Case,
     CharField,
     Count,
     DateTimeField,
@@ -26,6 +27,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
@@ -164,22 +166,30 @@ def _drift_count() -> Coalesce:
 
 
 def mark_fleet(policy: Policy | None, classes: dict[str, Q] | None = None) -> int:
-    """Every inventory row's class and drift count as the evaluation left them, set-based, and
-    the tally counted again if any changed; returns the rows changed. Only rows whose marks
-    change are written: after the first evaluation, a handful (an UPDATE of every row would
-    rewrite a million rows and each of their indexes). No policy clears the marks."""
+    """Every inventory row's class and drift count as the evaluation left them, in one UPDATE
+    of the rows whose marks change (a row written once, not once per mark: each write of a row
+    is a new version in every one of the inventory's indexes), and the tally counted again if
+    any changed; returns the rows changed. After the first evaluation, a handful. No policy
+    clears the marks."""
     rows = InventoryProject.objects.all()
-    changed = 0
     with transaction.atomic():
         if policy is None:
             changed = rows.exclude(project_class="", drift=0).update(project_class="", drift=0)
         else:
-            for name, condition in (classes or class_conditions(policy)).items():
-                changed += (
-                    rows.filter(condition).exclude(project_class=name).update(project_class=name)
-                )
+            klass = Case(
+                *[
+                    When(condition, then=Value(name))
+                    for name, condition in (classes or class_conditions(policy)).items()
+                ],
+                default=Value(""),
+                output_field=CharField(),
+            )
             counted = _drift_count()
-            changed += rows.annotate(n=counted).exclude(drift=F("n")).update(drift=counted)
+            changed = (
+                rows.annotate(k=klass, n=counted)
+                .exclude(project_class=F("k"), drift=F("n"))
+                .update(project_class=klass, drift=counted)
+            )
     if changed:
         tally.rebuild()
     return changed

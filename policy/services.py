@@ -17,7 +17,7 @@ from django.utils import timezone
 from audit.services import Actor, audited
 from fleet import branches, tally
 from fleet.models import InventoryProject
-from policy import drift, grace, loaded
+from policy import drift, loaded
 from policy.catalog import KINDS
 from policy.document import Policy
 from policy.guard import class_of
@@ -45,18 +45,10 @@ def evaluate_fleet(policy: Policy) -> Evaluation:
     )
 
 
-def on_refreshed(**_) -> None:
-    """fleet.inventory.refreshed: the whole inventory is new, so is its drift."""
-    policy = loaded.current().policy
-    if policy is None:
-        drift.mark_fleet(None)  # a policy taken away leaves no classes behind
-        return
-    evaluation = evaluate_fleet(policy)
-    logger.info("policy evaluated in %.1f s", evaluation.seconds)
-    swept = read_default_branches(policy)
-    if swept.read:
-        logger.info("policy read %s default branches (%s failed)", swept.read, swept.failed)
-    grace.run(policy)
+def branches_needed(policy: Policy) -> bool:
+    return any(KINDS[r.kind].branch for r in policy.rules) or any(
+        m.annotations for c in policy.classes for m in c.matches
+    )
 
 
 def branch_candidates(policy: Policy) -> QuerySet[InventoryProject]:
@@ -86,6 +78,8 @@ def read_default_branches(policy: Policy, *, limit: int | None = None) -> branch
         drift.evaluate(policy, project_ids=list(chunk))
         for project_id in chunk:
             drift.mark_project(policy, project_id, class_of(policy, project_id))
+    if swept.read:
+        logger.info("policy read %s default branches (%s failed)", swept.read, swept.failed)
     return swept
 
 

@@ -15,6 +15,7 @@ from neonadmin.auth.proxy import forget_known_users
 from neonadmin.cache import redis_breaker
 from neonadmin.roles import Role, user_role_set
 from policy import loaded
+from policy import tasks as policy_tasks
 
 TEST_NEON_KEY = "test-neon-key-not-real"
 SEED_PROJECTS = 25
@@ -187,8 +188,10 @@ def in_force(settings):
 
 @pytest.fixture
 def evaluated(neon, in_force, django_capture_on_commit_callbacks):
-    """The worker's refresh, whose end evaluates the fleet (on commit)."""
+    """The worker's refresh, whose end evaluates the fleet (on commit), then the task it queues
+    to read the default branches the policy needs."""
     with django_capture_on_commit_callbacks(execute=True):
         run = fleet_tasks.start_refresh(trigger="manual")
         fleet_tasks.refresh_inventory.call(run.pk)
+        policy_tasks.read_branches.call()
     return in_force

@@ -87,9 +87,14 @@ def test_a_read_limit_leaves_the_rest_for_later_and_the_page_says_so(
     from fleet import tasks as fleet_tasks
 
     settings.POLICY_BRANCH_READS = 2
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True) as queued:
         run = fleet_tasks.start_refresh(trigger="manual")
         fleet_tasks.refresh_inventory.call(run.pk)
+    assert not InventoryBranch.objects.exists()  # not in the refresh's own task
+    assert queued  # the branch reading is queued, after it
+    from policy import tasks as policy_tasks
+
+    policy_tasks.read_branches.call()
     assert InventoryBranch.objects.count() == 2
     page = viewer_client.get(reverse("policy:rule", args=["production.default_branch_protected"]))
     unchecked = page.context["state"].unchecked
