@@ -46,6 +46,15 @@ def class_projects(klass: str):
     return InventoryProject.objects.filter(project_class=klass, gone_at__isnull=True, shared=False)
 
 
+def budget_projects(budget: Budget):
+    """The live projects a budget covers: its project, or its class's projects but those with
+    a budget of their own (a project's own budget wins)."""
+    if budget.project_id:
+        return InventoryProject.objects.filter(project_id=budget.project_id, gone_at__isnull=True)
+    own = Budget.objects.exclude(project_id="").values("project_id")
+    return class_projects(budget.klass).exclude(project_id__in=own)
+
+
 def quotas(monthly_cents: int, *, compute_rate: Decimal, price: prices.Prices) -> dict[str, int]:
     """The bulk quota change's params for a monthly budget (the settings form's field names)."""
     budget = Decimal(monthly_cents) / 100
@@ -56,43 +65,51 @@ def quotas(monthly_cents: int, *, compute_rate: Decimal, price: prices.Prices) -
     }
 
 
-def compute_rate(klass: str, price: prices.Prices) -> Decimal:
-    """The highest compute rate among the plans the class's projects were last billed on
-    (Scale's when none is known): the quota then never allows more than the budget."""
-    ids = class_projects(klass).values("project_id")
+def compute_rate(projects, price: prices.Prices) -> Decimal:
+    """The highest compute rate among the plans the projects were last billed on (Scale's when
+    none is known): the quota then never allows more than the budget."""
+    ids = projects.values("project_id")
     plans = set(ProjectMonth.objects.filter(project_id__in=ids).values_list("plan", flat=True))
     rates = [price.compute_rate(plan) for plan in plans if plan] or [price.compute_scale]
     return max(rates)
 
 
-def budget_set(*, actor: Actor, klass: str, monthly_cents: int) -> tuple[Budget, BulkJob]:
-    """Keep the class's budget (audited) and open the bulk job that sets its quotas on every
-    live project of the class; its dry run is queued (approval, if asked for, comes at apply)."""
-    rows = class_projects(klass).order_by("name", "project_id")
+def budget_set(
+    *, actor: Actor, monthly_cents: int, klass: str = "", project_id: str = ""
+) -> tuple[Budget, BulkJob]:
+    """Keep the budget of a class (or of one project: `project_id`), audited, and open the bulk
+    job that sets its quotas on every live project it covers; its dry run is queued (approval,
+    if asked for, comes at apply)."""
+    pending = Budget(klass=klass, project_id=project_id, monthly_cents=monthly_cents)
+    rows = budget_projects(pending).order_by("name", "project_id")
     count = rows.count()
     if not count:
-        raise NoJob(MSG_EMPTY % {"klass": klass})
+        raise NoJob(MSG_EMPTY % {"klass": pending.target})
     if count > settings.BULK_MAX_PROJECTS:
         raise NoJob(
-            MSG_TOO_MANY % {"count": count, "klass": klass, "max": settings.BULK_MAX_PROJECTS}
+            MSG_TOO_MANY
+            % {"count": count, "klass": pending.target, "max": settings.BULK_MAX_PROJECTS}
         )
     price = prices.current()
-    params = quotas(monthly_cents, compute_rate=compute_rate(klass, price), price=price)
+    params = quotas(monthly_cents, compute_rate=compute_rate(rows, price), price=price)
+    asked = {"class": klass, "project_id": project_id, "monthly_cents": monthly_cents}
     with transaction.atomic():
         with audited(
             actor=actor,
             action="cost.budget",
-            request_data={"class": klass, "monthly_cents": monthly_cents, "quotas": params},
+            project_id=project_id,
+            request_data={**asked, "quotas": params},
         ):
             budget, _ = Budget.objects.update_or_create(
                 klass=klass,
+                project_id=project_id,
                 defaults={"monthly_cents": monthly_cents, "created_by": actor.username},
             )
         job = bulk_services.job_create(
             actor=actor,
             kind="quota",
             params=params,
-            selection={"cost_budget": klass},
+            selection={"cost_budget": budget.target},
             projects=list(rows.values_list("project_id", "name", "org_name")),
         )
         Budget.objects.filter(pk=budget.pk).update(job_id=job.pk)
@@ -102,8 +119,10 @@ def budget_set(*, actor: Actor, klass: str, monthly_cents: int) -> tuple[Budget,
 
 def budget_delete(*, actor: Actor, budget: Budget) -> None:
     """Stop watching the class (the quotas set stay in Neon until changed)."""
-    asked = {"class": budget.klass, "monthly_cents": None}
-    with audited(actor=actor, action="cost.budget", request_data=asked):
+    asked = {"class": budget.klass, "project_id": budget.project_id, "monthly_cents": None}
+    with audited(
+        actor=actor, action="cost.budget", project_id=budget.project_id, request_data=asked
+    ):
         budget.delete()
 
 
@@ -114,7 +133,7 @@ def check(*, month) -> list[BudgetAlert]:
     for budget in Budget.objects.all():
         for level in LEVELS:
             threshold = budget.monthly_cents * level // 100
-            over = class_projects(budget.klass).filter(cost_cents__gte=threshold)
+            over = budget_projects(budget).filter(cost_cents__gte=threshold)
             told = BudgetAlert.objects.filter(budget=budget, month=month, level=level)
             new = list(
                 over.exclude(project_id__in=told.values("project_id")).values_list(
@@ -132,7 +151,7 @@ def check(*, month) -> list[BudgetAlert]:
                 with audited(
                     actor=SYSTEM,
                     action="cost.budget_alert",
-                    request_data={"class": budget.klass, "level": level, "projects": len(new)},
+                    request_data={"budget": budget.target, "level": level, "projects": len(new)},
                 ):
                     transaction.on_commit(lambda t=text: budget_notify.enqueue(t))
             found += alerts
@@ -144,7 +163,7 @@ def _notice(budget: Budget, level: int, projects: list[tuple[str, int]]) -> str:
     more = f" and {len(projects) - 20} more" if len(projects) > 20 else ""
     return (
         f"[Neon Admin] Budget: {len(projects)} project{'s' if len(projects) != 1 else ''} of "
-        f"{budget.klass} past {level} % of ${budget.monthly_cents / 100:,.2f} this month: "
+        f"{budget.target} past {level} % of ${budget.monthly_cents / 100:,.2f} this month: "
         f"{names}{more}."
     )
 

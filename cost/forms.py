@@ -37,3 +37,17 @@ class BudgetForm(forms.Form):
 
     def cents(self) -> int:
         return int(self.cleaned_data["dollars"] * 100)
+
+
+class ProjectBudgetForm(forms.Form):
+    """One project's monthly budget, in dollars."""
+
+    dollars = forms.DecimalField(
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=2,
+        label="Budget for this project (USD a month)",
+    )
+
+    def cents(self) -> int:
+        return int(self.cleaned_data["dollars"] * 100)

@@ -122,18 +122,33 @@ class SyncRun(models.Model):
 
 
 class Budget(models.Model):
-    """A monthly budget for each project of a class (fleet's project_class), in cents: turned
-    into Neon's per-project quotas through a bulk job, and watched against each project's
-    month so far (warnings at 80 % and 100 %)."""
+    """A monthly budget in cents for each project of a class (fleet's project_class), or for
+    one project: turned into Neon's per-project quotas through a bulk job, and watched against
+    each project's month so far (warnings at 80 % and 100 %). A project's own budget wins
+    over its class's."""
 
-    klass = models.CharField(max_length=40, unique=True)
+    klass = models.CharField(max_length=40, blank=True)  # "" for one project's budget
+    project_id = models.CharField(max_length=64, blank=True)  # "" for a class's
     monthly_cents = models.BigIntegerField()
     created_by = models.CharField(max_length=254)
     created_at = models.DateTimeField(auto_now_add=True)
     job_id = models.BigIntegerField(null=True)  # the bulk job that set its quotas, last
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["klass", "project_id"], name="cost_budget_once"),
+            models.CheckConstraint(
+                condition=(models.Q(klass="") ^ models.Q(project_id="")),
+                name="cost_budget_class_or_project",
+            ),
+        ]
+
     def __str__(self) -> str:
-        return f"{self.klass}: {self.monthly_cents / 100:.2f} USD a project a month"
+        return f"{self.target}: {self.monthly_cents / 100:.2f} USD a project a month"
+
+    @property
+    def target(self) -> str:
+        return self.klass or f"project {self.project_id}"
 
 
 class BudgetAlert(models.Model):

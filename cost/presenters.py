@@ -4,7 +4,7 @@ chart with its table."""
 from __future__ import annotations
 
 from cost import selectors
-from cost.models import ProjectMonth
+from cost.models import Budget, ProjectMonth
 from projects import extensions
 
 CARD = "cost/_project_card.html"
@@ -32,6 +32,7 @@ def project_card(*, request, project, **_) -> dict:
     days = selectors.project_days(project_id=project.id)
     month = ProjectMonth.objects.filter(project_id=project.id).order_by("-month").first()
     return {
+        "cost_budget": Budget.objects.filter(project_id=project.id).first(),
         "cost_days": days,
         "cost_month": month,
         "cost_chart": chart_data(days, SERIES),

@@ -263,14 +263,14 @@ def budget_states() -> list[BudgetState]:
     """Each budget with where its class's projects stand this month, and the quotas it sets."""
     price = prices.current()
     states = []
-    for budget in Budget.objects.order_by("klass"):
-        rows = budgets.class_projects(budget.klass)
+    for budget in Budget.objects.order_by("klass", "project_id"):
+        rows = budgets.budget_projects(budget)
         found = rows.aggregate(
             n=Count("pk"),
             over_80=Count("pk", filter=Q(cost_cents__gte=budget.monthly_cents * 80 // 100)),
             over_100=Count("pk", filter=Q(cost_cents__gte=budget.monthly_cents)),
         )
-        rate = budgets.compute_rate(budget.klass, price)
+        rate = budgets.compute_rate(rows, price)
         states.append(
             BudgetState(
                 budget,

@@ -13,5 +13,10 @@ urlpatterns = [
     path("organizations/<str:org_id>/spending-limit/", views.cost_spending_limit, name="limit"),
     path("budgets/", views.cost_budget, name="budget"),
     path("projects/<project_id:project_id>/hours/", views.cost_project_hours, name="hours"),
+    path(
+        "projects/<project_id:project_id>/budget/",
+        views.cost_project_budget,
+        name="project-budget",
+    ),
     path("budgets/<int:budget_id>/delete/", views.cost_budget_delete, name="budget-delete"),
 ]

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from audit.services import Actor
 from cost import budgets, presenters, selectors, services
-from cost.forms import BudgetForm, SpendingLimitForm
+from cost.forms import BudgetForm, ProjectBudgetForm, SpendingLimitForm
 from cost.models import Budget
 from neonadmin.exports import csv_response, json_response
 from neonadmin.htmx import render_page_or_fragment
@@ -132,3 +132,22 @@ def cost_project_hours(request, project_id: str):
         hours, error = None, exc
     context = {"project_id": project_id, "hours": hours, "error": error}
     return render_page_or_fragment(request, "cost/hours.html", context, fragment="hours")
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def cost_project_budget(request, project_id: str):
+    """One project's own budget (it wins over its class's): its quotas as a bulk job."""
+    form = ProjectBudgetForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("projects:detail", project_id=project_id)
+    try:
+        _, job = budgets.budget_set(
+            actor=Actor.from_request(request), project_id=project_id, monthly_cents=form.cents()
+        )
+    except budgets.NoJob as exc:
+        messages.error(request, exc.message)
+        return redirect("projects:detail", project_id=project_id)
+    messages.success(request, "Budget kept. Its quotas are a bulk job: check its dry run.")
+    return redirect("bulk:job", job_id=job.pk)

@@ -155,3 +155,22 @@ def test_a_project_at_its_compute_quota_shows_as_suspended_by_it(neon, viewer_cl
     client.update_project(project.id, {"settings": {"quota": {"compute_time_seconds": 0}}})
     page = viewer_client.get(reverse("projects:detail", args=[project.id])).content.decode()
     assert 'id="held-by-quota"' not in page
+
+
+def test_a_projects_own_budget_wins_over_its_class(classed, operator_client, neon):
+    project = budgets.class_projects("production").order_by("project_id").first()
+    Budget.objects.create(klass="production", monthly_cents=4000, created_by="t")
+    response = operator_client.post(
+        reverse("cost:project-budget", args=[project.project_id]), {"dollars": "10"}
+    )
+    job = BulkJob.objects.get()
+    assert response.url == reverse("bulk:job", args=[job.pk])
+    assert list(job.items.values_list("project_id", flat=True)) == [project.project_id]
+    expected = budgets.quotas(1000, compute_rate=Decimal("0.222"), price=budgets.prices.current())
+    assert job.params == expected
+    class_budget = Budget.objects.get(klass="production")
+    assert project.project_id not in set(
+        budgets.budget_projects(class_budget).values_list("project_id", flat=True)
+    )
+    page = operator_client.get(reverse("projects:detail", args=[project.project_id]))
+    assert "Its own budget" in page.content.decode()
