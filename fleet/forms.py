@@ -1,6 +1,7 @@
 from django import forms
 
 from fleet.findings import FINDINGS
+from fleet.tally import COST_LABELS
 
 PAGE_SIZE = 100
 # Sort keys of the query string → the inventory's columns.
@@ -55,6 +56,11 @@ class FleetFilterForm(forms.Form):
         required=False, choices=[("", "Any")] + [(f.slug, f.title) for f in FINDINGS]
     )
     drift = forms.ChoiceField(required=False, choices=DRIFT, label="Policy")
+    cost = forms.ChoiceField(
+        required=False,
+        label="Cost this month",
+        choices=[("", "Any")] + [(v, label) for v, label in COST_LABELS.items() if v],
+    )
     cost_over = forms.DecimalField(
         required=False, min_value=0, max_digits=12, decimal_places=2,
         label="Costing more than (USD this month)",
@@ -86,7 +92,7 @@ class FleetFilterForm(forms.Form):
 
     # The filters whose choices show how many rows each would give (the page's facet counts).
     COUNTED = (
-        "org", "region", "pg", "exposure", "hipaa", "logical_replication", "class", "drift"
+        "org", "region", "pg", "exposure", "hipaa", "logical_replication", "class", "drift", "cost",
     )  # fmt: skip
 
     def show_counts(
@@ -124,6 +130,7 @@ class FleetFilterForm(forms.Form):
             "drift": data.get("drift") or "",
             "rule": data.get("rule") or "",
             "cost_over": data.get("cost_over"),
+            "cost": data.get("cost") or "",
             "include_gone": bool(data.get("include_gone")),
             "sort": data.get("sort") or "name",
             "cursor": data.get("cursor") or "",

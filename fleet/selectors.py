@@ -34,7 +34,7 @@ EXPOSURES = {
 NO_FILTERS = {
     "q": "", "org": "", "region": "", "pg": None, "idle_days": None, "exposure": "",
     "hipaa": "", "logical_replication": "", "finding": "", "include_gone": False,
-    "class": "", "drift": "", "rule": "", "cost_over": None,
+    "class": "", "drift": "", "rule": "", "cost_over": None, "cost": "",
 }  # fmt: skip
 
 
@@ -75,6 +75,8 @@ def _conditions(filters: dict) -> Q:
         q &= Q(project_class=filters["class"])
     if filters["drift"]:
         q &= Q(drift__gt=0) if filters["drift"] == "yes" else Q(drift=0)
+    if filters["cost"]:
+        q &= tally.cost_condition(filters["cost"])
     if filters["finding"] in BY_SLUG:
         q &= BY_SLUG[filters["finding"]].query()
     return q

@@ -31,6 +31,7 @@ from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     Case,
+    CharField,
     Count,
     ExpressionWrapper,
     F,
@@ -48,7 +49,16 @@ from fleet.models import InventoryGroup, InventoryProject, InventoryTally
 GENERATION_KEY = "fleet:generation"
 PERSONAL = "Personal account"
 SHARED = "Shared with you"
-FACETS = ("org", "region", "pg", "exposure", "hipaa", "logical_replication", "class", "drift")
+FACETS = (
+    "org", "region", "pg", "exposure", "hipaa", "logical_replication", "class", "drift", "cost",
+)  # fmt: skip
+# This month's estimated cost (fleet's cost_cents, the cost app's) in bands: the facet's values,
+# each with the lowest cents it takes ("" not priced yet).
+COST_BANDS = (("0", 0), ("lt10", 1), ("lt100", 1000), ("100+", 10000))
+COST_LABELS = {
+    "": "Not priced", "0": "$0", "lt10": "Under $10", "lt100": "$10 to $100",
+    "100+": "$100 or more",
+}  # fmt: skip
 EXPOSURE_ORDER = ("public", "allowlist", "private")
 EXPOSURE_LABELS = {
     "public": "Open to the internet",
@@ -76,6 +86,7 @@ class Group:
     idle: bool  # finding idle-with-storage, as of when it was tallied
     at_quota: bool  # finding held-by-quota
     idle_costing: bool  # finding idle-but-costing, as of when it was tallied
+    cost_band: str  # this month's cost (COST_BANDS), "" not priced
     project_class: str  # fleet.marks: the class a policy put it in ("" none)
     drifting: bool  # out of at least one rule of its class
 
@@ -100,6 +111,8 @@ class Group:
             return self.project_class
         if name == "drift":
             return "yes" if self.drifting else "no"
+        if name == "cost":
+            return self.cost_band
         return getattr(self, {"region": "region_id"}.get(name, name))
 
 
@@ -127,9 +140,27 @@ def group_of(row: InventoryProject, *, now: datetime | None = None) -> Group:
         idle=BY_SLUG["idle-with-storage"].matches(row, now=now),
         at_quota=BY_SLUG["held-by-quota"].matches(row, now=now),
         idle_costing=BY_SLUG["idle-but-costing"].matches(row, now=now),
+        cost_band=cost_band(row.cost_cents),
         project_class=row.project_class,
         drifting=row.drift > 0,
     )
+
+
+def cost_band(cents: int | None) -> str:
+    """The band of this month's cost, as the tally's SQL puts a row in it."""
+    if cents is None:
+        return ""
+    return next(band for band, low in reversed(COST_BANDS) if cents >= low)
+
+
+def cost_condition(band: str) -> Q:
+    """The rows of a band (the fleet's cost filter)."""
+    if band == "":
+        return Q(cost_cents__isnull=True)
+    lows = dict(COST_BANDS)
+    following = [low for b, low in COST_BANDS if low > lows[band]]
+    q = Q(cost_cents__gte=lows[band])
+    return q & Q(cost_cents__lt=following[0]) if following else q
 
 
 def _flag(q: Q) -> ExpressionWrapper:
@@ -153,6 +184,7 @@ COLUMNS = {  # each dimension's column in `grouped`'s query
     "idle": "t_idle",
     "at_quota": "t_at_quota",
     "idle_costing": "t_idle_costing",
+    "cost_band": "t_cost_band",
     "project_class": "project_class",
     "drifting": "t_drifting",
 }
@@ -176,6 +208,11 @@ def grouped(
         t_idle=_flag(BY_SLUG["idle-with-storage"].query()),
         t_at_quota=_flag(BY_SLUG["held-by-quota"].query()),
         t_idle_costing=_flag(BY_SLUG["idle-but-costing"].query()),
+        t_cost_band=Case(
+            *[When(cost_cents__gte=low, then=Value(band)) for band, low in reversed(COST_BANDS)],
+            default=Value(""),
+            output_field=CharField(),
+        ),
         t_drifting=_flag(Q(drift__gt=0)),
     )
     values = annotated.values(*COLUMNS.values()).annotate(n=Count("pk")).order_by()
@@ -382,6 +419,8 @@ def labelled(per_facet: dict[str, Counter], names: dict[str, str]) -> dict[str, 
         present = [(value, n) for value, n in counts.items() if n]
         if facet == "exposure":
             present.sort(key=lambda item: EXPOSURE_ORDER.index(item[0]))
+        elif facet == "cost":
+            present.sort(key=lambda item: list(COST_LABELS).index(item[0]))
         elif facet == "pg":
             present.sort(key=lambda item: int(item[0]))
         else:
@@ -401,6 +440,8 @@ def _label(facet: str, value: str, names: dict[str, str]) -> str:
         return "Yes" if value == "yes" else "No"
     if facet == "drift":
         return "Out of policy" if value == "yes" else "Within policy"
+    if facet == "cost":
+        return COST_LABELS[value]
     return value
 
 

@@ -242,3 +242,22 @@ def test_idle_but_costing_is_a_fleet_finding_with_its_dollars(synced, viewer_cli
     cents = sum(idle.values_list("cost_cents", flat=True))
     assert chosen.context["finding_cents"] == cents
     assert f"${cents / 100:,.2f} this month" in chosen.content.decode()
+
+
+def test_the_fleet_facets_and_filters_by_this_months_cost(synced, viewer_client):
+    from fleet.tally import COST_LABELS, cost_band
+
+    page = viewer_client.get(reverse("fleet:list"))
+    shown = dict(page.context["form"].fields["cost"].choices)
+    live = InventoryProject.objects.filter(gone_at__isnull=True)
+    bands: dict[str, int] = {}
+    for cents in live.values_list("cost_cents", flat=True):
+        bands[cost_band(cents)] = bands.get(cost_band(cents), 0) + 1
+    for band, n in bands.items():
+        if band:
+            assert shown[band] == f"{COST_LABELS[band]} ({n:,})", band
+    top = max(bands, key=lambda b: bands[b] if b else -1)
+    filtered = viewer_client.get(reverse("fleet:list"), {"cost": top})
+    assert filtered.context["page"].total == bands[top]
+    assert all(cost_band(live.get(project_id=r["id"]).cost_cents) == top
+               for r in filtered.context["rows"])  # fmt: skip

@@ -44,7 +44,7 @@ def make_rows(n: int = 120) -> list[InventoryProject]:
                 cu_max=[None, 1.0, 4.0, 8.0][i % 4],
                 compute_time_quota_seconds=[None, 3600][i % 7 == 0],
                 compute_time_seconds=[None, 0, 3599, 3600, 90000][i % 5],
-                cost_cents=[None, 0, 250][i % 3 if i % 4 else 2],
+                cost_cents=[None, 0, 250, 5000, 150000][i % 5 if i % 4 else 2],
                 history_retention_seconds=[None, 0, 86400][i % 3],
                 allowed_ips_count=[0, 0, 2][i % 3],
                 block_public_connections=i % 11 == 0,
@@ -116,6 +116,7 @@ FILTER_VALUES = {
     "include_gone": [False, True],
     "class": ["", "production", "unclassified"],
     "drift": ["", "yes", "no"],
+    "cost": ["", "0", "lt10", "lt100", "100+"],
 }
 
 
