@@ -261,3 +261,11 @@ def test_the_fleet_facets_and_filters_by_this_months_cost(synced, viewer_client)
     assert filtered.context["page"].total == bands[top]
     assert all(cost_band(live.get(project_id=r["id"]).cost_cents) == top
                for r in filtered.context["rows"])  # fmt: skip
+
+
+def test_a_personal_projects_page_says_why_it_is_not_priced(synced, operator_client):
+    personal = InventoryProject.objects.filter(org_id="", gone_at__isnull=True).first()
+    html = operator_client.get(reverse("projects:detail", args=[personal.project_id])).content
+    page = html.decode()
+    assert "Not priced: Neon's consumption history needs an organization" in page
+    assert reverse("cost:project-budget", args=[personal.project_id]) not in page
