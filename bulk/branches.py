@@ -20,14 +20,7 @@ from bulk.worker import beat
 from fleet import branches as fleet_branches
 from fleet.models import InventoryBranch
 from projects.extensions import Refused
-from projects.neon import (
-    BackupScheduleItem,
-    Branch,
-    NeonAuthError,
-    NeonError,
-    NeonRejected,
-    get_client,
-)
+from projects.neon import BackupScheduleItem, Branch, NeonAuthError, NeonError, NeonRejected
 from projects.services import backup_schedule_set, branch_protect
 
 Verdict, Outcome = BulkItem.Verdict, BulkItem.Outcome
@@ -106,15 +99,15 @@ def rows(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
 
 def read(project_id: str) -> tuple[Branch, list[BackupScheduleItem] | None]:
     """The default branch and its schedule, from Neon now (recorded in the fleet)."""
-    client = get_client()
-    client.invalidate(project_id)
-    branch = next(b for b in client.list_branches(project_id) if b.default)
-    try:
-        schedule = client.get_backup_schedule(project_id, branch.id)
-    except (NeonAuthError, NeonRejected):
-        schedule = None
-    fleet_branches.record(project_id, branch, schedule)
-    return branch, schedule
+    found = fleet_branches.read_default(project_id, fresh=True)
+    if found is None:
+        raise NoDefaultBranch
+    fleet_branches.record(project_id, *found)
+    return found
+
+
+class NoDefaultBranch(Exception):
+    message = "Neon lists no default branch for this project."
 
 
 def _as_state(branch: Branch, schedule: list[BackupScheduleItem] | None) -> dict[str, Any]:
@@ -128,8 +121,8 @@ def settle(item: BulkItem, *, found: str, not_done: str) -> tuple[str, str, str]
     """A stopped job's item a dead worker was sending: changed if the branch holds it."""
     try:
         now = _as_state(*read(item.project_id))
-    except (NeonError, StopIteration) as exc:
-        return Outcome.FAILED, MSG_NO_BRANCH % {"error": getattr(exc, "message", "none")}, ""
+    except (NeonError, NoDefaultBranch) as exc:
+        return Outcome.FAILED, MSG_NO_BRANCH % {"error": exc.message}, ""
     return (Outcome.CHANGED, found, "") if now == item.body else (Outcome.NOT_RUN, not_done, "")
 
 
@@ -137,8 +130,8 @@ def change(job: BulkJob, item: BulkItem, *, resumed: bool) -> tuple[str, str, st
     """Read the default branch again, then send what the dry run reviewed if it still holds."""
     try:
         branch, schedule = read(item.project_id)
-    except (NeonError, StopIteration) as exc:
-        return Outcome.FAILED, MSG_NO_BRANCH % {"error": getattr(exc, "message", "none")}, ""
+    except (NeonError, NoDefaultBranch) as exc:
+        return Outcome.FAILED, MSG_NO_BRANCH % {"error": exc.message}, ""
     now = _as_state(branch, schedule)
     if now == item.body:
         return (Outcome.CHANGED, "", "") if resumed else (Outcome.UNCHANGED, MSG_NO_CHANGE, "")

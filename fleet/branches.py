@@ -83,18 +83,29 @@ def sweep(project_ids: list[str]) -> Sweep:
 
 
 def _read(project_id: str) -> tuple[Branch, list[BackupScheduleItem] | None] | NeonError | None:
-    client = get_client()
     try:
-        branch = next((b for b in client.list_branches(project_id) if b.default), None)
-        if branch is None:
-            return None
-        try:
-            schedule = client.get_backup_schedule(project_id, branch.id)
-        except (NeonAuthError, NeonRejected, NeonNotFound):
-            schedule = None  # snapshots not on this plan, or the Beta endpoint refused
-        return branch, schedule
+        return read_default(project_id)
     except NeonError as exc:
         return exc
+
+
+def read_default(
+    project_id: str, *, fresh: bool = False
+) -> tuple[Branch, list[BackupScheduleItem] | None] | None:
+    """The project's default branch (None if it has none) and its schedule (None when Neon
+    will not give it: no snapshots on the plan, or the Beta endpoint refused), from Neon;
+    `fresh`: past the client's short cache. Raises NeonError for anything else."""
+    client = get_client()
+    if fresh:
+        client.invalidate(project_id)
+    branch = next((b for b in client.list_branches(project_id) if b.default), None)
+    if branch is None:
+        return None
+    try:
+        schedule = client.get_backup_schedule(project_id, branch.id)
+    except (NeonAuthError, NeonRejected, NeonNotFound):
+        schedule = None
+    return branch, schedule
 
 
 def record(

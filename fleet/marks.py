@@ -108,11 +108,9 @@ def rule_counts() -> dict[str, int]:
     return counts
 
 
-def set_marks(project_id: str, *, project_class: str, drift: int) -> bool:
-    """One project's marks, and the tally following it; False if it is not in the inventory
-    or nothing changed."""
-    row = InventoryProject.objects.filter(project_id=project_id).first()
-    if row is None or (row.project_class, row.drift) == (project_class, drift):
+def set_marks(row: InventoryProject, *, project_class: str, drift: int) -> bool:
+    """One project's marks, and the tally following it; False if nothing changed."""
+    if (row.project_class, row.drift) == (project_class, drift):
         return False
     before = tally.group_of(row)
     row.project_class, row.drift = project_class, drift

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from fleet.models import InventoryProject
 from projects.presenters import escaped, url_with_project_id
-from projects.templatetags.neon_format import bytes_iec, duration, time_element
+from projects.templatetags.neon_format import bytes_iec, cents, duration, time_element
 
 PERSONAL = "Personal account"
 SHARED = "Shared with you"
@@ -28,9 +28,9 @@ def suspend_text(seconds: int | None) -> str:
     return duration(seconds)
 
 
-def dollars(cents: int | None) -> str:
+def dollars(amount: int | None) -> str:
     """This month's estimate as the table shows it; "—" when not synced."""
-    return "—" if cents is None else f"${cents / 100:,.2f}"
+    return "—" if amount is None else f"${cents(amount)}"
 
 
 # How the key's per-project permission reads in a row; no level (most projects) shows nothing.

@@ -165,6 +165,18 @@ def _drift_count() -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
+def _class_case(policy: Policy, classes: dict[str, Q] | None) -> Case:
+    """Each row's class, in SQL: the class whose condition it meets ("" none)."""
+    return Case(
+        *[
+            When(condition, then=Value(name))
+            for name, condition in (classes or class_conditions(policy)).items()
+        ],
+        default=Value(""),
+        output_field=CharField(),
+    )
+
+
 def mark_fleet(policy: Policy | None, classes: dict[str, Q] | None = None) -> int:
     """Every inventory row's class and drift count as the evaluation left them, in one UPDATE
     of the rows whose marks change (a row written once, not once per mark: each write of a row
@@ -176,15 +188,7 @@ def mark_fleet(policy: Policy | None, classes: dict[str, Q] | None = None) -> in
         if policy is None:
             changed = rows.exclude(project_class="", drift=0).update(project_class="", drift=0)
         else:
-            klass = Case(
-                *[
-                    When(condition, then=Value(name))
-                    for name, condition in (classes or class_conditions(policy)).items()
-                ],
-                default=Value(""),
-                output_field=CharField(),
-            )
-            counted = _drift_count()
+            klass, counted = _class_case(policy, classes), _drift_count()
             changed = (
                 rows.annotate(k=klass, n=counted)
                 .exclude(project_class=F("k"), drift=F("n"))
@@ -195,10 +199,11 @@ def mark_fleet(policy: Policy | None, classes: dict[str, Q] | None = None) -> in
     return changed
 
 
-def mark_project(policy: Policy, project_id: str, project_class: str) -> None:
-    """One project's marks after its own evaluation (a write, a class set by hand)."""
-    marks.set_marks(
-        project_id,
-        project_class=project_class,
-        drift=Drift.objects.filter(project_id=project_id).count(),
+def mark_projects(policy: Policy, project_ids: list[str]) -> None:
+    """Some projects' marks after their own evaluation (a write, classes set by hand, default
+    branches read): read in one query, and each that changed moved in the tally."""
+    rows = InventoryProject.objects.filter(project_id__in=project_ids).annotate(
+        k=_class_case(policy, None), n=_drift_count()
     )
+    for row in rows:
+        marks.set_marks(row, project_class=row.k, drift=row.n)

@@ -20,7 +20,6 @@ from fleet.models import InventoryProject
 from policy import drift, loaded
 from policy.catalog import KINDS
 from policy.document import Policy
-from policy.guard import class_of
 from policy.models import ClassOverride, Evaluation
 
 logger = logging.getLogger(__name__)
@@ -76,8 +75,7 @@ def read_default_branches(policy: Policy, *, limit: int | None = None) -> branch
     swept = branches.sweep(due) if due else branches.Sweep(0, 0)
     for chunk in itertools.batched(due, 500):
         drift.evaluate(policy, project_ids=list(chunk))
-        for project_id in chunk:
-            drift.mark_project(policy, project_id, class_of(policy, project_id))
+        drift.mark_projects(policy, list(chunk))
     if swept.read:
         logger.info("policy read %s default branches (%s failed)", swept.read, swept.failed)
     return swept
@@ -85,7 +83,7 @@ def read_default_branches(policy: Policy, *, limit: int | None = None) -> branch
 
 def evaluate_project(policy: Policy, project_id: str) -> None:
     drift.evaluate(policy, project_ids=[project_id])
-    drift.mark_project(policy, project_id, class_of(policy, project_id))
+    drift.mark_projects(policy, [project_id])
 
 
 def on_project_written(*, project_id: str, **_) -> None:
@@ -130,8 +128,7 @@ def classes_set(
     policy = loaded.current().policy
     if policy is not None:
         drift.evaluate(policy, project_ids=ids)
-        for project_id in ids:
-            drift.mark_project(policy, project_id, class_of(policy, project_id))
+        drift.mark_projects(policy, ids)
 
 
 def _override(project_id: str, *, name: str, reason: str, actor: Actor) -> None:

@@ -5,12 +5,13 @@ Features hear of each write through `projects.extensions` (the fleet keeps its i
 `project_written`), and a delete or an irreversible change is put to the registered guards
 first (governance refuses a protected project), so no import here names a feature."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.views.decorators.debug import sensitive_variables
 
-from audit.services import Actor, audited
+from audit.services import Actor, AuditEntry, audited
 from projects.extensions import Action, Attempt, branch_changed, check_guards, written
 from projects.neon import (
     BackupScheduleItem,
@@ -236,21 +237,22 @@ def project_update_sent(
 # --- Branches ---------------------------------------------------------------------------------
 
 
-def branch_protect(
+@contextmanager
+def _branch_write(
     *,
     actor: Actor,
+    action: str,
     branch: Branch,
     project_name: str,
-    protected: bool,
-    bulk_job_id: int | None = None,
-) -> Branch:
-    """Protect the branch in Neon, or take its protection away. The guards are asked first (a
-    policy may require the default branch protected); Neon's answer is the branch as it now is."""
-    asked = {"branch_id": branch.id, "branch_name": branch.name, "protected": protected}
+    asked: dict[str, Any],
+    bulk_job_id: int | None,
+) -> Iterator[AuditEntry]:
+    """One write to a branch: the guards asked first (a policy's rules on the default branch),
+    then exactly one audit record around the call the block makes."""
     check_guards(
         Attempt(
             actor=actor,
-            action="branch.update",
+            action=action,
             project_id=branch.project_id,
             project_name=project_name,
             request_data={**asked, "default": branch.default},
@@ -259,17 +261,35 @@ def branch_protect(
     )
     with audited(
         actor=actor,
-        action="branch.update",
+        action=action,
         project_id=branch.project_id,
         project_name=project_name,
         request_data=asked,
         bulk_job_id=bulk_job_id,
     ) as entry:
+        yield entry
+        entry.status = 200
+
+
+def branch_protect(
+    *,
+    actor: Actor,
+    branch: Branch,
+    project_name: str,
+    protected: bool,
+    bulk_job_id: int | None = None,
+) -> Branch:
+    """Protect the branch in Neon, or take its protection away. Neon's answer is the branch as
+    it now is."""
+    asked = {"branch_id": branch.id, "branch_name": branch.name, "protected": protected}
+    with _branch_write(
+        actor=actor, action="branch.update", branch=branch, project_name=project_name,
+        asked=asked, bulk_job_id=bulk_job_id,
+    ) as entry:  # fmt: skip
         entry.changes = {"protected": {"before": branch.protected, "after": protected}}
         updated = get_client().update_branch(
             branch.project_id, branch.id, protected=protected, request_id=entry.request_id
         )
-        entry.status = 200
     branch_changed(branch.project_id, updated, None, actor=actor)
     return updated
 
@@ -283,26 +303,12 @@ def backup_schedule_set(
     schedule: list[BackupScheduleItem],
     bulk_job_id: int | None = None,
 ) -> None:
-    """Replace the branch's backup schedule (guards first, as for protection)."""
+    """Replace the branch's backup schedule."""
     asked = {"branch_id": branch.id, "schedule": [item.as_api() for item in schedule]}
-    check_guards(
-        Attempt(
-            actor=actor,
-            action="branch.backup_schedule",
-            project_id=branch.project_id,
-            project_name=project_name,
-            request_data={**asked, "default": branch.default},
-            bulk_job_id=bulk_job_id,
-        )
-    )
-    with audited(
-        actor=actor,
-        action="branch.backup_schedule",
-        project_id=branch.project_id,
-        project_name=project_name,
-        request_data=asked,
-        bulk_job_id=bulk_job_id,
-    ) as entry:
+    with _branch_write(
+        actor=actor, action="branch.backup_schedule", branch=branch, project_name=project_name,
+        asked=asked, bulk_job_id=bulk_job_id,
+    ) as entry:  # fmt: skip
         entry.changes = {
             "backup_schedule": {
                 "before": [item.as_api() for item in before],
@@ -312,7 +318,6 @@ def backup_schedule_set(
         get_client().set_backup_schedule(
             branch.project_id, branch.id, schedule, request_id=entry.request_id
         )
-        entry.status = 200
     branch_changed(branch.project_id, branch, schedule, actor=actor)
 
 

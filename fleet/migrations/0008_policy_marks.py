@@ -3,12 +3,6 @@
 from django.db import migrations, models
 
 
-def forget_tally(apps, schema_editor):
-    # The tally's groups gain two values (class, drifting): the next view counts them again.
-    apps.get_model("fleet", "InventoryGroup").objects.all().delete()
-    apps.get_model("fleet", "InventoryTally").objects.all().delete()
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -30,5 +24,4 @@ class Migration(migrations.Migration):
             model_name='inventoryproject',
             index=models.Index(fields=['project_class', 'name', 'project_id'], name='fleet_inv_class'),
         ),
-        migrations.RunPython(forget_tally, migrations.RunPython.noop),
     ]

@@ -2,8 +2,8 @@ from django.db import migrations
 
 
 def forget_tally(apps, schema_editor):
-    # The tally's groups gain two values (held by quota, idle but costing): the next view counts
-    # them again.
+    # The tally's groups gained values in 0008 to 0011's features (class, drifting, held by
+    # quota, idle but costing, cost band): the next view counts them again.
     apps.get_model("fleet", "InventoryGroup").objects.all().delete()
     apps.get_model("fleet", "InventoryTally").objects.all().delete()
 

@@ -16,14 +16,9 @@ import zlib
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from neon_emulator import app as emulator_app
+from tests.emulator import fuzzing
 from tests.emulator.conftest import (
     API_KEY,
     SEED,
@@ -33,23 +28,8 @@ from tests.emulator.conftest import (
 )
 
 EXAMPLES = 12
-# Not negative_data_rejection: the test puts real ids in the path and a valid key in the header
-# of every case, so a case generated to be invalid there is sent valid and rightly accepted.
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
-CONFIG = {
-    "generation": {"max-examples": EXAMPLES, "deterministic": True, "database": "none"},
-    # Fuzzing only: the coverage phase's boundary cases run into the hundreds per operation.
-    "phases": {
-        "examples": {"enabled": False},
-        "coverage": {"enabled": False},
-        "stateful": {"enabled": False},
-    },
-}
+CHECKS = fuzzing.CHECKS
+CONFIG = fuzzing.config(EXAMPLES)
 # Every operation the emulator serves, from its routing table: "GET /projects", ...
 SERVED = sorted(f"{method} {template}" for method, template, _ in emulator_app.ROUTES)
 FINALIZE = "/projects/{project_id}/branches/{branch_id}/finalize_restore"

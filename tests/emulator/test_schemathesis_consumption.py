@@ -17,14 +17,9 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from neon_emulator import seed
+from tests.emulator import fuzzing
 from tests.emulator.conftest import (
     API_KEY,
     SEED,
@@ -35,20 +30,8 @@ from tests.emulator.conftest import (
 )
 
 EXAMPLES = 25
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
-CONFIG = {
-    "generation": {"max-examples": EXAMPLES, "deterministic": True, "database": "none"},
-    "phases": {
-        "examples": {"enabled": False},
-        "coverage": {"enabled": False},
-        "stateful": {"enabled": False},
-    },
-}
+CHECKS = fuzzing.CHECKS
+CONFIG = fuzzing.config(EXAMPLES)
 PATHS = (
     "/consumption_history/v2/projects",
     "/consumption_history/v2/branches",

@@ -324,7 +324,7 @@ def test_one_projects_marks_follow_its_evaluation_and_move_the_tally(fleet):
     # As the fleet's own receiver moves it for a write, before the policy's receiver runs.
     tally.move(tally.group_of(row), tally.group_of(InventoryProject.objects.get(project_id=pid)))
     drift.evaluate(policy, project_ids=[pid])
-    drift.mark_project(policy, pid, row.project_class)
+    drift.mark_projects(policy, [pid])
     assert InventoryProject.objects.get(project_id=pid).drift == row.drift - 1
     assert tally.current().groups and sorted(
         (g.key(), n) for g, n in tally.current().groups if n
