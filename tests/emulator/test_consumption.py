@@ -253,7 +253,11 @@ def test_a_project_made_through_the_api_accrues_from_its_creation(emu, api):
     emu.set_consumption_clock(later.strftime("%Y-%m-%dT%H:%M:%SZ"))
     params = {"project_ids": pid, "granularity": "hourly"}
     start = at - timedelta(hours=3)
-    body = _get(api, **params, **{"from": start.strftime("%Y-%m-%dT%H:00:00Z")}).json()
+    # Up to an hour past the data, whatever the hour the test runs at (past 19:00 UTC the five
+    # hours run into the next day, beyond _get's default end).
+    span = {"from": start.strftime("%Y-%m-%dT%H:00:00Z"),
+            "to": (later + timedelta(hours=1)).strftime("%Y-%m-%dT%H:00:00Z")}  # fmt: skip
+    body = _get(api, **params, **span).json()
     hours = _series(body["projects"][0])
     assert min(hours) == at.strftime("%Y-%m-%dT%H:00:00Z")
     assert len(hours) == 5  # the hour it was made in, and four more whole ones
